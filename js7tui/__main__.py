@@ -1,0 +1,3 @@
+from js7tui.cli import main
+
+raise SystemExit(main())

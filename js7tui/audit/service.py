@@ -1,0 +1,46 @@
+"""The audit log as a reader sees it: filtered pages (folder permissions applied) and verify."""
+
+from __future__ import annotations
+
+from js7tui.audit.log import AuditEntry, Category
+from js7tui.audit.query import AuditFilter, entry, page
+from js7tui.audit.verify import ChainReport, verify_chain
+from js7tui.errors import NotFound
+from js7tui.identity.sessions import Session
+from js7tui.operations import Operations
+from js7tui.permissions.names import AUDITLOG_VIEW
+from js7tui.store import Store
+
+
+class AuditService:
+    def __init__(self, store: Store, ops: Operations) -> None:
+        self.store = store
+        self.ops = ops
+
+    def _restricted(self, session: Session, filter: AuditFilter) -> AuditFilter:
+        perms = session.permissions
+        if not perms.folder_restricted:
+            return filter
+        allowed = tuple((f.folder, f.recursive) for f in perms.folders)
+        return AuditFilter(**{**filter.__dict__, "permitted_folders": allowed})
+
+    def list(self, session: Session, filter: AuditFilter | None = None, *, limit: int = 100,
+             before_id: int | None = None) -> list[AuditEntry]:
+        fresh = self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log",
+                                   category=Category.OTHERS)
+        return page(self.store.conn, self._restricted(fresh, filter or AuditFilter()),
+                    limit=limit, before_id=before_id)
+
+    def detail(self, session: Session, entry_id: int) -> AuditEntry:
+        fresh = self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log/detail",
+                                   category=Category.OTHERS)
+        found = entry(self.store.conn, entry_id)
+        if found is None or (found.folder and not fresh.permissions.folder_permitted(
+                found.folder)):
+            raise NotFound(f"no audit entry {entry_id}")
+        return found
+
+    def verify(self, session: Session) -> ChainReport:
+        self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log/verify",
+                           category=Category.OTHERS)
+        return verify_chain(self.store.conn)

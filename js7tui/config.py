@@ -1,0 +1,107 @@
+"""The home's ``config.toml``: strict, every unknown key is refused with the file named.
+
+The security level is deliberately *not* a configuration key: it lives in the store, written once
+at ``init``, where a trigger refuses to lower it. A ``security_level`` key here is an error.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from js7tui.errors import ValidationError
+
+CONFIG_TEMPLATE = """\
+# js7tui configuration for this home. Unknown keys are refused.
+# The security level is not set here: it is fixed in the store at init.
+
+[log]
+# Log file, relative to the home; the console never logs to the terminal it draws on.
+file = "js7tui.log"
+level = "INFO"
+
+[passwords]
+# argon2id cost for account passwords (argon2-cffi defaults; raise them on fast hosts).
+argon2_time_cost = 3
+argon2_memory_kib = 65536
+argon2_parallelism = 4
+
+[tui]
+theme = "textual-dark"
+"""
+
+_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    file: str = "js7tui.log"
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class PasswordConfig:
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+
+
+@dataclass(frozen=True)
+class TuiConfig:
+    theme: str = "textual-dark"
+
+
+@dataclass(frozen=True)
+class Config:
+    log: LogConfig = field(default_factory=LogConfig)
+    passwords: PasswordConfig = field(default_factory=PasswordConfig)
+    tui: TuiConfig = field(default_factory=TuiConfig)
+
+
+_SECTIONS: dict[str, type] = {"log": LogConfig, "passwords": PasswordConfig, "tui": TuiConfig}
+
+
+def _section(path: Path, name: str, raw: Any, cls: type) -> Any:
+    if not isinstance(raw, dict):
+        raise ValidationError(f"{path}: [{name}] must be a table")
+    allowed = cls.__dataclass_fields__
+    for key in raw:
+        if key not in allowed:
+            raise ValidationError(
+                f"{path}: unknown key '{key}' in [{name}]; allowed: {', '.join(sorted(allowed))}"
+            )
+    values = {}
+    for key, value in raw.items():
+        expected = type(getattr(cls(), key))
+        if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+            raise ValidationError(
+                f"{path}: [{name}] {key} must be a {expected.__name__}, not {value!r}"
+            )
+        values[key] = value
+    return cls(**values)
+
+
+def load_config(path: Path) -> Config:
+    """Read and check ``path``; a missing file means the defaults."""
+    if not path.exists():
+        return Config()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(f"{path}: not valid TOML: {exc}") from None
+    sections = {}
+    for name, value in raw.items():
+        if name not in _SECTIONS:
+            hint = " (the security level is fixed in the store at init)" if (
+                name == "security_level") else ""
+            raise ValidationError(
+                f"{path}: unknown key '{name}'{hint}; allowed sections: "
+                f"{', '.join(sorted(_SECTIONS))}"
+            )
+        sections[name] = _section(path, name, value, _SECTIONS[name])
+    config = Config(**sections)
+    if config.log.level.upper() not in _LEVELS:
+        raise ValidationError(f"{path}: [log] level must be one of {', '.join(sorted(_LEVELS))}")
+    return config

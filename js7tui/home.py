@@ -1,0 +1,89 @@
+"""Where a console's files live: the home (store, config, keys) and the user's state directory.
+
+Resolution order for the home: ``--home DIR``, else ``$JS7TUI_HOME``, else
+``$XDG_DATA_HOME/js7tui`` (``~/.local/share/js7tui``). The session token of ``js7tui login``
+lives under the *user's* state directory (``$XDG_STATE_HOME/js7tui``), never in the home, so
+several administrators can share a home without sharing sessions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+HOME_ENV = "JS7TUI_HOME"
+
+
+def _xdg(env: Mapping[str, str], variable: str, fallback: str) -> Path:
+    value = env.get(variable, "")
+    if value and Path(value).is_absolute():
+        return Path(value)
+    return Path(env.get("HOME") or Path.home()) / fallback
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "js7tui.db"
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "logs"
+
+    def exists(self) -> bool:
+        return self.db_path.exists()
+
+    def create_dirs(self) -> None:
+        """Create the home and its key folder private to the owner (0700)."""
+        for directory in (self.root, self.keys_dir, self.log_dir):
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(directory, 0o700)
+
+
+def resolve_home(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Home:
+    if explicit:
+        return Home(Path(explicit).expanduser().absolute())
+    if env.get(HOME_ENV):
+        return Home(Path(env[HOME_ENV]).expanduser().absolute())
+    return Home(_xdg(env, "XDG_DATA_HOME", ".local/share") / "js7tui")
+
+
+def state_dir(env: Mapping[str, str]) -> Path:
+    """The user's state directory for js7tui (remembered sessions)."""
+    return _xdg(env, "XDG_STATE_HOME", ".local/state") / "js7tui"
+
+
+def make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and any missing parents as 0700 (``mkdir -p`` would make them 0755)."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to a file only the owner can read (0600), without a readable window."""
+    make_private_dirs(path.parent)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+    finally:
+        os.close(fd)

@@ -1,0 +1,1 @@
+"""Identity: services, accounts, roles, passwords, sessions, and the login chain."""

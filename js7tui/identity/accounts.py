@@ -1,0 +1,353 @@
+"""Account administration: every method takes the acting session and is checked and audited.
+
+Passwords: a new account gets the given password (policy-checked) or the initial password;
+an account whose password is the initial password is always flagged for a forced change.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from js7tui import audit
+from js7tui.audit import AuditMeta, Category
+from js7tui.clock import Clock, to_iso
+from js7tui.errors import AuthenticationError, Conflict, NotFound, ValidationError
+from js7tui.identity import records, throttle
+from js7tui.identity import settings as identity_settings
+from js7tui.identity.passwords import PasswordHasher, check_new_password
+from js7tui.identity.providers.base import ServiceRecord
+from js7tui.identity.sessions import Session
+from js7tui.identity.types import SERVICE_TYPES
+from js7tui.operations import Operations
+from js7tui.permissions.names import ACCOUNTS_MANAGE, ACCOUNTS_VIEW
+from js7tui.store import Store
+
+CAT = Category.IDENTITY
+
+
+@dataclass(frozen=True)
+class AccountView:
+    service: str
+    name: str
+    roles: tuple[str, ...]
+    email: str | None
+    force_password_change: bool
+    disabled: bool
+    blocked: bool
+    block_comment: str
+    has_password: bool
+
+    @property
+    def state(self) -> str:
+        words = [w for w, on in (("blocked", self.blocked), ("disabled", self.disabled),
+                                 ("must change password", self.force_password_change)) if on]
+        return ", ".join(words) or "active"
+
+
+def _stores_password(record: ServiceRecord) -> bool:
+    kind = SERVICE_TYPES.get(record.type)
+    return bool(kind and kind.stores_password)
+
+
+def _require_store_accounts(record: ServiceRecord) -> None:
+    if not records.roles_from_store(record):
+        raise ValidationError(
+            f"identity service '{record.name}' ({record.type}) takes accounts and roles from its "
+            "provider; accounts are managed there"
+        )
+
+
+class AccountService:
+    def __init__(self, store: Store, clock: Clock, hasher: PasswordHasher,
+                 ops: Operations) -> None:
+        self.store = store
+        self.clock = clock
+        self.hasher = hasher
+        self.ops = ops
+
+    # -- helpers --------------------------------------------------------------------------
+    def _view(self, conn: sqlite3.Connection, record: ServiceRecord,
+              row: sqlite3.Row) -> AccountView:
+        blocked = records.is_blocked(conn, row["name"])
+        return AccountView(
+            record.name, row["name"], tuple(records.account_role_names(conn, row["id"])),
+            row["email"], bool(row["force_password_change"]), bool(row["disabled"]),
+            blocked is not None, blocked["comment"] if blocked else "",
+            row["password_hash"] is not None,
+        )
+
+    def _service(self, conn: sqlite3.Connection, session: Session,
+                 service: str | None) -> ServiceRecord:
+        """The named service, else the first store-backed service that logged the session in."""
+        if service:
+            return records.service(conn, service)
+        for name in session.services:
+            record = records.service(conn, name)
+            if records.roles_from_store(record):
+                return record
+        raise ValidationError("name the identity service with --identity-service")
+
+    def _password_fields(self, conn: sqlite3.Connection, record: ServiceRecord,
+                         password: str | None) -> tuple[str | None, bool]:
+        """(hash, force change) for a new password, or for the initial one when None."""
+        if not _stores_password(record):
+            if password is not None:
+                raise ValidationError(f"identity service '{record.name}' ({record.type}) keeps "
+                                      "no passwords")
+            return None, False
+        initial_hash = identity_settings.initial_password_hash(conn)
+        if password is None:
+            return initial_hash, True
+        if self.hasher.verify(initial_hash, password):
+            return self.hasher.hash(password), True
+        check_new_password(password, minimum_length=identity_settings.read(
+            conn, "minimum_password_length"))
+        return self.hasher.hash(password), False
+
+    def _set_roles(self, conn: sqlite3.Connection, record: ServiceRecord, account_id: int,
+                   roles: Sequence[str]) -> None:
+        role_ids = [records.role(conn, record, name)["id"] for name in dict.fromkeys(roles)]
+        conn.execute("DELETE FROM account_roles WHERE account_id = ?", (account_id,))
+        conn.executemany("INSERT INTO account_roles (account_id, role_id) VALUES (?, ?)",
+                         [(account_id, role_id) for role_id in role_ids])
+
+    # -- reads ----------------------------------------------------------------------------
+    def list(self, session: Session, service: str | None = None) -> list[AccountView]:
+        self.ops.authorize(session, [ACCOUNTS_VIEW], request="./iam/accounts", category=CAT)
+        conn = self.store.conn
+        record = self._service(conn, session, service)
+        rows = conn.execute(
+            "SELECT * FROM accounts WHERE identity_service_id = ? ORDER BY name", (record.id,)
+        ).fetchall()
+        return [self._view(conn, record, row) for row in rows]
+
+    def show(self, session: Session, name: str, service: str | None = None) -> AccountView:
+        self.ops.authorize(session, [ACCOUNTS_VIEW], request="./iam/account", category=CAT)
+        conn = self.store.conn
+        record = self._service(conn, session, service)
+        return self._view(conn, record, records.account(conn, record, name))
+
+    # -- changes --------------------------------------------------------------------------
+    def create(self, session: Session, name: str, *, service: str | None = None,
+               password: str | None = None, roles: Sequence[str] = (),
+               email: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
+        records.check_name("account", name)
+        with self.ops.mutate(session, request="./iam/account/store", category=CAT,
+                             permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
+            record = self._service(op.conn, session, service)
+            _require_store_accounts(record)
+            if records.find_account(op.conn, record, name):
+                raise Conflict(f"account '{name}' already exists in '{record.name}'")
+            password_hash, force = self._password_fields(op.conn, record, password)
+            cursor = op.conn.execute(
+                "INSERT INTO accounts (identity_service_id, name, password_hash, email,"
+                " force_password_change, created) VALUES (?, ?, ?, ?, ?, ?)",
+                (record.id, name, password_hash, email, int(force), to_iso(self.clock.now())),
+            )
+            self._set_roles(op.conn, record, int(cursor.lastrowid or 0), roles)
+            op.record(path=f"{record.name}/{name}", parameters={
+                "identityServiceName": record.name, "accountName": name, "roles": list(roles),
+                "password": password or "", "initialPassword": password is None})
+            return self._view(op.conn, record, records.account(op.conn, record, name))
+
+    def copy(self, session: Session, source: str, name: str, *, service: str | None = None,
+             meta: AuditMeta = AuditMeta()) -> AccountView:
+        """A new account with the roles of ``source`` and the initial password."""
+        records.check_name("account", name)
+        with self.ops.mutate(session, request="./iam/account/store", category=CAT,
+                             permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
+            record = self._service(op.conn, session, service)
+            _require_store_accounts(record)
+            original = records.account(op.conn, record, source)
+            if records.find_account(op.conn, record, name):
+                raise Conflict(f"account '{name}' already exists in '{record.name}'")
+            password_hash, force = self._password_fields(op.conn, record, None)
+            cursor = op.conn.execute(
+                "INSERT INTO accounts (identity_service_id, name, password_hash, email,"
+                " force_password_change, created) VALUES (?, ?, ?, NULL, ?, ?)",
+                (record.id, name, password_hash, int(force), to_iso(self.clock.now())),
+            )
+            roles = records.account_role_names(op.conn, original["id"])
+            self._set_roles(op.conn, record, int(cursor.lastrowid or 0), roles)
+            op.record(path=f"{record.name}/{name}", parameters={
+                "identityServiceName": record.name, "accountName": name, "copiedFrom": source})
+            return self._view(op.conn, record, records.account(op.conn, record, name))
+
+    def _update(self, session: Session, name: str, service: str | None, request: str,
+                meta: AuditMeta, sql: str, args: tuple[object, ...],
+                parameters: dict[str, object], guard_lockout: bool = False) -> AccountView:
+        with self.ops.mutate(session, request=request, category=CAT,
+                             permissions=[ACCOUNTS_MANAGE], meta=meta,
+                             guard_lockout=guard_lockout) as op:
+            record = self._service(op.conn, session, service)
+            row = records.account(op.conn, record, name)
+            op.conn.execute(sql, (*args, row["id"]))
+            op.record(path=f"{record.name}/{name}",
+                      parameters={"identityServiceName": record.name, "accountName": name,
+                                  **parameters})
+            return self._view(op.conn, record, records.account(op.conn, record, name))
+
+    def set_email(self, session: Session, name: str, email: str | None, *,
+                  service: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
+        return self._update(session, name, service, "./iam/account/store", meta,
+                            "UPDATE accounts SET email = ? WHERE id = ?", (email,),
+                            {"email": email})
+
+    def set_roles(self, session: Session, name: str, roles: Sequence[str], *,
+                  service: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
+        with self.ops.mutate(session, request="./iam/account/store", category=CAT,
+                             permissions=[ACCOUNTS_MANAGE], meta=meta, guard_lockout=True) as op:
+            record = self._service(op.conn, session, service)
+            _require_store_accounts(record)
+            row = records.account(op.conn, record, name)
+            self._set_roles(op.conn, record, row["id"], roles)
+            op.record(path=f"{record.name}/{name}", parameters={
+                "identityServiceName": record.name, "accountName": name, "roles": list(roles)})
+            return self._view(op.conn, record, records.account(op.conn, record, name))
+
+    def add_roles(self, session: Session, name: str, roles: Sequence[str], *,
+                  service: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
+        current = self.show(session, name, service).roles
+        return self.set_roles(session, name, [*current, *roles], service=service, meta=meta)
+
+    def remove_roles(self, session: Session, name: str, roles: Sequence[str], *,
+                     service: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
+        view = self.show(session, name, service)
+        missing = [r for r in roles if r not in view.roles]
+        if missing:
+            raise NotFound(f"account '{name}' does not have the role(s) {', '.join(missing)}")
+        return self.set_roles(session, name, [r for r in view.roles if r not in roles],
+                              service=service, meta=meta)
+
+    def reset_password(self, session: Session, name: str, *, service: str | None = None,
+                       meta: AuditMeta = AuditMeta()) -> AccountView:
+        with self.ops.mutate(session, request="./iam/accounts/resetpassword", category=CAT,
+                             permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
+            record = self._service(op.conn, session, service)
+            if not _stores_password(record):
+                raise ValidationError(f"'{record.name}' ({record.type}) keeps no passwords")
+            row = records.account(op.conn, record, name)
+            op.conn.execute(
+                "UPDATE accounts SET password_hash = ?, force_password_change = 1 WHERE id = ?",
+                (identity_settings.initial_password_hash(op.conn), row["id"]))
+            op.record(path=f"{record.name}/{name}", parameters={
+                "identityServiceName": record.name, "accountName": name})
+            return self._view(op.conn, record, records.account(op.conn, record, name))
+
+    def force_password_change(self, session: Session, name: str, *, service: str | None = None,
+                              meta: AuditMeta = AuditMeta()) -> AccountView:
+        return self._update(session, name, service, "./iam/accounts/forcepasswordchange", meta,
+                            "UPDATE accounts SET force_password_change = 1 WHERE id = ?", (),
+                            {})
+
+    def set_disabled(self, session: Session, name: str, disabled: bool, *,
+                     service: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
+        request = "./iam/accounts/disable" if disabled else "./iam/accounts/enable"
+        return self._update(session, name, service, request, meta,
+                            "UPDATE accounts SET disabled = ? WHERE id = ?", (int(disabled),),
+                            {}, guard_lockout=disabled)
+
+    def rename(self, session: Session, name: str, new_name: str, *, service: str | None = None,
+               meta: AuditMeta = AuditMeta()) -> AccountView:
+        records.check_name("account", new_name)
+        with self.ops.mutate(session, request="./iam/account/rename", category=CAT,
+                             permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
+            record = self._service(op.conn, session, service)
+            row = records.account(op.conn, record, name)
+            if records.find_account(op.conn, record, new_name):
+                raise Conflict(f"account '{new_name}' already exists in '{record.name}'")
+            op.conn.execute("UPDATE accounts SET name = ? WHERE id = ?", (new_name, row["id"]))
+            # Sessions name the account; they end with the old name.
+            op.conn.execute("DELETE FROM sessions WHERE account_name = ?", (name,))
+            op.record(path=f"{record.name}/{new_name}", parameters={
+                "identityServiceName": record.name, "accountName": name,
+                "accountNewName": new_name})
+            return self._view(op.conn, record, records.account(op.conn, record, new_name))
+
+    def delete(self, session: Session, names: Sequence[str], *, service: str | None = None,
+               meta: AuditMeta = AuditMeta()) -> None:
+        with self.ops.mutate(session, request="./iam/accounts/delete", category=CAT,
+                             permissions=[ACCOUNTS_MANAGE], meta=meta, guard_lockout=True) as op:
+            record = self._service(op.conn, session, service)
+            for name in names:
+                row = records.account(op.conn, record, name)
+                op.conn.execute("DELETE FROM accounts WHERE id = ?", (row["id"],))
+                op.record(path=f"{record.name}/{name}", parameters={
+                    "identityServiceName": record.name, "accountName": name})
+
+    def block(self, session: Session, name: str, comment: str, *,
+              meta: AuditMeta = AuditMeta()) -> None:
+        """Block an account name in every identity service (reference: IAM_BLOCKLIST)."""
+        records.check_name("account", name)
+        with self.ops.mutate(session, request="./iam/blockedAccount/store", category=CAT,
+                             permissions=[ACCOUNTS_MANAGE], meta=meta, guard_lockout=True) as op:
+            if records.is_blocked(op.conn, name):
+                raise Conflict(f"account '{name}' is already blocked")
+            op.conn.execute(
+                "INSERT INTO blocklist (account_name, comment, since, blocked_by) "
+                "VALUES (?, ?, ?, ?)", (name, comment, to_iso(self.clock.now()), session.account))
+            op.conn.execute("DELETE FROM sessions WHERE account_name = ?", (name,))
+            op.record(path=name, parameters={"accountName": name, "blockComment": comment})
+
+    def unblock(self, session: Session, name: str, *, meta: AuditMeta = AuditMeta()) -> None:
+        with self.ops.mutate(session, request="./iam/blockedAccounts/delete", category=CAT,
+                             permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
+            if op.conn.execute("DELETE FROM blocklist WHERE account_name = ?",
+                               (name,)).rowcount == 0:
+                raise NotFound(f"account '{name}' is not blocked")
+            op.record(path=name, parameters={"accountName": name})
+
+    def blocked(self, session: Session) -> list[tuple[str, str, str, str]]:
+        self.ops.authorize(session, [ACCOUNTS_VIEW], request="./iam/blockedAccounts",
+                           category=CAT)
+        return [(r[0], r[1], r[2], r[3]) for r in self.store.conn.execute(
+            "SELECT account_name, comment, since, blocked_by FROM blocklist ORDER BY since")]
+
+    # -- own password ---------------------------------------------------------------------
+    def change_password(self, *, account: str, old: str, new: str, repeated: str | None = None,
+                        service: str | None = None, source: str = "local") -> None:
+        """Change a password with the old one (also a forced change); no session needed."""
+        conn = self.store.conn
+        candidates = [s for s in records.services(conn)
+                      if _stores_password(s) and not s.disabled
+                      and (service is None or s.name.lower() == service.lower())]
+        holders = [s for s in candidates if records.find_account(conn, s, account)]
+        if service and not candidates:
+            raise ValidationError(f"identity service '{service}' keeps no passwords here")
+        if len(holders) > 1:
+            raise ValidationError(
+                f"account '{account}' exists in several identity services ("
+                + ", ".join(s.name for s in holders) + "); name one with --identity-service")
+        delay = throttle.delay_for(conn, self.clock, account, source)
+        if delay:
+            self.clock.sleep(delay)
+        record = holders[0] if holders else None
+        row = records.find_account(conn, record, account) if record else None
+        if record is None or row is None or not self.hasher.verify(row["password_hash"], old):
+            with self.store.transaction() as tx:
+                throttle.record_failure(tx, self.clock, account, source)
+            self.ops.refuse(account[:255], "./iam/account/changepassword", CAT,
+                            "wrong account name or current password",
+                            parameters={"source": source})
+            raise AuthenticationError("password not changed: wrong account name or current "
+                                      "password")
+        if records.is_blocked(conn, account) or row["disabled"]:
+            raise AuthenticationError(f"password not changed: the account '{account}' is "
+                                      "blocked or disabled")
+        with self.store.transaction() as tx:
+            check_new_password(new, repeated=repeated, minimum_length=identity_settings.read(
+                tx, "minimum_password_length"))
+            if new == old:
+                raise ValidationError("the new password must differ from the current one")
+            if self.hasher.verify(identity_settings.initial_password_hash(tx), new):
+                raise ValidationError("the new password must differ from the initial password")
+            tx.execute("UPDATE accounts SET password_hash = ?, force_password_change = 0 "
+                       "WHERE id = ?", (self.hasher.hash(new), row["id"]))
+            throttle.reset(tx, account, source)
+            audit.append(tx, created=self.clock.now(), account=account,
+                         request="./iam/account/changepassword", category=CAT,
+                         path=f"{record.name}/{account}",
+                         parameters={"identityServiceName": record.name, "accountName": account,
+                                     "source": source})

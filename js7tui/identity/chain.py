@@ -1,0 +1,257 @@
+"""Login across the configured identity services (reference section 3.5).
+
+1. Every enabled *required* service (second-factor-only services skipped) is tried in order;
+   each must succeed, and their roles are merged.
+2. Only when no service is required, the *optional* services are tried in order; the first
+   success wins.
+3. A blocked account, or a store account that is disabled, is refused whatever the service.
+4. When the service that logged the account in is TWO-FACTOR, the chain answers "second factor
+   required" naming the second-factor service, until the client repeats the login with evidence
+   that service accepts for the same account.
+
+Providers are consulted outside any write transaction (they may talk to a directory); the
+outcome (session, login history, failure counter, audit entry) is written in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from js7tui import audit
+from js7tui.audit import Category, Outcome
+from js7tui.clock import Clock
+from js7tui.errors import AuthenticationError, ValidationError
+from js7tui.identity import history, records, sessions, throttle
+from js7tui.identity import settings as identity_settings
+from js7tui.identity.passwords import PasswordHasher
+from js7tui.identity.providers.base import (
+    Authenticated,
+    InteractionNeeded,
+    LoginRequest,
+    ProviderContext,
+    ProviderRegistry,
+    Rejected,
+    ServiceRecord,
+    Unreachable,
+)
+from js7tui.identity.sessions import Session
+from js7tui.identity.types import TWO_FACTOR, RolesFrom
+from js7tui.store import Store
+
+LOGIN_REQUEST = "./authentication/login"
+NEUTRAL_FAILURE = "login failed: wrong account name or password"
+
+
+class LoginStatus(StrEnum):
+    AUTHENTICATED = "authenticated"
+    SECOND_FACTOR_REQUIRED = "second factor required"
+    INTERACTION_NEEDED = "interaction needed"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    status: LoginStatus
+    message: str
+    session: Session | None = None
+    token: str | None = None
+    second_factor_service: str | None = None
+    interaction: dict[str, Any] | None = None
+
+
+class LoginFailed(AuthenticationError):
+    """A failed login; ``str()`` is what the person at the login form may see."""
+
+
+@dataclass
+class _Attempt:
+    details: list[tuple[str, str]]
+    subjects: list[tuple[ServiceRecord, Authenticated]]
+
+
+class LoginChain:
+    def __init__(self, store: Store, clock: Clock, hasher: PasswordHasher,
+                 registry: ProviderRegistry) -> None:
+        self.store = store
+        self.clock = clock
+        self.hasher = hasher
+        self.registry = registry
+
+    # -- providers ------------------------------------------------------------------------
+    def _ask(self, record: ServiceRecord, request: LoginRequest):  # -> Outcome
+        provider = self.registry.get(record.type)
+        if provider is None:
+            return Unreachable(f"identity service type {record.type} is not available in this "
+                               "js7tui")
+        context = ProviderContext(self.store.conn, self.hasher, self.clock)
+        try:
+            return provider.authenticate(record, request, context)
+        except Exception as exc:  # a provider bug must not crash the login form
+            return Unreachable(f"{type(exc).__name__}: {exc}")
+
+    def _store_account_problem(self, record: ServiceRecord, account: str) -> str | None:
+        if not records.roles_from_store(record):
+            return None
+        row = records.find_account(self.store.conn, record, account)
+        if row is None:
+            return f"no account '{account}' in '{record.name}'"
+        if row["disabled"]:
+            return "disabled"
+        return None
+
+    # -- the chain ------------------------------------------------------------------------
+    def login(self, request: LoginRequest) -> LoginResult:
+        account = request.account.strip()
+        if not account:
+            raise ValidationError("the account name is empty")
+        request = LoginRequest(account, request.password, request.source,
+                               request.second_factor, request.extra)
+        delay = throttle.delay_for(self.store.conn, self.clock, account, request.source)
+        if delay:
+            self.clock.sleep(delay)
+
+        enabled = [s for s in records.services(self.store.conn) if not s.disabled]
+        first_factor = [s for s in enabled if not s.second_factor]
+        required = [s for s in first_factor if s.required]
+        attempt = _Attempt([], [])
+        if not first_factor:
+            return self._fail(request, attempt, "login failed: no identity service is enabled")
+
+        if required:
+            for record in required:
+                outcome = self._ask(record, request)
+                if isinstance(outcome, InteractionNeeded):
+                    return LoginResult(LoginStatus.INTERACTION_NEEDED, outcome.message,
+                                       interaction={"service": record.name, **outcome.prompt})
+                if not isinstance(outcome, Authenticated):
+                    attempt.details.append((record.name, _describe(outcome)))
+                    return self._fail(request, attempt, _public_message(record, outcome))
+                attempt.details.append((record.name, outcome.message))
+                attempt.subjects.append((record, outcome))
+        else:
+            unreachable: list[str] = []
+            for record in first_factor:
+                outcome = self._ask(record, request)
+                if isinstance(outcome, InteractionNeeded):
+                    return LoginResult(LoginStatus.INTERACTION_NEEDED, outcome.message,
+                                       interaction={"service": record.name, **outcome.prompt})
+                attempt.details.append((record.name, _describe(outcome)))
+                if isinstance(outcome, Authenticated):
+                    attempt.subjects.append((record, outcome))
+                    break
+                if isinstance(outcome, Unreachable):
+                    unreachable.append(record.name)
+            if not attempt.subjects:
+                tried = len(first_factor)
+                if unreachable and len(unreachable) == tried:
+                    message = ("login failed: no identity service could be reached ("
+                               + ", ".join(unreachable) + ")")
+                else:
+                    message = NEUTRAL_FAILURE
+                return self._fail(request, attempt, message)
+
+        # Blocked and disabled accounts are refused whatever authenticated them; told only
+        # after the credentials were right, so the form does not reveal which accounts exist.
+        blocked = records.is_blocked(self.store.conn, account)
+        if blocked:
+            attempt.details.append(("blocklist", f"blocked since {blocked['since']}"))
+            return self._fail(request, attempt, f"login failed: the account '{account}' is "
+                              "blocked; ask an administrator")
+        for record, _ in attempt.subjects:
+            problem = self._store_account_problem(record, account)
+            if problem == "disabled":
+                attempt.details.append((record.name, "account disabled"))
+                return self._fail(request, attempt, f"login failed: the account '{account}' is "
+                                  "disabled; ask an administrator")
+            if problem:
+                attempt.details.append((record.name, problem))
+                return self._fail(request, attempt, NEUTRAL_FAILURE)
+
+        final = attempt.subjects[-1][0]
+        if final.auth_scheme == TWO_FACTOR:
+            result = self._second_factor(request, final, attempt)
+            if result is not None:
+                return result
+        return self._succeed(request, attempt)
+
+    def _second_factor(self, request: LoginRequest, first: ServiceRecord,
+                       attempt: _Attempt) -> LoginResult | None:
+        name = first.second_factor_service
+        if not name:
+            return self._fail(request, attempt, f"login failed: '{first.name}' is TWO-FACTOR "
+                              "but names no second-factor service")
+        record = records.service(self.store.conn, name)
+        if record.disabled:
+            return self._fail(request, attempt,
+                              f"login failed: the second-factor service '{name}' is disabled")
+        if request.second_factor is None:
+            attempt.details.append((record.name, "second factor required"))
+            with self.store.transaction() as conn:
+                history.record(conn, self.clock, account=request.account, source=request.source,
+                               success=False, message="second factor required",
+                               details=attempt.details)
+            return LoginResult(LoginStatus.SECOND_FACTOR_REQUIRED,
+                               f"confirm the login with the second factor '{name}'",
+                               second_factor_service=name)
+        outcome = self._ask(record, request)
+        attempt.details.append((record.name, _describe(outcome)))
+        if not isinstance(outcome, Authenticated):
+            return self._fail(request, attempt, _public_message(record, outcome, second=True))
+        if outcome.account != request.account:
+            return self._fail(request, attempt, "login failed: the second factor belongs to "
+                              "another account")
+        return None
+
+    def _succeed(self, request: LoginRequest, attempt: _Attempt) -> LoginResult:
+        grants = [
+            records.Grant(record.name, RolesFrom.STORE if outcome.roles is None
+                          else RolesFrom.PROVIDER, tuple(outcome.roles or ()))
+            for record, outcome in attempt.subjects
+        ]
+        with self.store.transaction() as conn:
+            idle = identity_settings.read(conn, "idle_session_timeout")
+            session_id, token = sessions.create(
+                conn, self.clock, account=request.account, grants=grants,
+                source=request.source, idle_timeout=idle,
+            )
+            throttle.reset(conn, request.account, request.source)
+            history.record(conn, self.clock, account=request.account, source=request.source,
+                           success=True, message="logged in", details=attempt.details)
+            session = sessions.refresh(conn, self.clock, session_id)
+        session.token = token
+        message = "logged in"
+        if session.must_change_password:
+            message += "; the password must be changed before anything else"
+        return LoginResult(LoginStatus.AUTHENTICATED, message, session=session, token=token)
+
+    def _fail(self, request: LoginRequest, attempt: _Attempt, message: str) -> LoginResult:
+        with self.store.transaction() as conn:
+            throttle.record_failure(conn, self.clock, request.account, request.source)
+            history.record(conn, self.clock, account=request.account, source=request.source,
+                           success=False, message=message, details=attempt.details)
+            audit.append(
+                conn, created=self.clock.now(), account=request.account[:255],
+                request=LOGIN_REQUEST, category=Category.IDENTITY, outcome=Outcome.REFUSED,
+                parameters={"source": request.source, "refused": message,
+                            "services": [f"{name}: {text}" for name, text in attempt.details]},
+            )
+        raise LoginFailed(message)
+
+
+def _describe(outcome: object) -> str:
+    if isinstance(outcome, Authenticated):
+        return outcome.message
+    if isinstance(outcome, Rejected):
+        return f"rejected: {outcome.reason}"
+    if isinstance(outcome, Unreachable):
+        return f"unreachable: {outcome.reason}"
+    return str(outcome)
+
+
+def _public_message(record: ServiceRecord, outcome: object, *, second: bool = False) -> str:
+    if isinstance(outcome, Unreachable):
+        return f"login failed: the identity service '{record.name}' cannot be reached"
+    if second:
+        return f"login failed: the second factor was not accepted by '{record.name}'"
+    return NEUTRAL_FAILURE

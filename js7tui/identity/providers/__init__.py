@@ -1,0 +1,14 @@
+"""Identity providers, one module per service type, all behind one protocol."""
+
+from js7tui.identity.providers.base import ProviderRegistry
+from js7tui.identity.providers.joc import JocProvider
+
+
+def default_registry() -> ProviderRegistry:
+    """The providers this build ships; later types (LDAP, OIDC, ...) register here."""
+    registry = ProviderRegistry()
+    registry.register("JOC", JocProvider)
+    return registry
+
+
+__all__ = ["ProviderRegistry", "default_registry"]

@@ -1,0 +1,115 @@
+"""The protocol every identity provider implements, and the outcomes it may answer.
+
+Providers only *authenticate*: they never decide permissions. The chain
+(:mod:`js7tui.identity.chain`) combines their outcomes and the store supplies roles. Each
+provider type registers a factory in a :class:`ProviderRegistry`; LDAP, OIDC, CERTIFICATE, FIDO
+and Vault plug in there without the chain changing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from js7tui.clock import Clock
+from js7tui.identity.passwords import PasswordHasher
+
+
+@dataclass(frozen=True)
+class LoginRequest:
+    account: str
+    password: str | None = None
+    source: str = "local"
+    # Evidence for a second factor (certificate, FIDO assertion...) when the client repeats the
+    # login after a SecondFactorNeeded answer.
+    second_factor: dict[str, Any] | None = None
+    # Extra material for interactive providers (device-flow state, OIDC tokens...).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    id: int
+    name: str
+    type: str
+    ordering: int
+    required: bool
+    disabled: bool
+    auth_scheme: str
+    second_factor: bool
+    second_factor_service: str | None
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    account: str
+    roles: tuple[str, ...] | None = None   # None: roles come from the store
+    message: str = "authenticated"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Credentials wrong, account unknown, disabled at the provider...; ``reason`` is for the
+    login history (administrators); the person at the login form sees a neutral message."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    reason: str
+
+
+@dataclass(frozen=True)
+class InteractionNeeded:
+    """The provider needs the person to act (device-flow code, FIDO touch) and to retry."""
+
+    prompt: dict[str, Any]
+    message: str = "interaction needed"
+
+
+Outcome = Authenticated | Rejected | Unreachable | InteractionNeeded
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    conn: sqlite3.Connection
+    hasher: PasswordHasher
+    clock: Clock
+
+
+class IdentityProvider(Protocol):
+    def authenticate(
+        self, service: ServiceRecord, request: LoginRequest, context: ProviderContext
+    ) -> Outcome: ...
+
+
+ProviderFactory = Callable[[], IdentityProvider]
+
+
+class ProviderRegistry:
+    """Service type name -> provider. Types without a provider cannot be created or used."""
+
+    def __init__(self) -> None:
+        self._factories: dict[str, ProviderFactory] = {}
+        self._instances: dict[str, IdentityProvider] = {}
+
+    def register(self, type_name: str, factory: ProviderFactory) -> None:
+        self._factories[type_name] = factory
+        self._instances.pop(type_name, None)
+
+    def available(self, type_name: str) -> bool:
+        return type_name in self._factories
+
+    def types(self) -> list[str]:
+        return sorted(self._factories)
+
+    def get(self, type_name: str) -> IdentityProvider | None:
+        if type_name not in self._factories:
+            return None
+        if type_name not in self._instances:
+            self._instances[type_name] = self._factories[type_name]()
+        return self._instances[type_name]

@@ -1,0 +1,66 @@
+"""Sessions seen from outside: resume by token, log out, list and cancel (with permission)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from js7tui.audit import AuditMeta, Category
+from js7tui.clock import Clock
+from js7tui.errors import NotFound
+from js7tui.identity import history, sessions
+from js7tui.identity.sessions import Session, SessionInfo
+from js7tui.operations import Operations
+from js7tui.permissions.names import ACCOUNTS_MANAGE, ACCOUNTS_VIEW
+from js7tui.store import Store
+
+CAT = Category.IDENTITY
+
+
+class SessionAdmin:
+    def __init__(self, store: Store, clock: Clock, ops: Operations) -> None:
+        self.store = store
+        self.clock = clock
+        self.ops = ops
+
+    def resume(self, token: str) -> Session:
+        """The live session of ``token`` (touched), or SessionRequired saying why not."""
+        with self.store.transaction() as conn:
+            session = sessions.resume(conn, self.clock, token)
+        session.token = token
+        return session
+
+    def logout(self, token: str) -> bool:
+        """Invalidate the token; True if it was a live session."""
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT id FROM sessions WHERE token_hash = ?",
+                               (sessions.hash_token(token),)).fetchone()
+            return sessions.delete(conn, row["id"]) if row else False
+
+    def list(self, session: Session) -> list[SessionInfo]:
+        self.ops.authorize(session, [ACCOUNTS_VIEW], request="./iam/sessions", category=CAT)
+        return sessions.list_all(self.store.conn, self.clock)
+
+    def cancel(self, session: Session, session_ids: Sequence[int] = (), *,
+               account: str | None = None, meta: AuditMeta = AuditMeta()) -> int:
+        """End sessions by id, or all sessions of ``account``; returns how many ended."""
+        with self.ops.mutate(session, request="./iam/sessions/cancel", category=CAT,
+                             permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
+            ended = 0
+            for session_id in session_ids:
+                if not sessions.delete(op.conn, session_id):
+                    raise NotFound(f"no session {session_id}")
+                ended += 1
+            if account:
+                ended += op.conn.execute("DELETE FROM sessions WHERE account_name = ?",
+                                         (account,)).rowcount
+            op.record(path=account or "", parameters={"ids": list(session_ids),
+                                                      "accountName": account, "ended": ended})
+            return ended
+
+    def login_history(self, session: Session, *, account: str | None = None,
+                      failed_only: bool = False, limit: int = 50,
+                      before_id: int | None = None) -> list[history.LoginAttempt]:
+        self.ops.authorize(session, [ACCOUNTS_VIEW], request="./audit_log/login_history",
+                           category=CAT)
+        return history.page(self.store.conn, account=account, failed_only=failed_only,
+                            limit=limit, before_id=before_id)

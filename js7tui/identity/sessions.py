@@ -1,0 +1,162 @@
+"""Console sessions: random tokens stored only as SHA-256 hashes, idle timeout, touched on use.
+
+A session is re-validated on every use: an account blocked, disabled or deleted, or an identity
+service disabled, ends its sessions at once; store-backed roles are re-read, so a permission
+taken away applies to a running session immediately.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from js7tui.clock import Clock, from_iso, to_iso
+from js7tui.durations import format_duration
+from js7tui.errors import SessionRequired
+from js7tui.identity import records
+from js7tui.identity.types import SERVICE_TYPES, RolesFrom
+from js7tui.permissions import EffectivePermissions
+
+TOKEN_BYTES = 32
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Session:
+    id: int
+    account: str
+    grants: tuple[records.Grant, ...]
+    permissions: EffectivePermissions
+    must_change_password: bool
+    source: str
+    created: datetime
+    last_used: datetime
+    idle_timeout: int
+    token: str | None = field(default=None, repr=False)
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        return tuple(grant.service for grant in self.grants)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        if self.idle_timeout < 0:
+            return None
+        return self.last_used + timedelta(seconds=self.idle_timeout)
+
+    def can(self, permission: str, controller: str = "") -> bool:
+        return self.permissions.is_permitted(permission, controller)
+
+
+def create(
+    conn: sqlite3.Connection, clock: Clock, *, account: str, grants: list[records.Grant],
+    source: str, idle_timeout: int,
+) -> tuple[int, str]:
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    now = to_iso(clock.now())
+    cursor = conn.execute(
+        "INSERT INTO sessions (token_hash, account_name, grants, source, created, last_used,"
+        " idle_timeout) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (hash_token(token), account, json.dumps([g.to_json() for g in grants]), source, now,
+         now, idle_timeout),
+    )
+    return int(cursor.lastrowid or 0), token
+
+
+def _ended(conn: sqlite3.Connection, session_id: int, why: str) -> SessionRequired:
+    conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+    return SessionRequired(f"{why}; log in again")
+
+
+def _load_row(conn: sqlite3.Connection, clock: Clock, row: sqlite3.Row | None,
+              touch: bool) -> Session:
+    if row is None:
+        raise SessionRequired("no valid session (it was logged out, cancelled or never existed);"
+                              " log in with 'js7tui login'")
+    now = clock.now()
+    last_used = from_iso(row["last_used"])
+    idle = row["idle_timeout"]
+    if idle >= 0 and now - last_used > timedelta(seconds=idle):
+        raise _ended(conn, row["id"],
+                     f"the session ended after {format_duration(idle)} without activity")
+    account_name = row["account_name"]
+    if records.is_blocked(conn, account_name):
+        raise _ended(conn, row["id"], f"the account '{account_name}' is blocked")
+    grants = tuple(records.Grant.from_json(g) for g in json.loads(row["grants"]))
+    must_change = False
+    for grant in grants:
+        try:
+            record = records.service(conn, grant.service)
+        except records.NotFound:
+            raise _ended(conn, row["id"],
+                         f"the identity service '{grant.service}' no longer exists") from None
+        if record.disabled:
+            raise _ended(conn, row["id"], f"the identity service '{record.name}' is disabled")
+        if grant.roles_from == RolesFrom.STORE:
+            account = records.find_account(conn, record, account_name)
+            if account is None:
+                raise _ended(conn, row["id"], f"the account '{account_name}' no longer exists")
+            if account["disabled"]:
+                raise _ended(conn, row["id"], f"the account '{account_name}' is disabled")
+            kind = SERVICE_TYPES.get(record.type)
+            if kind and kind.stores_password and account["force_password_change"]:
+                must_change = True
+    if touch:
+        conn.execute("UPDATE sessions SET last_used = ? WHERE id = ?", (to_iso(now), row["id"]))
+        last_used = now
+    return Session(
+        id=row["id"], account=account_name, grants=grants,
+        permissions=records.compile_permissions(conn, account_name, grants),
+        must_change_password=must_change, source=row["source"],
+        created=from_iso(row["created"]), last_used=last_used, idle_timeout=idle,
+    )
+
+
+def resume(conn: sqlite3.Connection, clock: Clock, token: str, *, touch: bool = True) -> Session:
+    row = conn.execute(
+        "SELECT * FROM sessions WHERE token_hash = ?", (hash_token(token),)
+    ).fetchone()
+    return _load_row(conn, clock, row, touch)
+
+
+def refresh(conn: sqlite3.Connection, clock: Clock, session_id: int) -> Session:
+    row = conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    return _load_row(conn, clock, row, touch=True)
+
+
+def delete(conn: sqlite3.Connection, session_id: int) -> bool:
+    return conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: int
+    account: str
+    services: tuple[str, ...]
+    source: str
+    created: datetime
+    last_used: datetime
+    expires_at: datetime | None
+
+
+def list_all(conn: sqlite3.Connection, clock: Clock) -> list[SessionInfo]:
+    """Live sessions (expired ones are dropped on the way)."""
+    out = []
+    now = clock.now()
+    for row in conn.execute("SELECT * FROM sessions ORDER BY last_used DESC").fetchall():
+        last_used = from_iso(row["last_used"])
+        idle = row["idle_timeout"]
+        expires = None if idle < 0 else last_used + timedelta(seconds=idle)
+        if expires is not None and expires < now:
+            continue
+        services = tuple(g["service"] for g in json.loads(row["grants"]))
+        out.append(SessionInfo(row["id"], row["account_name"], services, row["source"],
+                               from_iso(row["created"]), last_used, expires))
+    return out

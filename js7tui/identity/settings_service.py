@@ -1,0 +1,43 @@
+"""Reading and changing the global settings, with permission checks and audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from js7tui.audit import AuditMeta, Category
+from js7tui.identity import settings as identity_settings
+from js7tui.identity.passwords import PasswordHasher
+from js7tui.identity.sessions import Session
+from js7tui.operations import Operations
+from js7tui.permissions.names import SETTINGS_MANAGE, SETTINGS_VIEW
+from js7tui.store import Store
+
+
+class SettingsService:
+    def __init__(self, store: Store, ops: Operations, hasher: PasswordHasher) -> None:
+        self.store = store
+        self.ops = ops
+        self.hasher = hasher
+
+    def show(self, session: Session) -> dict[str, str]:
+        """Every setting, formatted for display (secrets are never shown)."""
+        self.ops.authorize(session, [SETTINGS_VIEW], request="./settings",
+                           category=Category.SETTINGS)
+        values = identity_settings.read_all(self.store.conn)
+        return {key: spec.show(values[key]) for key, spec in identity_settings.SPECS.items()}
+
+    def set(self, session: Session, key: str, value: Any, *,
+            meta: AuditMeta = AuditMeta()) -> str:
+        spec = identity_settings.spec_for(key)
+        parsed = spec.parse(value)
+        if spec.secret and not str(parsed):
+            raise identity_settings.ValidationError(f"{key} must not be empty")
+        with self.ops.mutate(session, request="./settings/store", category=Category.SETTINGS,
+                             permissions=[SETTINGS_MANAGE], meta=meta) as op:
+            if key == "initial_password":
+                identity_settings.write_initial_password_hash(op.conn, self.hasher.hash(parsed))
+            else:
+                identity_settings.write(op.conn, key, parsed)
+            op.record(path=key, parameters={"setting": key,
+                                            "value": "***" if spec.secret else parsed})
+        return spec.show(parsed)

@@ -1,0 +1,55 @@
+"""Identity service types (reference section 3.1) and what each means for roles and passwords."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class RolesFrom(StrEnum):
+    STORE = "store"        # accounts and role assignments kept in the console's store
+    PROVIDER = "provider"  # the provider supplies roles (LDAP groups, OIDC claims, policies)
+
+
+@dataclass(frozen=True)
+class ServiceType:
+    name: str
+    roles_from: RolesFrom
+    stores_password: bool = False   # JOC (and VAULT-JOC-ACTIVE) keep a password hash
+    can_be_second_factor: bool = False
+    description: str = ""
+
+
+SERVICE_TYPES: dict[str, ServiceType] = {
+    t.name: t
+    for t in (
+        ServiceType("JOC", RolesFrom.STORE, stores_password=True,
+                    description="accounts with argon2id passwords in the console's store"),
+        ServiceType("LDAP", RolesFrom.PROVIDER,
+                    description="the directory authenticates; its groups map to roles"),
+        ServiceType("LDAP-JOC", RolesFrom.STORE,
+                    description="the directory authenticates; roles kept in the console"),
+        ServiceType("OIDC", RolesFrom.PROVIDER,
+                    description="an OpenID Connect provider authenticates; claims map to roles"),
+        ServiceType("OIDC-JOC", RolesFrom.STORE,
+                    description="an OpenID Connect provider authenticates; roles in the console"),
+        ServiceType("KEYCLOAK", RolesFrom.PROVIDER,
+                    description="Keycloak authenticates and supplies roles"),
+        ServiceType("KEYCLOAK-JOC", RolesFrom.STORE,
+                    description="Keycloak authenticates; roles in the console"),
+        ServiceType("VAULT", RolesFrom.PROVIDER,
+                    description="a Vault auth method authenticates; token policies map to roles"),
+        ServiceType("VAULT-JOC", RolesFrom.STORE,
+                    description="a Vault auth method authenticates; roles in the console"),
+        ServiceType("VAULT-JOC-ACTIVE", RolesFrom.STORE, stores_password=True,
+                    description="as VAULT-JOC, and account changes are written to Vault"),
+        ServiceType("CERTIFICATE", RolesFrom.STORE, can_be_second_factor=True,
+                    description="a client certificate proves the account (CN)"),
+        ServiceType("FIDO", RolesFrom.STORE, can_be_second_factor=True,
+                    description="a FIDO2/passkey credential proves the account"),
+    )
+}
+
+SINGLE_FACTOR = "SINGLE-FACTOR"
+TWO_FACTOR = "TWO-FACTOR"
+SCHEMES = (SINGLE_FACTOR, TWO_FACTOR)

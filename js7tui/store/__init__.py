@@ -1,0 +1,139 @@
+"""The console's SQLite store: one connection per process, numbered migrations, one transaction
+per operation.
+
+Writes go through :meth:`Store.transaction`, which takes SQLite's write lock at the start
+(``BEGIN IMMEDIATE``) so that reading the audit chain's head and appending to it cannot race
+another process. Python's implicit transaction handling is off (``isolation_level=None``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from js7tui.errors import StoreError
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("js7tui.store").joinpath("migrations")
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+MIGRATIONS = _migrations()
+SCHEMA_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 0
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class Store:
+    """An open store. ``Store.create`` for a new home, ``Store.open`` for an existing one."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def create(cls, path: Path) -> Store:
+        if path.exists():
+            raise StoreError(f"a store already exists at {path}")
+        path.touch(mode=0o600)
+        store = cls(_open(path), path)
+        store.migrate()
+        return store
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        if not path.exists():
+            raise StoreError(
+                f"no js7tui home at {path.parent}: create one with 'js7tui init "
+                "--security-level low|medium|high' (or name another with --home)"
+            )
+        store = cls(_open(path), path)
+        store.migrate()
+        return store
+
+    @classmethod
+    def memory(cls) -> Store:
+        """A throw-away store (benchmarks); same schema, no file."""
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        store = cls(conn, Path(":memory:"))
+        store.migrate()
+        return store
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> None:
+        """Apply the migrations the store has not seen, each in its own transaction."""
+        current = self.schema_version
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.path} has schema version {current}, newer than this js7tui "
+                f"({SCHEMA_VERSION}); upgrade js7tui"
+            )
+        for number, name, sql in MIGRATIONS:
+            if number <= current:
+                continue
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                for statement in _split_sql(sql):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {number}")
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self.conn.execute("ROLLBACK")
+                raise StoreError(f"migration {name} failed: {exc}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; committed if the block ends normally, rolled back otherwise."""
+        if self.conn.in_transaction:
+            raise RuntimeError("nested transaction: an operation must be one transaction")
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (triggers contain ';' inside BEGIN ... END)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buffer.strip():
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
