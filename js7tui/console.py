@@ -68,6 +68,12 @@ class Console:
     def installation_id(self) -> str:
         return security_level.installation_id(self.store.conn)
 
+    @property
+    def remember_me_enabled(self) -> bool:
+        """Whether a client may keep the session token (setting ``enable_remember_me``); read
+        before any session exists, so it needs no permission."""
+        return bool(identity_settings.read(self.store.conn, "enable_remember_me"))
+
     def close(self) -> None:
         self.store.close()
 

@@ -99,7 +99,7 @@ def cmd_login(ctx: CliContext, args: argparse.Namespace) -> int:
                                   "factor yet")
     if result.status is not LoginStatus.AUTHENTICATED or not result.token:
         raise AuthenticationError(f"login not completed: {result.message}")
-    remember = identity_settings.read(ctx.console.store.conn, "enable_remember_me")
+    remember = ctx.console.remember_me_enabled
     if args.print_token or not remember:
         if not remember:
             ctx.warn("remembering sessions is disabled (enable_remember_me); export the token:")
