@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from js7tui import audit, security_level
+from js7tui import audit, logs, security_level
 from js7tui.audit import Category
 from js7tui.audit.service import AuditService
 from js7tui.clock import Clock, SystemClock, to_iso
@@ -109,6 +109,7 @@ def open_console(home: Home, **kwargs: object) -> Console:
     config = load_config(home.config_path)
     store = Store.open(home.db_path)
     security_level.read(store.conn)
+    logs.configure(home, config)
     return build_console(store, home=home, config=config, **kwargs)  # type: ignore[arg-type]
 
 

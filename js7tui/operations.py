@@ -9,6 +9,7 @@ attempts) rolls the change back and is then audited in a transaction of its own.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ class LockoutRefused(Conflict):
     """The change would leave nobody able to manage accounts."""
 
 
+log = logging.getLogger("js7tui.operations")
 SECURITY_EVENTS = (PermissionDenied, PasswordChangeRequired, LockoutRefused)
 
 
@@ -98,6 +100,7 @@ class Operations:
                controller_id: str = "", parameters: dict[str, Any] | None = None,
                meta: AuditMeta = AuditMeta(), path: str = "") -> None:
         """Audit a refused security event in a transaction of its own."""
+        log.warning("refused %s for %r: %s", request, account, reason)
         with self.store.transaction() as conn:
             audit.append(
                 conn, created=self.clock.now(), account=account, request=request,

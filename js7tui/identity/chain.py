@@ -15,6 +15,7 @@ outcome (session, login history, failure counter, audit entry) is written in one
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -42,6 +43,7 @@ from js7tui.store import Store
 
 LOGIN_REQUEST = "./authentication/login"
 NEUTRAL_FAILURE = "login failed: wrong account name or password"
+log = logging.getLogger("js7tui.login")
 
 
 class LoginStatus(StrEnum):
@@ -221,11 +223,15 @@ class LoginChain:
             session = sessions.refresh(conn, self.clock, session_id)
         session.token = token
         message = "logged in"
+        log.info("login of %r from %s via %s", request.account, request.source,
+                 ", ".join(g.service for g in grants))
         if session.must_change_password:
             message += "; the password must be changed before anything else"
         return LoginResult(LoginStatus.AUTHENTICATED, message, session=session, token=token)
 
     def _fail(self, request: LoginRequest, attempt: _Attempt, message: str) -> LoginResult:
+        log.warning("failed login of %r from %s: %s [%s]", request.account[:255], request.source,
+                    message, "; ".join(f"{n}: {t}" for n, t in attempt.details))
         with self.store.transaction() as conn:
             throttle.record_failure(conn, self.clock, request.account, request.source)
             history.record(conn, self.clock, account=request.account, source=request.source,
