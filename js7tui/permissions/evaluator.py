@@ -139,7 +139,7 @@ class EffectivePermissions:
     def _decide(self, permission: str, controller: str) -> bool:
         chain = ancestors(permission)
         denied_default = self._denied.get(DEFAULT_SECTION, _EMPTY)
-        denied_here = frozenset().union(*(v for k, v in self._denied.items()))
+        denied_here = self._denied.get(controller, _EMPTY) if controller else _EMPTY
         for prefix in chain:
             if prefix in denied_default or prefix in denied_here:
                 return False
