@@ -11,7 +11,8 @@ decides with ``startswith`` after appending ':' to both sides, exactly as §2.2 
                 matching ``-<ancestor>`` or ``-<controllerId>:<ancestor>``.
 
 Folders (§2.4): any folder entry restricts the account; the list for Controller c is the default
-entries plus c's, for the default scope '' all entries; a folder is permitted if it equals a listed
+entries plus c's (c's entry replacing a default one for the same folder), for the default
+scope '' all entries; a folder is permitted if it equals a listed
 folder, or a listed folder is recursive and is '/' or a prefix ``listed + '/'``.
 """
 
@@ -85,7 +86,11 @@ def naive_folder_permitted(folders: list[FolderEntry], folder: str, controller: 
     if controller == "":
         listed = folders
     else:
-        listed = [f for f in folders if f.controller == "" or f.controller == controller]
+        # JS7 (SOSAuthFolderPermissions): the Controller's entry for a folder replaces the
+        # default entry for the same folder.
+        mine = [f for f in folders if f.controller == controller]
+        listed = [f for f in folders
+                  if f.controller == "" and all(m.folder != f.folder for m in mine)] + mine
     for f in listed:
         if f.folder == folder:
             return True
@@ -311,3 +316,13 @@ def test_controller_specific_folders():
     assert not perms.folder_permitted("/x", "c2")  # c2's list: default entries only
     assert perms.folder_permitted("/a", "c2")
     assert perms.folder_permitted("/x")  # default scope '': every entry counts
+
+
+def test_controller_folder_entry_replaces_default_entry_for_same_folder():
+    perms = EffectivePermissions.compile((), [
+        FolderEntry("/a", recursive=True, role="r1"),
+        FolderEntry("/a", recursive=False, controller="c1", role="r2"),
+    ])
+    assert perms.folder_permitted("/a/b", "c2")      # default recursive entry applies
+    assert not perms.folder_permitted("/a/b", "c1")  # c1's non-recursive entry replaces it
+    assert perms.folder_permitted("/a", "c1")

@@ -154,10 +154,15 @@ class EffectivePermissions:
         return bool(self.folders)
 
     def folder_entries(self, controller: str = DEFAULT_SECTION) -> tuple[FolderEntry, ...]:
-        """Default entries plus those of ``controller``; for the default scope, all entries."""
+        """Default entries plus those of ``controller``, a Controller's entry replacing a default
+        one for the same folder (as JS7's SOSAuthFolderPermissions does); for the default
+        scope, all entries (the inventory shows what any Controller section permits)."""
         if controller == DEFAULT_SECTION:
             return self.folders
-        return tuple(f for f in self.folders if f.controller in (DEFAULT_SECTION, controller))
+        own = tuple(f for f in self.folders if f.controller == controller)
+        overridden = {f.folder for f in own}
+        return tuple(f for f in self.folders
+                     if f.controller == DEFAULT_SECTION and f.folder not in overridden) + own
 
     def folder_decision(self, folder: str, controller: str = DEFAULT_SECTION) -> FolderDecision:
         if not self.folder_restricted:
