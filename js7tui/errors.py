@@ -49,7 +49,12 @@ class AuthenticationError(Js7Error):
 
 
 class SessionRequired(AuthenticationError):
-    """No valid session: the caller has to log in first."""
+    """No valid session: the caller has to log in first. ``ended_session_id`` names a stored
+    session found to be over, which the caller deletes in a transaction of its own."""
+
+    def __init__(self, message: str, *, ended_session_id: int | None = None) -> None:
+        super().__init__(message)
+        self.ended_session_id = ended_session_id
 
 
 class PasswordChangeRequired(AuthenticationError):

@@ -24,6 +24,7 @@ from js7tui.errors import (
     Js7Error,
     PasswordChangeRequired,
     PermissionDenied,
+    SessionRequired,
     ValidationError,
 )
 from js7tui.identity import lockout, sessions
@@ -82,6 +83,12 @@ class Operations:
                permissions: Sequence[str], controller: str,
                allow_pending_password_change: bool) -> Session:
         fresh = sessions.refresh(conn, self.clock, session.id)
+        # The caller's object (a TUI keeps it for hours) follows the store before any check,
+        # so what it shows matches what the store would refuse.
+        session.grants = fresh.grants
+        session.permissions = fresh.permissions
+        session.must_change_password = fresh.must_change_password
+        session.last_used = fresh.last_used
         if fresh.must_change_password and not allow_pending_password_change:
             raise PasswordChangeRequired(
                 f"the account '{fresh.account}' must change its password before anything else "
@@ -91,9 +98,6 @@ class Operations:
             if not fresh.can(permission, controller):
                 raise PermissionDenied(_denied_message(permission, controller),
                                        permission=permission, controller=controller)
-        session.permissions = fresh.permissions
-        session.must_change_password = fresh.must_change_password
-        session.last_used = fresh.last_used
         return fresh
 
     def refuse(self, account: str, request: str, category: Category, reason: str, *,
@@ -117,6 +121,9 @@ class Operations:
             with self.store.transaction() as conn:
                 return self._check(conn, session, permissions, controller,
                                    allow_pending_password_change)
+        except SessionRequired as exc:
+            sessions.forget_ended(self.store.transaction, exc)
+            raise
         except SECURITY_EVENTS as exc:
             self.refuse(session.account, request, category, str(exc), controller_id=controller)
             raise
@@ -149,6 +156,9 @@ class Operations:
                     )
                 if not op.entries:
                     op.record(parameters=parameters)
+        except SessionRequired as exc:
+            sessions.forget_ended(self.store.transaction, exc)
+            raise
         except SECURITY_EVENTS as exc:
             self.refuse(session.account, request, category, str(exc), controller_id=controller,
                         parameters=parameters, meta=meta)

@@ -57,7 +57,7 @@ def logged_in_root(cli: Cli) -> None:
 
 
 def test_init_twice_refuses_with_clear_message(cli: Cli) -> None:
-    code, out, err = cli("init", "--security-level", "low")
+    code, _out, err = cli("init", "--security-level", "low")
     assert code == 7
     assert "already exists" in err and "MEDIUM" in err
     assert "Traceback" not in err
@@ -138,13 +138,15 @@ def test_json_lists_and_audit_filters(cli: Cli) -> None:
     logged_in_root(cli)
     cli("account", "create", "bob", "--comment", "new operator")
     code, out, _ = cli("--json", "account", "list")
+    assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
     assert {r["account"] for r in rows} == {"root", "bob"}
     code, out, _ = cli("--json", "audit", "list", "--comment-contains", "operator")
+    assert code == 0
     entries = [json.loads(line) for line in out.splitlines()]
     assert len(entries) == 1 and entries[0]["request"] == "./iam/account/store"
     assert "bob" in entries[0]["path"]
-    code, out, _ = cli("audit", "list", "--refused")
+    _code, out, _ = cli("audit", "list", "--refused")
     assert "REFUSED" not in out  # nothing refused yet in this flow
 
 
@@ -198,7 +200,7 @@ def test_permissions_tree_lists_the_catalogue(cli: Cli) -> None:
 
 
 def test_locate_prints_paths(cli: Cli) -> None:
-    code, out, _ = cli("locate")
+    _code, out, _ = cli("locate")
     assert str(cli.home) in out and "config.toml" in out
 
 

@@ -110,12 +110,21 @@ class AuditEntry:
         return cls(**{key: row[key] for key in row.keys()})  # noqa: SIM118 (Row has no iter)
 
 
+def _is_secret_value(value: Any) -> bool:
+    """Strings, bytes and non-empty lists of them; flags such as ``forcePasswordChange`` stay."""
+    if isinstance(value, str | bytes):
+        return bool(value)
+    if isinstance(value, list | tuple):
+        return bool(value) and all(isinstance(item, str | bytes) for item in value)
+    return False
+
+
 def redact(value: Any) -> Any:
     """A copy of ``value`` with every secret-looking key's value replaced by ``***``."""
     if isinstance(value, dict):
         return {
-            key: (REDACTED if _SECRET_KEY.search(str(key)) and isinstance(val, str | bytes)
-                  and val else redact(val))
+            key: (REDACTED if _SECRET_KEY.search(str(key)) and _is_secret_value(val)
+                  else redact(val))
             for key, val in value.items()
         }
     if isinstance(value, list | tuple):

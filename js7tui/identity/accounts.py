@@ -14,7 +14,7 @@ from js7tui import audit
 from js7tui.audit import AuditMeta, Category
 from js7tui.clock import Clock, to_iso
 from js7tui.errors import AuthenticationError, Conflict, NotFound, ValidationError
-from js7tui.identity import records, throttle
+from js7tui.identity import records, sessions, throttle
 from js7tui.identity import settings as identity_settings
 from js7tui.identity.passwords import PasswordHasher, check_new_password
 from js7tui.identity.providers.base import ServiceRecord
@@ -244,10 +244,20 @@ class AccountService:
 
     def set_disabled(self, session: Session, name: str, disabled: bool, *,
                      service: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
+        """Disabling ends the account's sessions at once; enabling never revives them."""
         request = "./iam/accounts/disable" if disabled else "./iam/accounts/enable"
-        return self._update(session, name, service, request, meta,
-                            "UPDATE accounts SET disabled = ? WHERE id = ?", (int(disabled),),
-                            {}, guard_lockout=disabled)
+        with self.ops.mutate(session, request=request, category=CAT,
+                             permissions=[ACCOUNTS_MANAGE], meta=meta,
+                             guard_lockout=disabled) as op:
+            record = self._service(op.conn, session, service)
+            row = records.account(op.conn, record, name)
+            op.conn.execute("UPDATE accounts SET disabled = ? WHERE id = ?",
+                            (int(disabled), row["id"]))
+            if disabled:
+                sessions.end_account_sessions(op.conn, name)
+            op.record(path=f"{record.name}/{name}",
+                      parameters={"identityServiceName": record.name, "accountName": name})
+            return self._view(op.conn, record, records.account(op.conn, record, name))
 
     def rename(self, session: Session, name: str, new_name: str, *, service: str | None = None,
                meta: AuditMeta = AuditMeta()) -> AccountView:
@@ -260,7 +270,7 @@ class AccountService:
                 raise Conflict(f"account '{new_name}' already exists in '{record.name}'")
             op.conn.execute("UPDATE accounts SET name = ? WHERE id = ?", (new_name, row["id"]))
             # Sessions name the account; they end with the old name.
-            op.conn.execute("DELETE FROM sessions WHERE account_name = ?", (name,))
+            sessions.end_account_sessions(op.conn, name)
             op.record(path=f"{record.name}/{new_name}", parameters={
                 "identityServiceName": record.name, "accountName": name,
                 "accountNewName": new_name})
@@ -274,6 +284,7 @@ class AccountService:
             for name in names:
                 row = records.account(op.conn, record, name)
                 op.conn.execute("DELETE FROM accounts WHERE id = ?", (row["id"],))
+                sessions.end_account_sessions(op.conn, name)
                 op.record(path=f"{record.name}/{name}", parameters={
                     "identityServiceName": record.name, "accountName": name})
 
@@ -288,7 +299,7 @@ class AccountService:
             op.conn.execute(
                 "INSERT INTO blocklist (account_name, comment, since, blocked_by) "
                 "VALUES (?, ?, ?, ?)", (name, comment, to_iso(self.clock.now()), session.account))
-            op.conn.execute("DELETE FROM sessions WHERE account_name = ?", (name,))
+            sessions.end_account_sessions(op.conn, name)
             op.record(path=name, parameters={"accountName": name, "blockComment": comment})
 
     def unblock(self, session: Session, name: str, *, meta: AuditMeta = AuditMeta()) -> None:

@@ -170,11 +170,12 @@ class LoginChain:
                 attempt.details.append((record.name, problem))
                 return self._fail(request, attempt, NEUTRAL_FAILURE)
 
-        final = attempt.subjects[-1][0]
-        if final.auth_scheme == TWO_FACTOR:
-            result = self._second_factor(request, final, attempt)
-            if result is not None:
-                return result
+        # Every TWO-FACTOR service that took part asks for its second factor, not only the last.
+        for record, _ in list(attempt.subjects):
+            if record.auth_scheme == TWO_FACTOR:
+                result = self._second_factor(request, record, attempt)
+                if result is not None:
+                    return result
         return self._succeed(request, attempt)
 
     def _second_factor(self, request: LoginRequest, first: ServiceRecord,

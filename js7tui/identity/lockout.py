@@ -17,7 +17,18 @@ from js7tui.permissions.names import ACCOUNTS_MANAGE
 
 
 def account_managers(conn: sqlite3.Connection, permission: str = ACCOUNTS_MANAGE) -> list[str]:
-    """``service/account`` names of enabled, unblocked store accounts holding ``permission``."""
+    """Accounts that could log in and hold ``permission``.
+
+    Without required services: ``service/account`` for each enabled, unblocked store account of
+    an enabled service. With required services, a login must pass *all* of them, so an account
+    counts only if it is enabled in every required service, with the union of its roles there.
+    A required service whose roles come from outside (LDAP, OIDC) cannot be judged here; then
+    the rule is not enforced (``"(external)"``), rather than refusing every change.
+    """
+    required = [s for s in records.services(conn)
+                if s.required and not s.disabled and not s.second_factor]
+    if required:
+        return _managers_across_required(conn, required, permission)
     found = []
     for record in records.services(conn):
         if record.disabled or not records.roles_from_store(record):
@@ -36,4 +47,29 @@ def account_managers(conn: sqlite3.Connection, permission: str = ACCOUNTS_MANAGE
                     permission)
             if cache[roles]:
                 found.append(f"{record.name}/{row['name']}")
+    return found
+
+
+def _managers_across_required(conn: sqlite3.Connection, required: list[records.ServiceRecord],
+                              permission: str) -> list[str]:
+    if any(not records.roles_from_store(s) for s in required):
+        return ["(external)"]
+    names: set[str] | None = None
+    for record in required:
+        here = {row["name"] for row in conn.execute(
+            "SELECT name FROM accounts WHERE identity_service_id = ? AND disabled = 0",
+            (record.id,))}
+        names = here if names is None else names & here
+    found = []
+    for name in sorted(names or ()):
+        if records.is_blocked(conn, name):
+            continue
+        perms, folders = [], []
+        for record in required:
+            row = records.account(conn, record, name)
+            p, f = records.role_entries(conn, record, records.account_role_names(conn, row["id"]))
+            perms.extend(p)
+            folders.extend(f)
+        if EffectivePermissions.compile(perms, folders).is_permitted(permission):
+            found.append("+".join(s.name for s in required) + f"/{name}")
     return found

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from js7tui.audit import AuditMeta, Category
 from js7tui.errors import Conflict, ValidationError
-from js7tui.identity import records
+from js7tui.identity import records, sessions
 from js7tui.identity.providers.base import ProviderRegistry, ServiceRecord
 from js7tui.identity.sessions import Session
 from js7tui.identity.types import SCHEMES, SERVICE_TYPES, TWO_FACTOR
@@ -130,6 +130,8 @@ class IdentityServiceAdmin:
                             (*changes.values(), record.id))
             updated = records.service(op.conn, record.name)
             self._check_two_factor(op.conn, updated)
+            if updated.disabled and not record.disabled:
+                sessions.end_service_sessions(op.conn, record.name)
             op.record(path=record.name, parameters={
                 "identityServiceName": record.name,
                 **{k: v for k, v in changes.items() if k != "second_factor_service_id"},
@@ -172,6 +174,7 @@ class IdentityServiceAdmin:
                 raise Conflict(f"'{record.name}' is the second factor of {', '.join(users)}; "
                                "change those first")
             op.conn.execute("DELETE FROM identity_services WHERE id = ?", (record.id,))
+            sessions.end_service_sessions(op.conn, record.name)
             op.record(path=record.name, parameters={"identityServiceName": record.name})
 
     def reorder(self, session: Session, names: Sequence[str], *,

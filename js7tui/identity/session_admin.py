@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from js7tui.audit import AuditMeta, Category
 from js7tui.clock import Clock
-from js7tui.errors import NotFound
+from js7tui.errors import NotFound, SessionRequired
 from js7tui.identity import history, sessions
 from js7tui.identity.sessions import Session, SessionInfo
 from js7tui.operations import Operations
@@ -24,8 +24,12 @@ class SessionAdmin:
 
     def resume(self, token: str) -> Session:
         """The live session of ``token`` (touched), or SessionRequired saying why not."""
-        with self.store.transaction() as conn:
-            session = sessions.resume(conn, self.clock, token)
+        try:
+            with self.store.transaction() as conn:
+                session = sessions.resume(conn, self.clock, token)
+        except SessionRequired as exc:
+            sessions.forget_ended(self.store.transaction, exc)
+            raise
         session.token = token
         return session
 

@@ -71,8 +71,28 @@ def create(
 
 
 def _ended(conn: sqlite3.Connection, session_id: int, why: str) -> SessionRequired:
-    conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
-    return SessionRequired(f"{why}; log in again")
+    """The refusal for a session that is over; the caller's transaction rolls back, so the row
+    is deleted by whoever catches it (:func:`forget_ended`)."""
+    return SessionRequired(f"{why}; log in again", ended_session_id=session_id)
+
+
+def forget_ended(store_transaction, error: SessionRequired) -> None:  # type: ignore[no-untyped-def]
+    """Delete the session an error found to be over, in a transaction of its own."""
+    if error.ended_session_id is not None:
+        with store_transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE id = ?", (error.ended_session_id,))
+
+
+def end_account_sessions(conn: sqlite3.Connection, account: str) -> int:
+    return conn.execute("DELETE FROM sessions WHERE account_name = ?", (account,)).rowcount
+
+
+def end_service_sessions(conn: sqlite3.Connection, service: str) -> int:
+    ended = 0
+    for row in conn.execute("SELECT id, grants FROM sessions").fetchall():
+        if any(g["service"] == service for g in json.loads(row["grants"])):
+            ended += delete(conn, row["id"])
+    return ended
 
 
 def _load_row(conn: sqlite3.Connection, clock: Clock, row: sqlite3.Row | None,
