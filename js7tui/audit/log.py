@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -162,7 +162,7 @@ def append(
                               default=str),
         commit_id=commit_id, prev_hash=prev_hash,
     )
-    entry = _with_hash(entry)
+    entry = replace(entry, hash=entry.compute_hash())
     conn.execute(
         "INSERT INTO audit_log (id, created, account, request, category, outcome, controller_id,"
         " object_type, path, folder, comment, ticket_link, time_spent, parameters, commit_id,"
@@ -180,6 +180,3 @@ def append(
     )
     return entry
 
-
-def _with_hash(entry: AuditEntry) -> AuditEntry:
-    return AuditEntry(**{**entry.__dict__, "hash": entry.compute_hash()})

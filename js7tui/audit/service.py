@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from js7tui.audit.log import AuditEntry, Category
 from js7tui.audit.query import AuditFilter, entry, page
 from js7tui.audit.verify import ChainReport, verify_chain
@@ -22,7 +24,7 @@ class AuditService:
         if not perms.folder_restricted:
             return filter
         allowed = tuple((f.folder, f.recursive) for f in perms.folders)
-        return AuditFilter(**{**filter.__dict__, "permitted_folders": allowed})
+        return replace(filter, permitted_folders=allowed)
 
     def list(self, session: Session, filter: AuditFilter | None = None, *, limit: int = 100,
              before_id: int | None = None) -> list[AuditEntry]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pwd
 
@@ -197,7 +198,7 @@ def cmd_permissions_tree(ctx: CliContext, args: argparse.Namespace) -> int:
         if effective is not None:
             mark = "[+] " if effective.is_permitted(node.name, args.controller) else "[ ] "
         if ctx.json_output:
-            ctx.say(__import__("json").dumps({
+            ctx.say(json.dumps({
                 "permission": node.name, "description": node.description, "leaf": node.is_leaf,
                 **({"granted": mark == "[+] "} if effective is not None else {})}))
         else:

@@ -11,12 +11,14 @@ import hashlib
 import json
 import secrets
 import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from js7tui.clock import Clock, from_iso, to_iso
 from js7tui.durations import format_duration
-from js7tui.errors import SessionRequired
+from js7tui.errors import NotFound, SessionRequired
 from js7tui.identity import records
 from js7tui.identity.types import SERVICE_TYPES, RolesFrom
 from js7tui.permissions import EffectivePermissions
@@ -76,7 +78,8 @@ def _ended(conn: sqlite3.Connection, session_id: int, why: str) -> SessionRequir
     return SessionRequired(f"{why}; log in again", ended_session_id=session_id)
 
 
-def forget_ended(store_transaction, error: SessionRequired) -> None:  # type: ignore[no-untyped-def]
+def forget_ended(store_transaction: Callable[[], AbstractContextManager[sqlite3.Connection]],
+                 error: SessionRequired) -> None:
     """Delete the session an error found to be over, in a transaction of its own."""
     if error.ended_session_id is not None:
         with store_transaction() as conn:
@@ -114,7 +117,7 @@ def _load_row(conn: sqlite3.Connection, clock: Clock, row: sqlite3.Row | None,
     for grant in grants:
         try:
             record = records.service(conn, grant.service)
-        except records.NotFound:
+        except NotFound:
             raise _ended(conn, row["id"],
                          f"the identity service '{grant.service}' no longer exists") from None
         if record.disabled:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from js7tui.audit import AuditMeta, Category
+from js7tui.errors import ValidationError
 from js7tui.identity import settings as identity_settings
 from js7tui.identity.passwords import PasswordHasher
 from js7tui.identity.sessions import Session
@@ -31,7 +32,7 @@ class SettingsService:
         spec = identity_settings.spec_for(key)
         parsed = spec.parse(value)
         if spec.secret and not str(parsed):
-            raise identity_settings.ValidationError(f"{key} must not be empty")
+            raise ValidationError(f"{key} must not be empty")
         with self.ops.mutate(session, request="./settings/store", category=Category.SETTINGS,
                              permissions=[SETTINGS_MANAGE], meta=meta) as op:
             if key == "initial_password":
