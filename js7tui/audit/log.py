@@ -179,4 +179,3 @@ def append(
         (entry.id, entry.hash, count + 1),
     )
     return entry
-
