@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,14 +109,14 @@ class Estate:
         return directory
 
     # -- processes --------------------------------------------------------------------------
-    def start(self, component: str, name: str) -> Server:
+    def start(self, component: str, name: str, *options: str) -> Server:
         directory = self.dir(name)
         state = directory / "state" / "server.json"
         state.unlink(missing_ok=True)
         with open(directory / "output.txt", "ab") as output:
             process = subprocess.Popen(
                 [sys.executable, "-m", "js7tui", component, "serve", "--config",
-                 str(directory)], stdout=output, stderr=subprocess.STDOUT,
+                 str(directory), *options], stdout=output, stderr=subprocess.STDOUT,
                 start_new_session=True)
         server = Server(component, name, directory, process)
         self.servers[name] = server
@@ -132,6 +133,13 @@ class Estate:
 
         server.url = wait_for(ready, f"{name} to listen", START_TIMEOUT)
         return server
+
+    def pin_port(self, name: str) -> None:
+        """Listen on the port it has now after a restart (its URL is in others' configs)."""
+        config = self.dir(name) / "config.toml"
+        port = self.servers[name].url.rsplit(":", 1)[1]
+        config.write_text(config.read_text().replace('listen = "127.0.0.1:0"',
+                                                     f'listen = "127.0.0.1:{port}"'))
 
     def start_all(self) -> Estate:
         for name in self.agents:
@@ -205,7 +213,8 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def estate_fixture(root: Path, agents: list[str] | None = None) -> Iterator[Estate]:
+@contextmanager
+def running_estate(root: Path, agents: list[str] | None = None) -> Iterator[Estate]:
     estate = Estate(root, agents=agents or ["agent-1"])
     try:
         yield estate.start_all()
