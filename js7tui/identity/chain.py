@@ -39,6 +39,7 @@ from js7tui.identity.providers.base import (
 )
 from js7tui.identity.sessions import Session
 from js7tui.identity.types import TWO_FACTOR, RolesFrom
+from js7tui.secrets import SecretBox
 from js7tui.store import Store
 
 LOGIN_REQUEST = "./authentication/login"
@@ -74,11 +75,12 @@ class _Attempt:
 
 class LoginChain:
     def __init__(self, store: Store, clock: Clock, hasher: PasswordHasher,
-                 registry: ProviderRegistry) -> None:
+                 registry: ProviderRegistry, secrets: SecretBox | None = None) -> None:
         self.store = store
         self.clock = clock
         self.hasher = hasher
         self.registry = registry
+        self.secrets = secrets or SecretBox()
 
     # -- providers ------------------------------------------------------------------------
     def _ask(self, record: ServiceRecord, request: LoginRequest):  # -> Outcome
@@ -86,7 +88,10 @@ class LoginChain:
         if provider is None:
             return Unreachable(f"identity service type {record.type} is not available in this "
                                "js7tui")
-        context = ProviderContext(self.store.conn, self.hasher, self.clock)
+        missing = self.registry.schema(record.type).missing(record.settings)
+        if missing:
+            return Unreachable(f"'{record.name}' is not configured: set {', '.join(missing)}")
+        context = ProviderContext(self.store.conn, self.hasher, self.clock, self.secrets)
         try:
             return provider.authenticate(record, request, context)
         except Exception as exc:  # a provider bug must not crash the login form

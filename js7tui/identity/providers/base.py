@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 from js7tui.clock import Clock
 from js7tui.identity.passwords import PasswordHasher
+from js7tui.identity.service_settings import NO_SETTINGS, SettingsSchema
+from js7tui.secrets import SecretBox
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,12 @@ class ProviderContext:
     conn: sqlite3.Connection
     hasher: PasswordHasher
     clock: Clock
+    secrets: SecretBox = field(default_factory=SecretBox)
+
+    def settings(self, service: ServiceRecord, schema: SettingsSchema) -> dict[str, Any]:
+        """The service's settings with defaults applied and secrets opened, for this call
+        only; never store or log the result."""
+        return schema.resolve(service.settings, self.secrets)
 
 
 class IdentityProvider(Protocol):
@@ -96,10 +104,17 @@ class ProviderRegistry:
     def __init__(self) -> None:
         self._factories: dict[str, ProviderFactory] = {}
         self._instances: dict[str, IdentityProvider] = {}
+        self._schemas: dict[str, SettingsSchema] = {}
 
-    def register(self, type_name: str, factory: ProviderFactory) -> None:
+    def register(self, type_name: str, factory: ProviderFactory,
+                 schema: SettingsSchema = NO_SETTINGS) -> None:
+        """Make a type usable; ``schema`` declares its settings (see service_settings)."""
         self._factories[type_name] = factory
+        self._schemas[type_name] = schema
         self._instances.pop(type_name, None)
+
+    def schema(self, type_name: str) -> SettingsSchema:
+        return self._schemas.get(type_name, NO_SETTINGS)
 
     def available(self, type_name: str) -> bool:
         return type_name in self._factories
