@@ -28,6 +28,7 @@ from js7tui.identity.defaults import (
     INITIAL_SERVICE,
 )
 from js7tui.identity.passwords import PasswordHasher
+from js7tui.identity.provider_sessions import ProviderSessions
 from js7tui.identity.providers import ProviderRegistry, default_registry
 from js7tui.identity.roles import RoleService
 from js7tui.identity.services import IdentityServiceAdmin
@@ -97,7 +98,8 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
         roles=RoleService(store, ops),
         identity_services=IdentityServiceAdmin(store, ops, registry, secrets),
         settings=SettingsService(store, ops, hasher),
-        sessions=SessionAdmin(store, clock, ops),
+        sessions=SessionAdmin(store, clock, ops,
+                              ProviderSessions(store, clock, hasher, registry, secrets)),
         audit=AuditService(store, ops),
         permissions=PermissionService(store, ops),
         secrets=secrets,

@@ -15,6 +15,7 @@ outcome (session, login history, failure counter, audit entry) is written in one
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -217,11 +218,16 @@ class LoginChain:
                           else RolesFrom.PROVIDER, tuple(outcome.roles or ()))
             for record, outcome in attempt.subjects
         ]
+        states = {record.name: sessions.provider_state_entry(
+                      self.secrets.seal(json.dumps(outcome.state)), outcome.valid_until)
+                  for record, outcome in attempt.subjects if outcome.state is not None}
+        limits = [o.valid_until for _, o in attempt.subjects if o.valid_until is not None]
         with self.store.transaction() as conn:
             idle = identity_settings.read(conn, "idle_session_timeout")
             session_id, token = sessions.create(
                 conn, self.clock, account=request.account, grants=grants,
-                source=request.source, idle_timeout=idle,
+                source=request.source, idle_timeout=idle, provider_state=states,
+                valid_until=min(limits) if limits else None,
             )
             throttle.reset(conn, request.account, request.source)
             history.record(conn, self.clock, account=request.account, source=request.source,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from js7tui.clock import Clock
@@ -50,6 +51,11 @@ class Authenticated:
     account: str
     roles: tuple[str, ...] | None = None   # None: roles come from the store
     message: str = "authenticated"
+    # What an external provider needs to keep the session alive or end it (OIDC refresh
+    # token, Vault token ...). Kept with the session, sealed; never logged.
+    state: dict[str, Any] | None = None
+    # The provider's token ends then: the session ends too unless the provider refreshes it.
+    valid_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,22 @@ class IdentityProvider(Protocol):
     def authenticate(
         self, service: ServiceRecord, request: LoginRequest, context: ProviderContext
     ) -> Outcome: ...
+
+
+class SessionProvider(Protocol):
+    """Optional: a provider whose sessions depend on a token it issued (OIDC, Vault).
+
+    ``refresh`` is called, outside any store transaction, when a session is used within
+    :data:`REFRESH_MARGIN` of its ``valid_until``; it answers a new Authenticated (new state and
+    validity), Rejected (the session ends now) or Unreachable (keep going until the old token
+    expires). ``end`` revokes the token at logout or cancellation; its failure is logged, not
+    raised: the console's session is gone either way."""
+
+    def refresh(self, service: ServiceRecord, state: dict[str, Any],
+                context: ProviderContext) -> Outcome: ...
+
+    def end(self, service: ServiceRecord, state: dict[str, Any],
+            context: ProviderContext) -> None: ...
 
 
 ProviderFactory = Callable[[], IdentityProvider]
