@@ -28,6 +28,7 @@ from js7tui.identity.defaults import (
     INITIAL_SERVICE,
 )
 from js7tui.identity.passwords import PasswordHasher
+from js7tui.identity.provider_sessions import ProviderSessions
 from js7tui.identity.providers import ProviderRegistry, default_registry
 from js7tui.identity.roles import RoleService
 from js7tui.identity.services import IdentityServiceAdmin
@@ -36,6 +37,7 @@ from js7tui.identity.settings_service import SettingsService
 from js7tui.operations import Operations
 from js7tui.permissions import catalogue
 from js7tui.permissions.service import PermissionService
+from js7tui.secrets import SecretBox
 from js7tui.security_level import SecurityLevel
 from js7tui.store import Store
 
@@ -59,6 +61,7 @@ class Console:
     sessions: SessionAdmin
     audit: AuditService
     permissions: PermissionService
+    secrets: SecretBox
 
     @property
     def security_level(self) -> SecurityLevel:
@@ -86,17 +89,20 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
     hasher = hasher or PasswordHasher(config.passwords)
     registry = registry or default_registry()
     ops = Operations(store, clock)
+    secrets = SecretBox(home.secrets_key_path if home else None)
     return Console(
         home=home, store=store, clock=clock, config=config, hasher=hasher, registry=registry,
         ops=ops,
-        login=LoginChain(store, clock, hasher, registry),
+        login=LoginChain(store, clock, hasher, registry, secrets),
         accounts=AccountService(store, clock, hasher, ops),
         roles=RoleService(store, ops),
-        identity_services=IdentityServiceAdmin(store, ops, registry),
+        identity_services=IdentityServiceAdmin(store, ops, registry, secrets),
         settings=SettingsService(store, ops, hasher),
-        sessions=SessionAdmin(store, clock, ops),
+        sessions=SessionAdmin(store, clock, ops,
+                              ProviderSessions(store, clock, hasher, registry, secrets)),
         audit=AuditService(store, ops),
         permissions=PermissionService(store, ops),
+        secrets=secrets,
     )
 
 

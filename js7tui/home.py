@@ -40,6 +40,11 @@ class Home:
         return self.root / "keys"
 
     @property
+    def secrets_key_path(self) -> Path:
+        """The key that seals secrets kept in the store (see js7tui.secrets)."""
+        return self.keys_dir / "secrets.key"
+
+    @property
     def log_dir(self) -> Path:
         return self.root / "logs"
 

@@ -145,7 +145,8 @@ def _service_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--two-factor", metavar="SERVICE", help="TWO-FACTOR with this second factor")
     p.add_argument("--second-factor-only", action="store_true",
                    help="serves only as a second factor (CERTIFICATE, FIDO)")
-    p = _sub(acts, "set", "change required/disabled/scheme", meta=True, service=False)
+    p = _sub(acts, "set", "change required/disabled/scheme and type settings", meta=True,
+             service=False)
     p.add_argument("name")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--required", dest="required", action="store_const", const=True)
@@ -161,6 +162,15 @@ def _service_parsers(sub: argparse._SubParsersAction) -> None:
                    const=True)
     g.add_argument("--not-second-factor-only", dest="second_factor_only", action="store_const",
                    const=False)
+    p.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
+                   help="a setting of the service's type (repeatable); see 'settings NAME'")
+    p.add_argument("--unset", action="append", default=[], metavar="KEY",
+                   help="return a setting to its default (repeatable)")
+    p.add_argument("--secret", action="append", default=[], metavar="KEY",
+                   help="a secret setting, read from standard input or asked for (never "
+                        "from the command line)")
+    _sub(acts, "settings", "the settings of a service's type, with descriptions",
+         service=False).add_argument("name")
     p = _sub(acts, "rename", "rename a service", meta=True, service=False)
     p.add_argument("name")
     p.add_argument("new_name")

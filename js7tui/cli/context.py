@@ -101,7 +101,7 @@ class CliContext:
         self._stdin_used = True
         line = self.stdin.readline()
         if not line:
-            raise ValidationError("--password-stdin was given but standard input is empty")
+            raise ValidationError("standard input is empty: a password or secret was expected")
         return line.rstrip("\r\n")
 
     def _interactive(self) -> bool:
@@ -117,6 +117,13 @@ class CliContext:
             return getpass.getpass(prompt)
         raise ValidationError(f"no password given: use --password-stdin or set {PASSWORD_ENV} "
                               "(passwords are never taken from arguments)")
+
+    def secret(self, name: str) -> str:
+        """A secret setting: one line of standard input, or asked for on a terminal. Never an
+        argument: arguments end up in shell history and process listings."""
+        if self._interactive():
+            return getpass.getpass(f"{name}: ")
+        return self._stdin_line()
 
     def new_password(self, *, from_stdin: bool = False,
                      prompt: str = "New password: ") -> tuple[str, str | None]:

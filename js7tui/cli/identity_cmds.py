@@ -8,6 +8,7 @@ from js7tui.cli.context import CliContext, audit_meta
 from js7tui.errors import ValidationError
 from js7tui.identity.accounts import AccountView
 from js7tui.identity.roles import RoleView
+from js7tui.identity.service_settings import SettingView
 from js7tui.identity.types import SINGLE_FACTOR, TWO_FACTOR
 
 
@@ -209,12 +210,22 @@ def cmd_identity_service(ctx: CliContext, args: argparse.Namespace) -> int:
                      auth_scheme=TWO_FACTOR if args.two_factor else SINGLE_FACTOR,
                      second_factor_service=args.two_factor,
                      second_factor=args.second_factor_only, meta=meta)
+    elif action == "settings":
+        _show_settings(ctx, admin.settings(session, args.name))
+        return 0
     elif action == "set":
+        changes = _setting_changes(ctx, args)
         scheme = None
         if args.two_factor:
             scheme = TWO_FACTOR
         elif args.single_factor:
             scheme = SINGLE_FACTOR
+        flags = (args.required, args.disabled, scheme, args.second_factor_only)
+        if changes:
+            views = admin.set_settings(session, args.name, changes, meta=meta)
+            if all(flag is None for flag in flags):
+                _show_settings(ctx, views)
+                return 0
         admin.update(session, args.name, required=args.required, disabled=args.disabled,
                      auth_scheme=scheme,
                      second_factor_service=(args.two_factor if args.two_factor
@@ -232,6 +243,25 @@ def cmd_identity_service(ctx: CliContext, args: argparse.Namespace) -> int:
         raise ValidationError(f"unknown identity-service action {action}")
     show_list()
     return 0
+
+
+def _setting_changes(ctx: CliContext, args: argparse.Namespace) -> dict[str, object | None]:
+    changes: dict[str, object | None] = {}
+    for item in args.setting:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(f"--setting expects KEY=VALUE, got '{item}'")
+        changes[key.strip()] = value
+    for key in args.unset:
+        changes[key.strip()] = None
+    for key in args.secret:
+        changes[key.strip()] = ctx.secret(key.strip())
+    return changes
+
+
+def _show_settings(ctx: CliContext, views: list[SettingView]) -> None:
+    ctx.table(["Setting", "Value", "Kind", "Description"],
+              [[v.spec.key, v.shown, v.spec.kind.value, v.spec.description] for v in views])
 
 
 # -- sessions and login history -----------------------------------------------------------

@@ -15,6 +15,7 @@ outcome (session, login history, failure counter, audit entry) is written in one
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -39,6 +40,7 @@ from js7tui.identity.providers.base import (
 )
 from js7tui.identity.sessions import Session
 from js7tui.identity.types import TWO_FACTOR, RolesFrom
+from js7tui.secrets import SecretBox
 from js7tui.store import Store
 
 LOGIN_REQUEST = "./authentication/login"
@@ -74,11 +76,12 @@ class _Attempt:
 
 class LoginChain:
     def __init__(self, store: Store, clock: Clock, hasher: PasswordHasher,
-                 registry: ProviderRegistry) -> None:
+                 registry: ProviderRegistry, secrets: SecretBox | None = None) -> None:
         self.store = store
         self.clock = clock
         self.hasher = hasher
         self.registry = registry
+        self.secrets = secrets or SecretBox()
 
     # -- providers ------------------------------------------------------------------------
     def _ask(self, record: ServiceRecord, request: LoginRequest):  # -> Outcome
@@ -86,7 +89,10 @@ class LoginChain:
         if provider is None:
             return Unreachable(f"identity service type {record.type} is not available in this "
                                "js7tui")
-        context = ProviderContext(self.store.conn, self.hasher, self.clock)
+        missing = self.registry.schema(record.type).missing(record.settings)
+        if missing:
+            return Unreachable(f"'{record.name}' is not configured: set {', '.join(missing)}")
+        context = ProviderContext(self.store.conn, self.hasher, self.clock, self.secrets)
         try:
             return provider.authenticate(record, request, context)
         except Exception as exc:  # a provider bug must not crash the login form
@@ -212,11 +218,16 @@ class LoginChain:
                           else RolesFrom.PROVIDER, tuple(outcome.roles or ()))
             for record, outcome in attempt.subjects
         ]
+        states = {record.name: sessions.provider_state_entry(
+                      self.secrets.seal(json.dumps(outcome.state)), outcome.valid_until)
+                  for record, outcome in attempt.subjects if outcome.state is not None}
+        limits = [o.valid_until for _, o in attempt.subjects if o.valid_until is not None]
         with self.store.transaction() as conn:
             idle = identity_settings.read(conn, "idle_session_timeout")
             session_id, token = sessions.create(
                 conn, self.clock, account=request.account, grants=grants,
-                source=request.source, idle_timeout=idle,
+                source=request.source, idle_timeout=idle, provider_state=states,
+                valid_until=min(limits) if limits else None,
             )
             throttle.reset(conn, request.account, request.source)
             history.record(conn, self.clock, account=request.account, source=request.source,

@@ -10,20 +10,24 @@ from js7tui.audit import AuditMeta, Category
 from js7tui.errors import Conflict, ValidationError
 from js7tui.identity import records, sessions
 from js7tui.identity.providers.base import ProviderRegistry, ServiceRecord
+from js7tui.identity.service_settings import SettingView
 from js7tui.identity.sessions import Session
 from js7tui.identity.types import SCHEMES, SERVICE_TYPES, TWO_FACTOR
 from js7tui.operations import Operations
 from js7tui.permissions.names import ACCOUNTS_MANAGE, ACCOUNTS_VIEW
+from js7tui.secrets import SecretBox
 from js7tui.store import Store
 
 CAT = Category.IDENTITY
 
 
 class IdentityServiceAdmin:
-    def __init__(self, store: Store, ops: Operations, registry: ProviderRegistry) -> None:
+    def __init__(self, store: Store, ops: Operations, registry: ProviderRegistry,
+                 secrets: SecretBox | None = None) -> None:
         self.store = store
         self.ops = ops
         self.registry = registry
+        self.secrets = secrets or SecretBox()
 
     def list(self, session: Session) -> list[ServiceRecord]:
         self.ops.authorize(session, [ACCOUNTS_VIEW], request="./iam/identityservices",
@@ -77,6 +81,7 @@ class IdentityServiceAdmin:
                 raise ValidationError(f"a {kind} service cannot serve as a second factor")
             second_id = (records.service(op.conn, second_factor_service).id
                          if second_factor_service else None)
+            stored = self.registry.schema(kind).checked(settings or {}, self.secrets)
             ordering = op.conn.execute(
                 "SELECT COALESCE(MAX(ordering), -1) + 1 FROM identity_services").fetchone()[0]
             op.conn.execute(
@@ -84,10 +89,11 @@ class IdentityServiceAdmin:
                 " auth_scheme, second_factor, second_factor_service_id, settings)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, kind, ordering, int(required), int(disabled), auth_scheme,
-                 int(second_factor), second_id, json.dumps(settings or {})))
+                 int(second_factor), second_id, json.dumps(stored)))
             record = records.service(op.conn, name)
             self._check_two_factor(op.conn, record)
             op.record(path=name, parameters={
+                "settings": self.registry.schema(kind).audit_parameters(settings or {}),
                 "identityServiceName": name, "identityServiceType": kind, "required": required,
                 "disabled": disabled, "serviceAuthenticationScheme": auth_scheme,
                 "secondFactorIdentityServiceName": second_factor_service,
@@ -122,7 +128,8 @@ class IdentityServiceAdmin:
                     records.service(op.conn, second_factor_service).id
                     if second_factor_service else None)
             if settings is not None:
-                changes["settings"] = json.dumps(settings)
+                changes["settings"] = json.dumps(
+                    self.registry.schema(record.type).checked(settings, self.secrets))
             if not changes:
                 raise ValidationError("nothing to change")
             assignments = ", ".join(f"{column} = ?" for column in changes)
@@ -137,8 +144,34 @@ class IdentityServiceAdmin:
                 **{k: v for k, v in changes.items() if k != "second_factor_service_id"},
                 **({"secondFactorIdentityServiceName": second_factor_service}
                    if second_factor_service is not None else {}),
-                **({"settings": settings} if settings is not None else {})})
+                **({"settings": self.registry.schema(record.type).audit_parameters(settings)}
+                   if settings is not None else {})})
             return updated
+
+    # -- per-type settings ------------------------------------------------------------------
+    def settings(self, session: Session, name: str) -> list[SettingView]:
+        """The service's settings as the schema of its type describes them; secrets are shown
+        only as set or not."""
+        record = self.show(session, name)
+        return self.registry.schema(record.type).views(record.settings)
+
+    def set_settings(self, session: Session, name: str, changes: dict[str, object | None], *,
+                     meta: AuditMeta = AuditMeta()) -> list[SettingView]:
+        """Change some settings: text as typed (parsed by the schema) or typed values; None
+        returns a key to its default. Unknown keys and bad values change nothing."""
+        if not changes:
+            raise ValidationError("nothing to change: name at least one setting")
+        with self.ops.mutate(session, request="./iam/identityservice/settings/store",
+                             category=CAT, permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
+            record = records.service(op.conn, name)
+            schema = self.registry.schema(record.type)
+            updated = schema.apply(record.settings, changes, self.secrets)
+            op.conn.execute("UPDATE identity_services SET settings = ? WHERE id = ?",
+                            (json.dumps(updated), record.id))
+            op.record(path=record.name, parameters={
+                "identityServiceName": record.name,
+                "settings": schema.audit_parameters(changes)})
+            return schema.views(updated)
 
     def rename(self, session: Session, name: str, new_name: str, *,
                meta: AuditMeta = AuditMeta()) -> ServiceRecord:

@@ -8,6 +8,7 @@ from js7tui.audit import AuditMeta, Category
 from js7tui.clock import Clock
 from js7tui.errors import NotFound, SessionRequired
 from js7tui.identity import history, sessions
+from js7tui.identity.provider_sessions import ProviderSessions
 from js7tui.identity.sessions import Session, SessionInfo
 from js7tui.operations import Operations
 from js7tui.permissions.names import ACCOUNTS_MANAGE, ACCOUNTS_VIEW
@@ -17,16 +18,23 @@ CAT = Category.IDENTITY
 
 
 class SessionAdmin:
-    def __init__(self, store: Store, clock: Clock, ops: Operations) -> None:
+    def __init__(self, store: Store, clock: Clock, ops: Operations,
+                 providers: ProviderSessions) -> None:
         self.store = store
         self.clock = clock
         self.ops = ops
+        self.providers = providers
 
     def resume(self, token: str) -> Session:
-        """The live session of ``token`` (touched), or SessionRequired saying why not."""
+        """The live session of ``token`` (touched), or SessionRequired saying why not. A
+        session backed by a provider's token is refreshed shortly before that token ends."""
         try:
             with self.store.transaction() as conn:
                 session = sessions.resume(conn, self.clock, token)
+            if self.providers.due(session):
+                self.providers.refresh(session)
+                with self.store.transaction() as conn:
+                    session = sessions.resume(conn, self.clock, token)
         except SessionRequired as exc:
             sessions.forget_ended(self.store.transaction, exc)
             raise
@@ -34,11 +42,17 @@ class SessionAdmin:
         return session
 
     def logout(self, token: str) -> bool:
-        """Invalidate the token; True if it was a live session."""
+        """Invalidate the token (and revoke any provider token behind it); True if it was a
+        live session."""
         with self.store.transaction() as conn:
             row = conn.execute("SELECT id FROM sessions WHERE token_hash = ?",
                                (sessions.hash_token(token),)).fetchone()
-            return sessions.delete(conn, row["id"]) if row else False
+            if row is None:
+                return False
+            ending = self.providers.states([row["id"]])
+            sessions.delete(conn, row["id"])
+        self.providers.end(ending)
+        return True
 
     def list(self, session: Session) -> list[SessionInfo]:
         self.ops.authorize(session, [ACCOUNTS_VIEW], request="./iam/sessions", category=CAT)
@@ -49,17 +63,20 @@ class SessionAdmin:
         """End sessions by id, or all sessions of ``account``; returns how many ended."""
         with self.ops.mutate(session, request="./iam/sessions/cancel", category=CAT,
                              permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
+            ids = list(session_ids)
+            if account:
+                ids += [row["id"] for row in op.conn.execute(
+                    "SELECT id FROM sessions WHERE account_name = ?", (account,))]
+            ending = self.providers.states(ids)
             ended = 0
-            for session_id in session_ids:
-                if not sessions.delete(op.conn, session_id):
+            for session_id in dict.fromkeys(ids):
+                if not sessions.delete(op.conn, session_id) and session_id in session_ids:
                     raise NotFound(f"no session {session_id}")
                 ended += 1
-            if account:
-                ended += op.conn.execute("DELETE FROM sessions WHERE account_name = ?",
-                                         (account,)).rowcount
             op.record(path=account or "", parameters={"ids": list(session_ids),
                                                       "accountName": account, "ended": ended})
-            return ended
+        self.providers.end(ending)
+        return ended
 
     def login_history(self, session: Session, *, account: str | None = None,
                       failed_only: bool = False, limit: int = 50,

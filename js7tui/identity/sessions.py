@@ -15,6 +15,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from js7tui.clock import Clock, from_iso, to_iso
 from js7tui.durations import format_duration
@@ -42,6 +43,8 @@ class Session:
     last_used: datetime
     idle_timeout: int
     token: str | None = field(default=None, repr=False)
+    # When an external provider's token ends (OIDC, Vault); None for store-backed sessions.
+    valid_until: datetime | None = None
 
     @property
     def services(self) -> tuple[str, ...]:
@@ -49,9 +52,12 @@ class Session:
 
     @property
     def expires_at(self) -> datetime | None:
-        if self.idle_timeout < 0:
-            return None
-        return self.last_used + timedelta(seconds=self.idle_timeout)
+        """When the session ends if nothing happens: idle timeout or the provider's token,
+        whichever comes first."""
+        idle_end = (None if self.idle_timeout < 0
+                    else self.last_used + timedelta(seconds=self.idle_timeout))
+        ends = [t for t in (idle_end, self.valid_until) if t is not None]
+        return min(ends) if ends else None
 
     def can(self, permission: str, controller: str = "") -> bool:
         return self.permissions.is_permitted(permission, controller)
@@ -59,17 +65,42 @@ class Session:
 
 def create(
     conn: sqlite3.Connection, clock: Clock, *, account: str, grants: list[records.Grant],
-    source: str, idle_timeout: int,
+    source: str, idle_timeout: int, provider_state: dict[str, dict[str, Any]] | None = None,
+    valid_until: datetime | None = None,
 ) -> tuple[int, str]:
+    """A new session; ``provider_state`` maps a service to its sealed state and limit (see
+    :func:`provider_state_entry` and providers.base.Authenticated.state)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = to_iso(clock.now())
     cursor = conn.execute(
         "INSERT INTO sessions (token_hash, account_name, grants, source, created, last_used,"
-        " idle_timeout) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " idle_timeout, provider_state, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (hash_token(token), account, json.dumps([g.to_json() for g in grants]), source, now,
-         now, idle_timeout),
+         now, idle_timeout, json.dumps(provider_state or {}),
+         to_iso(valid_until) if valid_until else None),
     )
     return int(cursor.lastrowid or 0), token
+
+
+def provider_states(conn: sqlite3.Connection, session_id: int) -> dict[str, dict[str, Any]]:
+    """Service name -> {"sealed": sealed state, "valid_until": iso or None} ({} if none)."""
+    row = conn.execute("SELECT provider_state FROM sessions WHERE id = ?",
+                       (session_id,)).fetchone()
+    return json.loads(row["provider_state"]) if row else {}
+
+
+def provider_state_entry(sealed: str, valid_until: datetime | None) -> dict[str, Any]:
+    return {"sealed": sealed, "valid_until": to_iso(valid_until) if valid_until else None}
+
+
+def set_provider_states(conn: sqlite3.Connection, session_id: int,
+                        updates: dict[str, dict[str, Any]]) -> None:
+    """Replace some services' entries after a refresh; the session's validity becomes the
+    earliest of all its providers' limits."""
+    states = {**provider_states(conn, session_id), **updates}
+    limits = [from_iso(e["valid_until"]) for e in states.values() if e.get("valid_until")]
+    conn.execute("UPDATE sessions SET provider_state = ?, valid_until = ? WHERE id = ?",
+                 (json.dumps(states), to_iso(min(limits)) if limits else None, session_id))
 
 
 def _ended(conn: sqlite3.Connection, session_id: int, why: str) -> SessionRequired:
@@ -109,6 +140,9 @@ def _load_row(conn: sqlite3.Connection, clock: Clock, row: sqlite3.Row | None,
     if idle >= 0 and now - last_used > timedelta(seconds=idle):
         raise _ended(conn, row["id"],
                      f"the session ended after {format_duration(idle)} without activity")
+    valid_until = from_iso(row["valid_until"]) if row["valid_until"] else None
+    if valid_until is not None and now >= valid_until:
+        raise _ended(conn, row["id"], "the identity provider's token has expired")
     account_name = row["account_name"]
     if records.is_blocked(conn, account_name):
         raise _ended(conn, row["id"], f"the account '{account_name}' is blocked")
@@ -139,6 +173,7 @@ def _load_row(conn: sqlite3.Connection, clock: Clock, row: sqlite3.Row | None,
         permissions=records.compile_permissions(conn, account_name, grants),
         must_change_password=must_change, source=row["source"],
         created=from_iso(row["created"]), last_used=last_used, idle_timeout=idle,
+        valid_until=valid_until,
     )
 
 
@@ -177,6 +212,9 @@ def list_all(conn: sqlite3.Connection, clock: Clock) -> list[SessionInfo]:
         last_used = from_iso(row["last_used"])
         idle = row["idle_timeout"]
         expires = None if idle < 0 else last_used + timedelta(seconds=idle)
+        if row["valid_until"]:
+            valid_until = from_iso(row["valid_until"])
+            expires = valid_until if expires is None else min(expires, valid_until)
         if expires is not None and expires < now:
             continue
         services = tuple(g["service"] for g in json.loads(row["grants"]))

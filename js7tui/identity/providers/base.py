@@ -11,10 +11,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from js7tui.clock import Clock
 from js7tui.identity.passwords import PasswordHasher
+from js7tui.identity.service_settings import NO_SETTINGS, SettingsSchema
+from js7tui.secrets import SecretBox
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,11 @@ class Authenticated:
     account: str
     roles: tuple[str, ...] | None = None   # None: roles come from the store
     message: str = "authenticated"
+    # What an external provider needs to keep the session alive or end it (OIDC refresh
+    # token, Vault token ...). Kept with the session, sealed; never logged.
+    state: dict[str, Any] | None = None
+    # The provider's token ends then: the session ends too unless the provider refreshes it.
+    valid_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -79,12 +87,34 @@ class ProviderContext:
     conn: sqlite3.Connection
     hasher: PasswordHasher
     clock: Clock
+    secrets: SecretBox = field(default_factory=SecretBox)
+
+    def settings(self, service: ServiceRecord, schema: SettingsSchema) -> dict[str, Any]:
+        """The service's settings with defaults applied and secrets opened, for this call
+        only; never store or log the result."""
+        return schema.resolve(service.settings, self.secrets)
 
 
 class IdentityProvider(Protocol):
     def authenticate(
         self, service: ServiceRecord, request: LoginRequest, context: ProviderContext
     ) -> Outcome: ...
+
+
+class SessionProvider(Protocol):
+    """Optional: a provider whose sessions depend on a token it issued (OIDC, Vault).
+
+    ``refresh`` is called, outside any store transaction, when a session is used within
+    :data:`REFRESH_MARGIN` of its ``valid_until``; it answers a new Authenticated (new state and
+    validity), Rejected (the session ends now) or Unreachable (keep going until the old token
+    expires). ``end`` revokes the token at logout or cancellation; its failure is logged, not
+    raised: the console's session is gone either way."""
+
+    def refresh(self, service: ServiceRecord, state: dict[str, Any],
+                context: ProviderContext) -> Outcome: ...
+
+    def end(self, service: ServiceRecord, state: dict[str, Any],
+            context: ProviderContext) -> None: ...
 
 
 ProviderFactory = Callable[[], IdentityProvider]
@@ -96,10 +126,17 @@ class ProviderRegistry:
     def __init__(self) -> None:
         self._factories: dict[str, ProviderFactory] = {}
         self._instances: dict[str, IdentityProvider] = {}
+        self._schemas: dict[str, SettingsSchema] = {}
 
-    def register(self, type_name: str, factory: ProviderFactory) -> None:
+    def register(self, type_name: str, factory: ProviderFactory,
+                 schema: SettingsSchema = NO_SETTINGS) -> None:
+        """Make a type usable; ``schema`` declares its settings (see service_settings)."""
         self._factories[type_name] = factory
+        self._schemas[type_name] = schema
         self._instances.pop(type_name, None)
+
+    def schema(self, type_name: str) -> SettingsSchema:
+        return self._schemas.get(type_name, NO_SETTINGS)
 
     def available(self, type_name: str) -> bool:
         return type_name in self._factories
