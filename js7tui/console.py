@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from js7tui import audit, logs, security_level
 from js7tui.audit import Category
 from js7tui.audit.service import AuditService
+from js7tui.client.registry import ControllerService
 from js7tui.clock import Clock, SystemClock, to_iso
 from js7tui.config import CONFIG_TEMPLATE, Config, load_config
 from js7tui.errors import StoreError
@@ -62,6 +63,7 @@ class Console:
     audit: AuditService
     permissions: PermissionService
     secrets: SecretBox
+    controllers: ControllerService
 
     @property
     def security_level(self) -> SecurityLevel:
@@ -103,6 +105,7 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
         audit=AuditService(store, ops),
         permissions=PermissionService(store, ops),
         secrets=secrets,
+        controllers=ControllerService(store, ops, clock, secrets),
     )
 
 

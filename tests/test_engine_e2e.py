@@ -23,8 +23,8 @@ from tests.estate import (
     CONSOLE_PASSWORD,
     CONTROLLER_PASSWORD,
     Estate,
-    running_estate,
     process_alive,
+    running_estate,
     wait_attached,
     wait_for,
     wait_order,
@@ -42,7 +42,7 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
 
 
 @pytest.fixture
-def console(estate: Estate) -> Iterator[ControllerClient]:
+def ctl(estate: Estate) -> Iterator[ControllerClient]:
     with estate.client() as client:
         yield client
 
@@ -59,18 +59,18 @@ def resource(path: str, value: str, version: str = "r1") -> dict[str, object]:
 
 
 # -- deploy and run ------------------------------------------------------------------------
-def test_deploy_run_order_and_read_output(estate: Estate, console: ControllerClient) -> None:
+def test_deploy_run_order_and_read_output(estate: Estate, ctl: ControllerClient) -> None:
     wf = workflow("report", {
         "extract": ("agent-1", 'echo "$GREETING $WHO from $(pwd)"; echo warn >&2'),
         "load": ("agent-2", "#!/bin/sh\necho \"loaded $JS7_ORDER_ID at $JS7_WORKFLOW_POSITION\""),
     }, executable={"env": {"WHO": "$who"}}, jobResourcePaths=["texts"],
         defaultArguments={"who": "'nobody'"}, workingDirectory="reports")
-    results = console.deploy([estate.sign(resource("texts", "hello")), estate.sign(wf)])
+    results = ctl.deploy([estate.sign(resource("texts", "hello")), estate.sign(wf)])
     assert {(r["path"], r["outcome"]) for r in results} == {("texts", "added"),
                                                             ("report", "added")}
-    wait_attached(console, "report")
-    console.add_order("report-1", "report", {"who": "world"})
-    order = wait_order(console, "report-1")
+    wait_attached(ctl, "report")
+    ctl.add_order("report-1", "report", {"who": "world"})
+    order = wait_order(ctl, "report-1")
     assert order.state == "finished", order
     extract, load = order.steps
     assert extract.stdout == (
@@ -78,40 +78,40 @@ def test_deploy_run_order_and_read_output(estate: Estate, console: ControllerCli
     assert extract.stderr == "warn\n" and extract.return_code == 0
     assert load.agent == "agent-2" and load.stdout == "loaded report-1 at 1\n"
     # defaults apply when the order has no such argument
-    console.add_order("report-2", "report")
-    assert wait_order(console, "report-2").steps[0].stdout.startswith("hello nobody")
+    ctl.add_order("report-2", "report")
+    assert wait_order(ctl, "report-2").steps[0].stdout.startswith("hello nobody")
 
 
 def test_items_go_only_to_the_agents_whose_jobs_run_there(estate: Estate,
-                                                          console: ControllerClient) -> None:
-    console.deploy([estate.sign(workflow("only-one", {"j": ("agent-1", "true")}))])
-    wait_attached(console, "only-one")
-    item = next(i for i in console.items() if i.path == "only-one")
+                                                          ctl: ControllerClient) -> None:
+    ctl.deploy([estate.sign(workflow("only-one", {"j": ("agent-1", "true")}))])
+    wait_attached(ctl, "only-one")
+    item = next(i for i in ctl.items() if i.path == "only-one")
     assert item.agents == {"agent-1": "attached"}
     with as_controller(estate, "agent-1") as one, as_controller(estate, "agent-2") as two:
         assert "only-one" in {i["path"] for i in one.call("GET", "/api/item")["items"]}
         assert "only-one" not in {i["path"] for i in two.call("GET", "/api/item")["items"]}
 
 
-def test_change_and_delete_reach_the_agent(estate: Estate, console: ControllerClient) -> None:
+def test_change_and_delete_reach_the_agent(estate: Estate, ctl: ControllerClient) -> None:
     flow = workflow("greet", {"j": ("agent-1", 'echo "$GREETING"')}, jobResourcePaths=["words"])
-    console.deploy([estate.sign(resource("words", "hi")), estate.sign(flow)])
-    wait_attached(console, "greet")
-    console.add_order("greet-1", "greet")
-    assert wait_order(console, "greet-1").steps[0].stdout == "hi\n"
-    changed = console.deploy([estate.sign(resource("words", "moin", "r2"))])
+    ctl.deploy([estate.sign(resource("words", "hi")), estate.sign(flow)])
+    wait_attached(ctl, "greet")
+    ctl.add_order("greet-1", "greet")
+    assert wait_order(ctl, "greet-1").steps[0].stdout == "hi\n"
+    changed = ctl.deploy([estate.sign(resource("words", "moin", "r2"))])
     assert changed[0]["outcome"] == "changed" and changed[0]["revision"] == 2
-    wait_attached(console, "words")
-    console.add_order("greet-2", "greet")
-    assert wait_order(console, "greet-2").steps[0].stdout == "moin\n"
-    again = console.deploy([estate.sign(resource("words", "moin", "r2"))])
+    wait_attached(ctl, "words")
+    ctl.add_order("greet-2", "greet")
+    assert wait_order(ctl, "greet-2").steps[0].stdout == "moin\n"
+    again = ctl.deploy([estate.sign(resource("words", "moin", "r2"))])
     assert again[0]["outcome"] == "unchanged"
 
     with pytest.raises(ControllerRefused) as refused:  # still used by 'greet'
-        console.deploy(delete=[("JobResource", "words")])
+        ctl.deploy(delete=[("JobResource", "words")])
     assert refused.value.code == "ItemInUse"
-    console.deploy(delete=[("Workflow", "greet"), ("JobResource", "words")])
-    assert not {"greet", "words"} & {i.path for i in console.items()}
+    ctl.deploy(delete=[("Workflow", "greet"), ("JobResource", "words")])
+    assert not {"greet", "words"} & {i.path for i in ctl.items()}
     with as_controller(estate, "agent-1") as agent:
         wait_for(lambda: not {"greet", "words"} & {
             i["path"] for i in agent.call("GET", "/api/item")["items"]}, "detached on agent-1")
@@ -123,19 +123,19 @@ def _tamper(item: SignedItem) -> SignedItem:
 
 
 def test_tampered_item_is_refused_by_the_controller_and_nothing_applies(
-        estate: Estate, console: ControllerClient) -> None:
+        estate: Estate, ctl: ControllerClient) -> None:
     good = estate.sign(workflow("innocent", {"j": ("agent-1", "true")}))
     bad = _tamper(estate.sign(workflow("tampered", {"j": ("agent-1", "true")})))
     with pytest.raises(ControllerRefused) as refused:
-        console.deploy([good, bad])
+        ctl.deploy([good, bad])
     assert refused.value.code == "TamperedWithSignedMessage"
     assert "operation 2" in str(refused.value)
     assert "does not match its signature" in str(refused.value)
-    assert not {"innocent", "tampered"} & {i.path for i in console.items()}
+    assert not {"innocent", "tampered"} & {i.path for i in ctl.items()}
     assert "refused UpdateItems from console" in estate.servers["controller-1"].log
 
 
-def test_refusal_reasons_name_the_cause(estate: Estate, console: ControllerClient) -> None:
+def test_refusal_reasons_name_the_cause(estate: Estate, ctl: ControllerClient) -> None:
     doc = workflow("refused", {"j": ("agent-1", "true")})
     foreign = TestPki(org="Elsewhere").issue("intruder", "signing")
     expired = estate.pki.issue("old-deployer", "signing",
@@ -149,11 +149,11 @@ def test_refusal_reasons_name_the_cause(estate: Estate, console: ControllerClien
     }
     for code, item in cases.items():
         with pytest.raises(ControllerRefused) as refused:
-            console.deploy([item])
+            ctl.deploy([item])
         assert refused.value.code == code, refused.value
     bad_agent = workflow("nowhere", {"j": ("agent-9", "true")})
     with pytest.raises(ControllerRefused, match="agent-9, unknown to this Controller"):
-        console.deploy([estate.sign(bad_agent)])
+        ctl.deploy([estate.sign(bad_agent)])
 
 
 def test_tampered_item_sent_straight_to_an_agent_is_refused_there(estate: Estate) -> None:
@@ -170,7 +170,7 @@ def test_tampered_item_sent_straight_to_an_agent_is_refused_there(estate: Estate
 
 
 def test_the_agent_verifies_with_its_own_trust_anchors(estate: Estate,
-                                                       console: ControllerClient) -> None:
+                                                       ctl: ControllerClient) -> None:
     """The Controller trusts the signer, agent-2 does not (any more): the Agent refuses, the
     order fails naming why, and no script runs there."""
     keys = estate.dir("agent-2") / "trusted-x509-keys"
@@ -179,13 +179,13 @@ def test_the_agent_verifies_with_its_own_trust_anchors(estate: Estate,
         path.unlink()
     try:
         flow = workflow("distrusted", {"j": ("agent-2", "echo must-not-run")})
-        assert console.deploy([estate.sign(flow)])[0]["outcome"] == "added"
-        wait_for(lambda: next(i for i in console.items() if i.path == "distrusted")
+        assert ctl.deploy([estate.sign(flow)])[0]["outcome"] == "added"
+        wait_for(lambda: next(i for i in ctl.items() if i.path == "distrusted")
                  .agents.get("agent-2", "").startswith("refused"), "agent-2 to refuse")
-        item = next(i for i in console.items() if i.path == "distrusted")
+        item = next(i for i in ctl.items() if i.path == "distrusted")
         assert "MessageSignedByUnknown" in item.agents["agent-2"]
-        console.add_order("distrusted-1", "distrusted")
-        order = wait_order(console, "distrusted-1")
+        ctl.add_order("distrusted-1", "distrusted")
+        order = wait_order(ctl, "distrusted-1")
         assert order.state == "failed"
         assert "refused" in order.message and "unknown key" in order.message
         assert order.steps[0].stdout == ""
@@ -196,12 +196,12 @@ def test_the_agent_verifies_with_its_own_trust_anchors(estate: Estate,
 
 # -- orders ------------------------------------------------------------------------------------
 def test_non_zero_return_code_fails_the_order(estate: Estate,
-                                              console: ControllerClient) -> None:
+                                              ctl: ControllerClient) -> None:
     flow = workflow("fails", {"first": ("agent-1", "echo trying; exit 3"),
                               "never": ("agent-2", "echo must-not-run")})
-    console.deploy([estate.sign(flow)])
-    console.add_order("fails-1", "fails")
-    order = wait_order(console, "fails-1")
+    ctl.deploy([estate.sign(flow)])
+    ctl.add_order("fails-1", "fails")
+    order = wait_order(ctl, "fails-1")
     assert order.state == "failed"
     assert order.message == "job 'first' on Agent 'agent-1' failed: return code 3"
     assert [s.job_name for s in order.steps] == ["first"]
@@ -209,37 +209,37 @@ def test_non_zero_return_code_fails_the_order(estate: Estate,
 
 
 def test_cancel_terminates_the_running_process(estate: Estate,
-                                               console: ControllerClient) -> None:
+                                               ctl: ControllerClient) -> None:
     flow = workflow("long", {"sleep": ("agent-1", "echo started; sleep 60; echo late")})
-    console.deploy([estate.sign(flow)])
-    console.add_order("long-1", "long")
-    step = wait_for(lambda: (s := console.order("long-1").steps[0]).pid and s, "job to run")
+    ctl.deploy([estate.sign(flow)])
+    ctl.add_order("long-1", "long")
+    step = wait_for(lambda: (s := ctl.order("long-1").steps[0]).pid and s, "job to run")
     assert process_alive(step.pid)
-    assert console.cancel_orders(["long-1"]) == [{"orderId": "long-1", "state": "cancelling"}]
-    order = wait_order(console, "long-1")
+    assert ctl.cancel_orders(["long-1"]) == [{"orderId": "long-1", "state": "cancelling"}]
+    order = wait_order(ctl, "long-1")
     assert order.state == "cancelled"
     assert order.steps[0].state == "killed" and order.steps[0].stdout == "started\n"
     wait_for(lambda: not process_alive(step.pid), "the job process to end", 5)
     with pytest.raises(ControllerRefused, match="has ended already"):
-        console.cancel_orders(["long-1"])
+        ctl.cancel_orders(["long-1"])
 
 
-def test_timeout_ends_the_job(estate: Estate, console: ControllerClient) -> None:
-    console.deploy([estate.sign(workflow("slow", {"s": ("agent-2", "sleep 30")}, timeout=1))])
-    console.add_order("slow-1", "slow")
-    order = wait_order(console, "slow-1")
+def test_timeout_ends_the_job(estate: Estate, ctl: ControllerClient) -> None:
+    ctl.deploy([estate.sign(workflow("slow", {"s": ("agent-2", "sleep 30")}, timeout=1))])
+    ctl.add_order("slow-1", "slow")
+    order = wait_order(ctl, "slow-1")
     assert order.state == "failed" and "timed out after 1 s" in order.message
 
 
-def test_orders_are_checked(estate: Estate, console: ControllerClient) -> None:
-    console.deploy([estate.sign(workflow("checked", {"j": ("agent-1", "true")}))])
+def test_orders_are_checked(estate: Estate, ctl: ControllerClient) -> None:
+    ctl.deploy([estate.sign(workflow("checked", {"j": ("agent-1", "true")}))])
     with pytest.raises(ControllerRefused, match="not deployed"):
-        console.add_order("x-1", "no-such-workflow")
+        ctl.add_order("x-1", "no-such-workflow")
     with pytest.raises(ControllerRefused, match="not valid"):
-        console.add_order("bad id/with slash", "checked")
-    console.add_order("checked-1", "checked")
+        ctl.add_order("bad id/with slash", "checked")
+    ctl.add_order("checked-1", "checked")
     with pytest.raises(ControllerRefused) as refused:
-        console.add_order("checked-1", "checked")
+        ctl.add_order("checked-1", "checked")
     assert refused.value.code == "DuplicateOrder"
 
 
@@ -293,14 +293,14 @@ def test_revoked_certificate_is_refused_after_the_crl_changes_without_restart(
 
 # -- per-hop sessions --------------------------------------------------------------------------
 def test_a_token_is_good_for_its_own_hop_only(estate: Estate,
-                                              console: ControllerClient) -> None:
-    token = console.login()
+                                              ctl: ControllerClient) -> None:
+    token = ctl.login()
     with as_controller(estate, "agent-1") as agent:
         response = agent._http.get("/api/item", headers={SESSION_HEADER: token})
         assert response.status_code == 401
         assert response.json()["code"] == "InvalidSessionToken"
         agent_token = agent.login()
-    response = console._http.get("/api/item", headers={SESSION_HEADER: agent_token})
+    response = ctl._http.get("/api/item", headers={SESSION_HEADER: agent_token})
     assert response.status_code == 401
 
 
@@ -324,31 +324,31 @@ def test_logout_invalidates_and_wrong_credentials_fail(estate: Estate) -> None:
 # -- durability --------------------------------------------------------------------------------
 def test_controller_killed_after_acknowledging_keeps_everything(tmp_path: Path) -> None:
     with running_estate(tmp_path) as estate:
-        with estate.client() as console:
-            console.deploy([estate.sign(workflow("durable", {
+        with estate.client() as ctl:
+            ctl.deploy([estate.sign(workflow("durable", {
                 "j": ("agent-1", "sleep 1; echo survived")}))])
-            console.add_order("durable-1", "durable")
-            wait_for(lambda: console.order("durable-1").steps[0].pid, "the job to start")
+            ctl.add_order("durable-1", "durable")
+            wait_for(lambda: ctl.order("durable-1").steps[0].pid, "the job to start")
         assert estate.stop("controller-1", signal.SIGKILL) == -signal.SIGKILL
         estate.start("controller", "controller-1")
-        with estate.client() as console:
-            item = next(i for i in console.items() if i.path == "durable")
+        with estate.client() as ctl:
+            item = next(i for i in ctl.items() if i.path == "durable")
             assert item.version_id == "v1" and item.revision == 1
-            order = wait_order(console, "durable-1")  # its result is polled after restart
+            order = wait_order(ctl, "durable-1")  # its result is polled after restart
             assert order.state == "finished" and order.steps[0].stdout == "survived\n"
 
 
 def test_agent_killed_while_a_job_runs(tmp_path: Path) -> None:
     with running_estate(tmp_path) as estate:
         estate.pin_port("agent-1")
-        with estate.client() as console:
-            console.deploy([estate.sign(workflow("orphan", {"j": ("agent-1", "sleep 60")}))])
-            console.add_order("orphan-1", "orphan")
-            pid = wait_for(lambda: console.order("orphan-1").steps[0].pid, "the job to start")
+        with estate.client() as ctl:
+            ctl.deploy([estate.sign(workflow("orphan", {"j": ("agent-1", "sleep 60")}))])
+            ctl.add_order("orphan-1", "orphan")
+            pid = wait_for(lambda: ctl.order("orphan-1").steps[0].pid, "the job to start")
             estate.stop("agent-1", signal.SIGKILL)
             assert process_alive(pid)  # the job outlives a killed Agent...
             estate.start("agent", "agent-1")  # same port (pinned): the Controller's config
-            order = wait_order(console, "orphan-1")
+            order = wait_order(ctl, "orphan-1")
             assert order.state == "failed"
             assert "the Agent restarted while this task ran" in order.message
             wait_for(lambda: not process_alive(pid), "the orphan to be stopped", 5)
@@ -368,9 +368,21 @@ def test_insecure_http_warns_at_every_start(tmp_path: Path) -> None:
 
 
 def test_signed_items_keep_their_exact_bytes_on_the_way(estate: Estate,
-                                                        console: ControllerClient) -> None:
+                                                        ctl: ControllerClient) -> None:
     text = json.dumps(workflow("bytes", {"j": ("agent-1", "echo é")}), indent=3)
     item = sign_item(text, estate.signer.key, certificate=estate.signer.cert,
                      chain=estate.signer.chain)
-    console.deploy([item])
-    assert console.signed_item("Workflow", "bytes").string == text
+    ctl.deploy([item])
+    assert ctl.signed_item("Workflow", "bytes").string == text
+
+
+def test_the_console_connects_through_its_registry(estate: Estate, console, root) -> None:
+    """Registered with a sealed hop password, reached with the typed client."""
+    controller = estate.servers["controller-1"]
+    console.controllers.register(root, "controller-1", controller.url, "console",
+                                 CONSOLE_PASSWORD)
+    context = build_client_context(estate.root / "console" / "ca.pem", *estate.console_files)
+    with console.controllers.connect(root, "controller-1", ssl_context=context) as client:
+        health = client.health()
+    assert health["id"] == "controller-1"
+    assert {a["name"] for a in health["agents"]} == {"agent-1", "agent-2"}

@@ -12,7 +12,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "js7tui"
 
 def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
     code = (
-        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service;"
+        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.signing,"
+        " js7tui.client, js7tui.client.registry, js7tui.engine.shapes, js7tui.engine.config,"
+        " js7tui.engine.items, js7tui.engine.auth, js7tui.engine.tls, js7tui.engine.serve;"
         "bad = [m for m in ('textual', 'aiohttp') if m in sys.modules];"
         "print(','.join(bad))"
     )
@@ -34,5 +36,17 @@ def test_no_textual_import_outside_tui() -> None:
         str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
         if "tui" not in path.relative_to(PACKAGE).parts[:1]
         and re.search(r"^\s*(from|import) textual", path.read_text(), re.M)
+    ]
+    assert offenders == []
+
+
+def test_aiohttp_only_in_the_servers() -> None:
+    """aiohttp serves; it lives in the engine's app base and the two servers only."""
+    allowed = {"engine/app.py", "controller", "agent"}
+    offenders = [
+        str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+        if re.search(r"^\s*(from|import) aiohttp", path.read_text(), re.M)
+        and str(path.relative_to(PACKAGE)) not in allowed
+        and path.relative_to(PACKAGE).parts[0] not in allowed
     ]
     assert offenders == []
