@@ -70,6 +70,7 @@ class Estate:
     pki: TestPki = field(default_factory=TestPki)
     agents: list[str] = field(default_factory=lambda: ["agent-1"])
     servers: dict[str, Server] = field(default_factory=dict)
+    journal_sync: str = "full"
 
     def __post_init__(self) -> None:
         self.console = self.pki.issue("console", "client")
@@ -88,7 +89,8 @@ class Estate:
         self.pki.write_bundle(directory, "agent", name, self.agent_certs[name],
                               [(self.controller_cert.dn, "controller")])
         (directory / "config.toml").write_text(
-            '[server]\nlisten = "127.0.0.1:0"\ninvalid_login_delay = "0s"\n\n'
+            '[server]\nlisten = "127.0.0.1:0"\ninvalid_login_delay = "0s"\n'
+            f'journal_sync = "{self.journal_sync}"\n\n'
             f'[users.controller]\npassword_hash = "{hash_sha512(CONTROLLER_PASSWORD)}"\n\n'
             '[jobs]\nkill_grace = "2s"\n' + extra)
         return directory
@@ -103,7 +105,8 @@ class Estate:
             agents += (f'\n[agents.{name}]\nurl = "{self.servers[name].url}"\n'
                        f'user = "controller"\npassword_file = "{name}.password"\n')
         (directory / "config.toml").write_text(
-            '[server]\nlisten = "127.0.0.1:0"\ninvalid_login_delay = "0s"\n\n'
+            '[server]\nlisten = "127.0.0.1:0"\ninvalid_login_delay = "0s"\n'
+            f'journal_sync = "{self.journal_sync}"\n\n'
             f'[users.console]\npassword_hash = "{hash_sha512(CONSOLE_PASSWORD)}"\n'
             + agents + extra)
         return directory

@@ -75,23 +75,22 @@ class AgentServer(EngineServer):
         with self.journal.transaction() as conn:
             for addition in additions:
                 row = item_row(addition)
-                existing = conn.execute(
-                    "SELECT digest FROM items WHERE item_type = ? AND path = ? AND version_id = ?",
-                    (row["item_type"], row["path"], row["version_id"])).fetchone()
-                if existing is not None and existing["digest"] != row["digest"]:
+                if row["item_type"] == "JobResource":  # job resources: the latest only
+                    conn.execute("DELETE FROM items WHERE item_type = 'JobResource' AND path = ?"
+                                 " AND version_id <> ?", (row["path"], row["version_id"]))
+                inserted = conn.execute(
+                    "INSERT OR IGNORE INTO items (item_type, path, version_id, signed_string, "
+                    "signature, digest, signer, attached) VALUES (:item_type, :path, "
+                    ":version_id, :signed_string, :signature, :digest, :signer, :attached)",
+                    {**row, "attached": now}).rowcount
+                if not inserted and conn.execute(
+                        "SELECT digest FROM items WHERE item_type = ? AND path = ? AND "
+                        "version_id = ?", (row["item_type"], row["path"], row["version_id"])
+                        ).fetchone()["digest"] != row["digest"]:
                     raise Problem(409, "VersionConflict",
                                   f"{row['item_type']} '{row['path']}' version "
                                   f"{row['version_id']} is attached with other content")
-                outcome = "unchanged" if existing else "attached"
-                if existing is None:
-                    if row["item_type"] == "JobResource":  # job resources: the latest only
-                        conn.execute("DELETE FROM items WHERE item_type = 'JobResource' AND "
-                                     "path = ?", (row["path"],))
-                    conn.execute(
-                        "INSERT INTO items (item_type, path, version_id, signed_string, "
-                        "signature, digest, signer, attached) VALUES (:item_type, :path, "
-                        ":version_id, :signed_string, :signature, :digest, :signer, :attached)",
-                        {**row, "attached": now})
+                outcome = "attached" if inserted else "unchanged"
                 results.append({"TYPE": row["item_type"], "path": row["path"],
                                 "versionId": row["version_id"], "outcome": outcome})
             for deletion in deletions:

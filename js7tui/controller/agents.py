@@ -179,12 +179,11 @@ class AgentLink:
             return
         now = to_iso(self.controller.clock.now())
         with self.controller.journal.transaction() as conn:
-            for row in pending:
-                conn.execute("UPDATE attachments SET state = 'attached', message = '', "
+            conn.executemany("UPDATE attachments SET state = 'attached', message = '', "
                              "updated = ? WHERE agent = ? AND item_type = ? AND path = ? AND "
                              "version_id = ? AND state = 'pending'",
-                             (now, self.ref.name, row["item_type"], row["path"],
-                              row["version_id"]))
+                             [(now, self.ref.name, row["item_type"], row["path"],
+                               row["version_id"]) for row in pending])
             for row in detach:
                 conn.execute("DELETE FROM detachments WHERE agent = ? AND item_type = ? AND "
                              "path = ?", (self.ref.name, row["item_type"], row["path"]))

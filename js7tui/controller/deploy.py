@@ -86,12 +86,13 @@ def _check(conn: sqlite3.Connection, additions: Sequence[Addition],
 
 
 def _attach(conn: sqlite3.Connection, agent: str, item_type: str, path: str, version_id: str,
-            now: str) -> None:
+            now: str, detaching: set[tuple[str, str, str]]) -> None:
     if item_type == "JobResource":  # an Agent keeps the latest version of a job resource only
         conn.execute("DELETE FROM attachments WHERE agent = ? AND item_type = 'JobResource' "
                      "AND path = ? AND version_id <> ?", (agent, path, version_id))
-    conn.execute("DELETE FROM detachments WHERE agent = ? AND item_type = ? AND path = ?",
-                 (agent, item_type, path))
+    if (agent, item_type, path) in detaching:
+        conn.execute("DELETE FROM detachments WHERE agent = ? AND item_type = ? AND path = ?",
+                     (agent, item_type, path))
     conn.execute("INSERT OR IGNORE INTO attachments (agent, item_type, path, version_id, state,"
                  " updated) VALUES (?, ?, ?, ?, 'pending', ?)",
                  (agent, item_type, path, version_id, now))
@@ -104,23 +105,24 @@ def apply_update(conn: sqlite3.Connection, additions: Sequence[Addition],
     _check(conn, additions, deletions, agents)
     results: list[dict[str, Any]] = []
     wake: set[str] = set()
+    detaching = {(r[0], r[1], r[2]) for r in conn.execute(
+        "SELECT agent, item_type, path FROM detachments")}
     # Job resources first: a workflow of the same request attaches their new versions.
     for addition in sorted(additions, key=lambda a: a.item_type != "JobResource"):
         row = item_row(addition)
         needs = workflow_agents(addition.item) if isinstance(addition.item, Workflow) else {}
-        known = conn.execute("SELECT digest FROM item_versions WHERE item_type = ? AND path = ? "
-                             "AND version_id = ?", (row["item_type"], row["path"],
-                                                    row["version_id"])).fetchone()
-        if known is not None and known["digest"] != row["digest"]:
+        inserted = conn.execute(
+            "INSERT OR IGNORE INTO item_versions (item_type, path, version_id, signed_string, "
+            "signature, digest, signer, agents, deployed) VALUES (:item_type, :path, "
+            ":version_id, :signed_string, :signature, :digest, :signer, :agents, :now)",
+            {**row, "agents": json.dumps(needs), "now": now}).rowcount
+        if not inserted and conn.execute(
+                "SELECT digest FROM item_versions WHERE item_type = ? AND path = ? AND "
+                "version_id = ?", (row["item_type"], row["path"], row["version_id"])
+                ).fetchone()["digest"] != row["digest"]:
             raise Problem(409, "VersionConflict",
                           f"{row['item_type']} '{row['path']}' version {row['version_id']} was "
                           "deployed before with other content; give the change a new versionId")
-        if known is None:
-            conn.execute(
-                "INSERT INTO item_versions (item_type, path, version_id, signed_string, "
-                "signature, digest, signer, agents, deployed) VALUES (:item_type, :path, "
-                ":version_id, :signed_string, :signature, :digest, :signer, :agents, :now)",
-                {**row, "agents": json.dumps(needs), "now": now})
         current = _current(conn, row["item_type"], row["path"])
         if current is not None and current["version_id"] == row["version_id"]:
             outcome, revision = "unchanged", current["revision"]
@@ -132,20 +134,21 @@ def apply_update(conn: sqlite3.Connection, additions: Sequence[Addition],
                          (row["item_type"], row["path"], row["version_id"], revision, now))
             if isinstance(addition.item, Workflow):
                 for agent in needs:
-                    _attach(conn, agent, "Workflow", row["path"], row["version_id"], now)
+                    _attach(conn, agent, "Workflow", row["path"], row["version_id"], now,
+                            detaching)
                     wake.add(agent)
             else:
                 for needs_of in current_workflow_agents(conn).values():
                     for agent, resources in needs_of.items():
                         if row["path"] in resources:
                             _attach(conn, agent, "JobResource", row["path"],
-                                    row["version_id"], now)
+                                    row["version_id"], now, detaching)
                             wake.add(agent)
         if isinstance(addition.item, Workflow) and outcome != "unchanged":
             for agent, resources in needs.items():
                 for resource in resources:
                     version = _current(conn, "JobResource", resource)["version_id"]
-                    _attach(conn, agent, "JobResource", resource, version, now)
+                    _attach(conn, agent, "JobResource", resource, version, now, detaching)
         results.append({"TYPE": row["item_type"], "path": row["path"],
                         "versionId": row["version_id"], "revision": revision,
                         "outcome": outcome})

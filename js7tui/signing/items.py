@@ -73,7 +73,8 @@ class VerifiedItem:
 
 
 @lru_cache(maxsize=256)
-def _certificates(pem: str) -> tuple[x509.Certificate, ...]:
+def _certificates(pem: str) -> tuple[x509.Certificate, tuple[x509.Certificate, ...], str]:
+    """Signer, intermediates and the signer's subject, parsed once per distinct PEM text."""
     try:
         certs = x509.load_pem_x509_certificates(pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError):
@@ -81,7 +82,7 @@ def _certificates(pem: str) -> tuple[x509.Certificate, ...]:
     if not certs:
         raise SignatureRefused("InvalidSignerCertificate",
                                "the signerCertificate is not a PEM certificate")
-    return tuple(certs)
+    return certs[0], tuple(certs[1:]), describe(certs[0])
 
 
 def _decode(signature_string: object) -> bytes:
@@ -119,19 +120,19 @@ def verify_signed_item(item: SignedItem, trusted: TrustedKeys, *, now: datetime)
         if not isinstance(pem, str):
             raise SignatureRefused("InvalidSignerCertificate",
                                    "the signerCertificate must be PEM text")
-        signer, *rest = _certificates(pem)
-        intermediates = rest
+        signer, intermediates, subject = _certificates(pem)
+        chain_key: object = pem
     else:
         if not isinstance(signer_id, str):
             raise SignatureRefused("InvalidSignature", "the signerId must be a DN string")
         signer = trusted.by_subject(signer_id, now)
+        subject, chain_key = describe(signer), None
     data = item.data
     if not verify_raw(algorithm, signer.public_key(), raw, data):
         raise SignatureRefused(
             "TamperedWithSignedMessage",
-            f"the message does not match its signature ({algorithm.value} by "
-            f"'{describe(signer)}')")
-    trusted.check_chain(signer, intermediates, now)
+            f"the message does not match its signature ({algorithm.value} by '{subject}')")
+    trusted.check_chain(signer, intermediates, now, key=chain_key)
     try:
         document = json.loads(item.string)
     except ValueError as exc:
@@ -139,8 +140,7 @@ def verify_signed_item(item: SignedItem, trusted: TrustedKeys, *, now: datetime)
                                f"the signed string is not JSON ({exc})") from None
     if not isinstance(document, dict):
         raise SignatureRefused("InvalidItem", "the signed string is not a JSON object")
-    return VerifiedItem(item, document, algorithm, describe(signer),
-                        hashlib.sha256(data).hexdigest())
+    return VerifiedItem(item, document, algorithm, subject, hashlib.sha256(data).hexdigest())
 
 
 def sign_bytes(data: bytes, key: PrivateKeyTypes, *, certificate: x509.Certificate | None = None,

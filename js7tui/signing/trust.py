@@ -11,11 +11,10 @@ key cost one chain check, and an expiry is still noticed at the exact moment.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -138,7 +137,7 @@ class TrustedKeys:
         self._anchors: list[x509.Certificate] = []
         self._anchor_der: set[bytes] = set()
         self._store: Store | None = None
-        self._cache: OrderedDict[tuple[int, bytes], _Window] = OrderedDict()
+        self._cache: OrderedDict[tuple[object, ...], _Window] = OrderedDict()
         if not directory.is_dir():
             raise ValueError(
                 f"no trusted signature keys: the directory {directory} does not exist; put the "
@@ -224,15 +223,16 @@ class TrustedKeys:
         return (valid or matches)[0]
 
     def check_chain(self, signer: x509.Certificate, intermediates: Sequence[x509.Certificate],
-                    now: datetime) -> None:
+                    now: datetime, *, key: Hashable | None = None) -> None:
         """Refuse unless ``signer`` is a code-signing certificate chaining to an anchor and
-        valid, with every certificate of its chain, at ``now``."""
-        der = signer.public_bytes(_DER)
-        key = (self.generation, hashlib.sha256(
-            der + b"".join(i.public_bytes(_DER) for i in intermediates)).digest())
+        valid, with every certificate of its chain, at ``now``. ``key`` names the signer and
+        intermediates cheaply (the PEM text they came from); by default their DER."""
+        if key is None:
+            key = b"".join(c.public_bytes(_DER) for c in (signer, *intermediates))
+        key = (self.generation, key)
         window = self._cache.get(key)
         if window is None:
-            window = self._verify(signer, der, intermediates, now)
+            window = self._verify(signer, signer.public_bytes(_DER), intermediates, now)
             self._cache[key] = window
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
