@@ -34,6 +34,7 @@ from js7tui.identity.roles import RoleService
 from js7tui.identity.services import IdentityServiceAdmin
 from js7tui.identity.session_admin import SessionAdmin
 from js7tui.identity.settings_service import SettingsService
+from js7tui.inventory import InventoryService
 from js7tui.operations import Operations
 from js7tui.permissions import catalogue
 from js7tui.permissions.service import PermissionService
@@ -62,6 +63,7 @@ class Console:
     audit: AuditService
     permissions: PermissionService
     secrets: SecretBox
+    inventory: InventoryService
 
     @property
     def security_level(self) -> SecurityLevel:
@@ -103,6 +105,7 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
         audit=AuditService(store, ops),
         permissions=PermissionService(store, ops),
         secrets=secrets,
+        inventory=InventoryService(store, ops, clock),
     )
 
 
