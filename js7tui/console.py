@@ -15,6 +15,7 @@ from js7tui.audit import Category
 from js7tui.audit.service import AuditService
 from js7tui.clock import Clock, SystemClock, to_iso
 from js7tui.config import CONFIG_TEMPLATE, Config, load_config
+from js7tui.deployment import ExportService
 from js7tui.errors import StoreError
 from js7tui.home import Home, write_private_file
 from js7tui.identity import settings as identity_settings
@@ -64,6 +65,7 @@ class Console:
     permissions: PermissionService
     secrets: SecretBox
     inventory: InventoryService
+    exports: ExportService
 
     @property
     def security_level(self) -> SecurityLevel:
@@ -92,6 +94,7 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
     registry = registry or default_registry()
     ops = Operations(store, clock)
     secrets = SecretBox(home.secrets_key_path if home else None)
+    inventory = InventoryService(store, ops, clock)
     return Console(
         home=home, store=store, clock=clock, config=config, hasher=hasher, registry=registry,
         ops=ops,
@@ -105,7 +108,8 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
         audit=AuditService(store, ops),
         permissions=PermissionService(store, ops),
         secrets=secrets,
-        inventory=InventoryService(store, ops, clock),
+        inventory=inventory,
+        exports=ExportService(ops, inventory),
     )
 
 

@@ -158,7 +158,10 @@ class InventoryService:
                 obj = records.one(conn, where, object_type)
                 chosen.setdefault(obj.id, obj)
                 continue
-            self._guard_read(fresh, folder, request)
+            # A parent of permitted folders may be chosen as a whole: it yields what lies in
+            # the permitted folders below it, and nothing of its own.
+            if not (recursive and fresh.permissions.folder_navigable(folder)):
+                self._guard_read(fresh, folder, request)
             if not records.folder_exists(conn, folder):
                 raise NotFound(f"no folder {folder} in the inventory")
             folders = records.folders_below(conn, folder) if recursive else [folder]
