@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError as SchemaError
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from js7tui.errors import ValidationError
 from js7tui.inventory.types import NAME_PATTERN, NAME_RULE, ObjectType
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError as SchemaError
 
 MAX_CONTENT_BYTES = 4 * 1024 * 1024
 MAX_REPORTED = 5
@@ -133,7 +135,16 @@ JOBRESOURCE_SCHEMA: dict[str, Any] = {
 }
 
 SCHEMAS = {ObjectType.WORKFLOW: WORKFLOW_SCHEMA, ObjectType.JOBRESOURCE: JOBRESOURCE_SCHEMA}
-_VALIDATORS = {kind: Draft202012Validator(schema) for kind, schema in SCHEMAS.items()}
+
+
+@cache
+def _validator(kind: ObjectType) -> Draft202012Validator:
+    """Built on first use: importing jsonschema costs tens of milliseconds that commands which
+    never validate (most of them) should not pay."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(SCHEMAS[kind])
+
 _JSON_TYPES = {"string": "a string", "number": "a number", "integer": "an integer",
                "boolean": "true or false", "object": "an object", "array": "a list",
                "null": "null"}
@@ -184,7 +195,7 @@ def _describe(error: SchemaError) -> str:
 
 
 def _errors(kind: ObjectType, document: object) -> list[str]:
-    validator = _VALIDATORS[kind]
+    validator = _validator(kind)
     found: list[str] = []
     for error in sorted(validator.iter_errors(document), key=lambda e: pointer(e.absolute_path)):
         found.append(_describe(error))
