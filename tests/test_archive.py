@@ -24,7 +24,9 @@ from js7tui.deployment import (
     ArchiveRefused,
     classify,
     item_bytes,
+    match_inventory,
     read_archive,
+    read_signed_archive,
     write_archive,
 )
 from js7tui.errors import PermissionDenied, ValidationError
@@ -225,3 +227,41 @@ def test_certificate_parsing_is_not_done_by_the_reader(tmp_path: Path) -> None:
     assert obj.certificate_pem == b"not a certificate"
     with pytest.raises(ValueError):
         x509.load_pem_x509_certificates(obj.certificate_pem)
+
+
+# -- import side: objects must exist in the inventory, in the account's folders ---------------
+def _signed_copy(source: Path, target: Path) -> Path:
+    """The exported archive with a (dummy) .sig beside every object: enough for the checks
+    that come before any signature is verified."""
+    entries = read_archive(source)
+    extra = [ArchiveEntry(e.name + ".sig", b"AAAA") for e in entries if e.name != "meta_inf"]
+    write_archive(target, ArchiveFormat.for_path(target), [*entries, *extra])
+    return target
+
+
+def test_import_matches_every_object_to_the_inventory(console: Console, root: Session,
+                                                      tmp_path: Path) -> None:
+    _inventory(console, root)
+    exported = tmp_path / "e.zip"
+    result = console.exports.for_signing(root, ["/ops"], exported, meta=META)
+    signed = _signed_copy(exported, tmp_path / "signed.tar.gz")
+    archive = read_signed_archive(signed, ArchiveConfig())
+    assert archive.version_id == result.version_id
+    matched = match_inventory(console.inventory, root, archive)
+    assert [(c.archived.entry, str(c.current.path)) for c in matched] == [
+        ("ops/daily.workflow.json", "/ops/daily"), ("ops/mail.jobresource.json", "/ops/mail"),
+        ("ops/nightly/cleanup.workflow.json", "/ops/nightly/cleanup")]
+
+    console.inventory.move(root, "/ops/nightly/cleanup", "/ops", meta=META)
+    with pytest.raises(ArchiveRefused) as caught:
+        match_inventory(console.inventory, root, archive)
+    assert str(caught.value) == (
+        "refused the archive signed.tar.gz: entry 'ops/nightly/cleanup.workflow.json': there is "
+        "no workflow /ops/nightly/cleanup in the inventory: import-deploy deploys only objects "
+        "that already exist there, at the same path")
+
+    fin = folder_account(console, root, "fin", ["/finance"])
+    with pytest.raises(PermissionDenied, match="folder /ops is not permitted"):
+        match_inventory(console.inventory, fin, archive)
+    refused = console.audit.list(root, AuditFilter(account="fin", outcome="REFUSED"))
+    assert refused[0].request == "./inventory/deployment/import_deploy"

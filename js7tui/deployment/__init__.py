@@ -9,6 +9,7 @@ from js7tui.deployment.archive import (
     write_archive,
 )
 from js7tui.deployment.export import ExportResult, ExportService
+from js7tui.deployment.imports import ImportCandidate, match_inventory, read_signed_archive
 from js7tui.deployment.items import entry_name, item_bytes
 from js7tui.deployment.signed_archive import ArchivedObject, SignedArchive, classify
 
@@ -19,10 +20,13 @@ __all__ = [
     "ArchivedObject",
     "ExportResult",
     "ExportService",
+    "ImportCandidate",
     "SignedArchive",
     "classify",
     "entry_name",
     "item_bytes",
+    "match_inventory",
     "read_archive",
+    "read_signed_archive",
     "write_archive",
 ]

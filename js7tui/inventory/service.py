@@ -170,6 +170,19 @@ class InventoryService:
                 chosen.setdefault(obj.id, obj)
         return sorted(chosen.values(), key=lambda o: (o.object_type.value, str(o.path)))
 
+    def lookup(self, session: Session, wanted: Sequence[tuple[ObjectType, ObjectPath]], *,
+               request: str) -> dict[tuple[ObjectType, ObjectPath], InventoryObject | None]:
+        """Many objects by exact type and path with one session check (import-deploy): each
+        folder must be permitted, a missing object maps to None."""
+        fresh = self._view(session, request)
+        conn = self.store.conn
+        found: dict[tuple[ObjectType, ObjectPath], InventoryObject | None] = {}
+        for kind, where in wanted:
+            self._guard_read(fresh, where.folder, request)
+            objects = records.find(conn, where, kind)
+            found[(kind, where)] = objects[0] if objects else None
+        return found
+
     @staticmethod
     def _as_folder(conn: sqlite3.Connection, text: str,
                    object_type: ObjectType | None) -> str | None:
