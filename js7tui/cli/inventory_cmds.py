@@ -180,8 +180,8 @@ def cmd_export(ctx: CliContext, args: argparse.Namespace) -> int:
     ctx.say(f"exported {objects} object(s) to {output} ({result.format.value}), versionId "
             f"{result.version_id}")
     ctx.say("sign every .json file, e.g. 'openssl dgst -sha256 -sign key.pem -out "
-            "F.sig F', add the .sig files to the archive, then run 'js7tui import-deploy "
-            f"{output.name} --controller ID'")
+            "F.sig F', add the .sig files to the archive, then deploy it with 'js7tui "
+            "import-deploy ARCHIVE --controller ID'")
     return 0
 
 
