@@ -227,8 +227,13 @@ def test_folder_permissions_apply_to_every_read_and_change(console: Console,
         with pytest.raises(PermissionDenied, match="not permitted"):
             attempt()
     assert rows(console) == before
+    # An existing folder and a missing one outside the account's folders look the same.
+    inv.create_folder(root, "/team-b/sub", meta=META)
+    for hidden in ("/team-b/sub", "/team-b/nothing-here"):
+        with pytest.raises(PermissionDenied, match="folder /team-b is not permitted"):
+            inv.select(alice, [hidden])
     refused = audit(console, root, outcome="REFUSED", account="alice")
-    assert len(refused) == 15
+    assert len(refused) == 17
     assert all(e.category == "INVENTORY" for e in refused)
     # Inside its folder the account works normally, including the subfolder.
     inv.update(alice, "/team-a/deep/w2", text(workflow(script="echo a")), meta=META)

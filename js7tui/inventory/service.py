@@ -151,7 +151,7 @@ class InventoryService:
         conn = self.store.conn
         chosen: dict[int, InventoryObject] = {}
         for text in paths:
-            folder = self._as_folder(conn, text, object_type)
+            folder = self._as_folder(conn, fresh, text, object_type)
             if folder is None:
                 where = ObjectPath.parse(text)
                 self._guard_read(fresh, where.folder, request)
@@ -184,17 +184,21 @@ class InventoryService:
         return found
 
     @staticmethod
-    def _as_folder(conn: sqlite3.Connection, text: str,
+    def _as_folder(conn: sqlite3.Connection, session: Session, text: str,
                    object_type: ObjectType | None) -> str | None:
         """The folder ``text`` names: ``/``, anything ending in ``/``, or a folder path where
-        no object of that path exists (an object wins; add '/' to mean the folder)."""
+        no object of that path exists (an object wins; add '/' to mean the folder). The store
+        is consulted only for a folder the account may at least navigate, so the answer (and
+        the refusal that follows) never tells what exists in a folder it may not see."""
         raw = text.strip()
         if raw.endswith("/"):
             return check_folder(raw)
         where = ObjectPath.parse(raw)
-        if records.folder_exists(conn, str(where)) and not records.find(conn, where,
-                                                                        object_type):
-            return str(where)
+        candidate = str(where)
+        if (session.permissions.folder_navigable(candidate)
+                and records.folder_exists(conn, candidate)
+                and not records.find(conn, where, object_type)):
+            return candidate
         return None
 
     # -- folders --------------------------------------------------------------------------
