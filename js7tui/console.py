@@ -15,6 +15,7 @@ from js7tui.audit import Category
 from js7tui.audit.service import AuditService
 from js7tui.clock import Clock, SystemClock, to_iso
 from js7tui.config import CONFIG_TEMPLATE, Config, load_config
+from js7tui.deployment import ExportService
 from js7tui.errors import StoreError
 from js7tui.home import Home, write_private_file
 from js7tui.identity import settings as identity_settings
@@ -34,6 +35,7 @@ from js7tui.identity.roles import RoleService
 from js7tui.identity.services import IdentityServiceAdmin
 from js7tui.identity.session_admin import SessionAdmin
 from js7tui.identity.settings_service import SettingsService
+from js7tui.inventory import InventoryService
 from js7tui.operations import Operations
 from js7tui.permissions import catalogue
 from js7tui.permissions.service import PermissionService
@@ -62,6 +64,8 @@ class Console:
     audit: AuditService
     permissions: PermissionService
     secrets: SecretBox
+    inventory: InventoryService
+    exports: ExportService
 
     @property
     def security_level(self) -> SecurityLevel:
@@ -90,6 +94,7 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
     registry = registry or default_registry()
     ops = Operations(store, clock)
     secrets = SecretBox(home.secrets_key_path if home else None)
+    inventory = InventoryService(store, ops, clock)
     return Console(
         home=home, store=store, clock=clock, config=config, hasher=hasher, registry=registry,
         ops=ops,
@@ -103,6 +108,8 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
         audit=AuditService(store, ops),
         permissions=PermissionService(store, ops),
         secrets=secrets,
+        inventory=inventory,
+        exports=ExportService(ops, inventory),
     )
 
 
