@@ -16,6 +16,7 @@ from js7tui.audit.service import AuditService
 from js7tui.client.registry import ControllerService
 from js7tui.clock import Clock, SystemClock, to_iso
 from js7tui.config import CONFIG_TEMPLATE, Config, load_config
+from js7tui.deployment import ExportService
 from js7tui.errors import StoreError
 from js7tui.home import Home, write_private_file
 from js7tui.identity import settings as identity_settings
@@ -35,6 +36,7 @@ from js7tui.identity.roles import RoleService
 from js7tui.identity.services import IdentityServiceAdmin
 from js7tui.identity.session_admin import SessionAdmin
 from js7tui.identity.settings_service import SettingsService
+from js7tui.inventory import InventoryService
 from js7tui.operations import Operations
 from js7tui.permissions import catalogue
 from js7tui.permissions.service import PermissionService
@@ -63,6 +65,8 @@ class Console:
     audit: AuditService
     permissions: PermissionService
     secrets: SecretBox
+    inventory: InventoryService
+    exports: ExportService
     controllers: ControllerService
 
     @property
@@ -92,6 +96,7 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
     registry = registry or default_registry()
     ops = Operations(store, clock)
     secrets = SecretBox(home.secrets_key_path if home else None)
+    inventory = InventoryService(store, ops, clock)
     return Console(
         home=home, store=store, clock=clock, config=config, hasher=hasher, registry=registry,
         ops=ops,
@@ -105,6 +110,8 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
         audit=AuditService(store, ops),
         permissions=PermissionService(store, ops),
         secrets=secrets,
+        inventory=inventory,
+        exports=ExportService(ops, inventory),
         controllers=ControllerService(store, ops, clock, secrets),
     )
 

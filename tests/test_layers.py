@@ -12,8 +12,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "js7tui"
 
 def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
     code = (
-        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.signing,"
-        " js7tui.client, js7tui.client.registry, js7tui.engine.shapes, js7tui.engine.config,"
+        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service,"
+        " js7tui.inventory, js7tui.deployment, js7tui.signing, js7tui.client,"
+        " js7tui.client.registry, js7tui.engine.shapes, js7tui.engine.config,"
         " js7tui.engine.items, js7tui.engine.auth, js7tui.engine.tls, js7tui.engine.serve;"
         "bad = [m for m in ('textual', 'aiohttp') if m in sys.modules];"
         "print(','.join(bad))"

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from js7tui import __version__
-from js7tui.cli import engine_cmds
+from js7tui.cli import engine_cmds, inventory_cmds
 from js7tui.cli import identity_cmds as ident
 from js7tui.cli import system_cmds as system
 from js7tui.cli.context import CliContext, default_context
@@ -293,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     _account_parsers(sub)
     _role_parsers(sub)
     _service_parsers(sub)
+    inventory_cmds.register(sub, _meta)
     engine_cmds.add_parsers(sub)
     return parser
 
