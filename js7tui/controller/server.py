@@ -42,8 +42,8 @@ class ControllerServer(EngineServer):
         super().__init__(*args, **kwargs)
         self.journal_id = journal_id(self.journal)
         tls = self.config.tls
-        context = (build_client_context(tls.ca, tls.cert, tls.key) if tls is not None
-                   else None)
+        context = (build_client_context(tls.ca, tls.cert, tls.key, crl=tls.crl)
+                   if tls is not None else None)
         self.links = {name: AgentLink(ref, self, context)
                       for name, ref in self.config.agents.items()}
 

@@ -248,8 +248,10 @@ def _job(name: str, raw: object) -> Job:
                                 or timeout <= 0):
         raise ShapeError(f"job '{name}': timeout must be a positive number of seconds")
     workdir = raw.get("workingDirectory")
-    if workdir is not None and (not isinstance(workdir, str) or ".." in workdir.split("/")):
-        raise ShapeError(f"job '{name}': workingDirectory must be a path without '..'")
+    if workdir is not None and (not isinstance(workdir, str) or workdir.startswith("/")
+                                or ".." in workdir.split("/")):
+        raise ShapeError(f"job '{name}': workingDirectory must be a relative path without "
+                         "'..' (it is taken under the Agent's work_dir)")
     return Job(
         name=name, agent=check_name("agent", raw.get("agentPath")), script=script,
         env=_expressions(f"job '{name}' env", executable.get("env"), _ENV_NAME),

@@ -59,11 +59,14 @@ def build_server_context(files: TlsFiles) -> ssl.SSLContext:
 
 
 def build_client_context(ca: Path, cert: Path | None = None, key: Path | None = None, *,
-                         ca_data: str | None = None) -> ssl.SSLContext:
-    """Client side of a hop: trust ``ca`` (or ``ca_data``), present ``cert``/``key``."""
-    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=None if ca_data else ca,
-                                     cadata=ca_data)
+                         crl: Path | None = None) -> ssl.SSLContext:
+    """Client side of a hop: trust ``ca``, present ``cert``/``key``, and with ``crl`` refuse a
+    server whose certificate is revoked."""
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if crl is not None:
+        ctx.load_verify_locations(cafile=crl)
+        ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
     if cert is not None:
         ctx.load_cert_chain(cert, key)
     return ctx
