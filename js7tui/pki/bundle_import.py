@@ -127,10 +127,11 @@ def _check_identity(manifest: dict[str, object], component: str, name: str | Non
     found = str(manifest.get("component"))
     bundle_name = str(manifest.get("name"))
     if found != component:
-        raise BundleRefused(f"this bundle is for the {found} '{bundle_name}', not for a "
-                            f"{component}; import it with 'js7tui {found} import-bundle'"
+        article = "an" if component[0] in "aeiou" else "a"
+        raise BundleRefused(f"this bundle is for the {found} '{bundle_name}', not for "
+                            f"{article} {component}; import it with 'js7tui {found} import-bundle'"
                             if found in ("controller", "agent") else
-                            f"this bundle is for a {found}, not for a {component}")
+                            f"this bundle is for a {found}, not for {article} {component}")
     if name is not None and name != bundle_name:
         raise BundleRefused(f"this bundle is for the {component} '{bundle_name}', not for "
                             f"'{name}' (--name)")
