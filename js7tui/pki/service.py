@@ -369,12 +369,15 @@ class CertificateService:
                                keep_key=keep_key)
         with self._manage(session, "./pki/bundle/export", meta) as op:
             now = self.clock.now()
+            ca = authority.chain(op.conn)
+            authority.check_valid_at(ca.root, "root CA", now)
+            authority.check_valid_at(ca.intermediate, "issuing CA", now)
             allowed = self._allowed_clients(op.conn, component, controller)
             record, key = self._bundle_certificate(op.conn, component, name, request,
                                                    session.account)
             current_crl = crl.fresh_intermediate_crl(op.conn, now)
             data = build_bundle(component=component, name=name, leaf=record.cert, key=key,
-                                ca=authority.chain(op.conn),
+                                ca=ca,
                                 crl_pem=current_crl.crl_pem.encode("ascii"),
                                 allowed_clients=allowed, password=secret.encode("utf-8"),
                                 now=now)
