@@ -103,6 +103,7 @@ def handshake(server: ssl.SSLContext, client: ssl.SSLContext,
                 tls.sendall(b"ok")
         except (ssl.SSLError, OSError) as exc:
             result["server_error"] = getattr(exc, "reason", None) or str(exc)
+            result["server_verify"] = getattr(exc, "verify_message", None)
 
     thread = threading.Thread(target=serve)
     thread.start()
@@ -113,6 +114,7 @@ def handshake(server: ssl.SSLContext, client: ssl.SSLContext,
             result["reply"] = tls.recv(16)
     except (ssl.SSLError, OSError) as exc:
         result["client_error"] = getattr(exc, "reason", None) or str(exc)
+        result["client_verify"] = getattr(exc, "verify_message", None)
     thread.join(timeout=20)
     listener.close()
     return result

@@ -220,7 +220,12 @@ def import_bundle(archive: Path, directory: Path, *, component: str, password: b
     entries = _read_archive(archive)
     manifest = _manifest(entries)
     bundle_name = _check_identity(manifest, component, name, directory)
-    key_pem, warnings = verify_bundle(entries, manifest, password, now)
+    try:
+        key_pem, warnings = verify_bundle(entries, manifest, password, now)
+    except BundleRefused:
+        raise
+    except ValidationError as exc:
+        raise BundleRefused(f"refused: {exc}") from None
     make_private_dirs(directory)
     os.chmod(directory, 0o700)
     written = []
