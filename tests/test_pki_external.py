@@ -3,7 +3,7 @@ holding no CA key; requests signed outside with 'openssl x509 -req'; the externa
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -66,11 +66,16 @@ def sign_outside(ca: Path, csr: bytes, out: str, days: int = 90) -> bytes:
     return (ca / f"{out}.pem").read_bytes()
 
 
+def catch_up(clock: FrozenClock) -> None:
+    """Certificates openssl just signed start at the real 'now': move the frozen clock there."""
+    clock.current = max(clock.current, datetime.now(UTC) + timedelta(seconds=1))
+
+
 def org_crl(ca: Path, number: int, revoked: list[int], clock: FrozenClock) -> bytes:
     """The organisation's CRL (signed with its issuing key; the CA is theirs, not ours)."""
     key = load_pem_private_key((ca / "issuing.key").read_bytes(), None)
     issuer = x509.load_pem_x509_certificate((ca / "issuing.pem").read_bytes())
-    now = clock.now()
+    now = min(clock.now(), datetime.now(UTC)) - timedelta(minutes=1)
     builder = (x509.CertificateRevocationListBuilder().issuer_name(issuer.subject)
                .last_update(now).next_update(now + timedelta(days=7))
                .add_extension(x509.CRLNumber(number), critical=False)
@@ -85,7 +90,9 @@ def org_crl(ca: Path, number: int, revoked: list[int], clock: FrozenClock) -> by
 @pytest.fixture
 def external(tmp_path: Path, now_clock: FrozenClock):  # type: ignore[no-untyped-def]
     console = make_console(tmp_path / "home", now_clock, key_type=None)
-    yield console, root_session(console), make_org_ca(tmp_path / "org")
+    org = make_org_ca(tmp_path / "org")
+    catch_up(now_clock)
+    yield console, root_session(console), org
     console.close()
 
 
@@ -109,6 +116,7 @@ def test_external_ca_end_to_end(external: tuple[Console, Session, Path], tmp_pat
                                                                           name), meta=META)
         assert record.status is Status.PENDING and record.key_held
         signed = sign_outside(org, csr, name)
+        catch_up(now_clock)
         imported = console.certificates.import_signed(admin, signed, meta=META)
         assert imported.status is Status.VALID and imported.subject == (
             f"CN={name},OU={purpose},O=js7tui")
@@ -149,6 +157,7 @@ def test_imports_that_do_not_fit_are_refused(external: tuple[Console, Session, P
                                              tmp_path: Path, now_clock: FrozenClock) -> None:
     console, admin, org = external
     other = make_org_ca(tmp_path / "other", "Other")
+    catch_up(now_clock)
     root, issuing = (org / "root.pem").read_bytes(), (org / "issuing.pem").read_bytes()
     before = counts(console)
     with pytest.raises(ValidationError, match="not signed by the given root"):
@@ -157,7 +166,7 @@ def test_imports_that_do_not_fit_are_refused(external: tuple[Console, Session, P
         console.certificates.import_ca(admin, root, issuing,
                                        (other / "issuing.key").read_bytes())
     with pytest.raises(ValidationError, match="not a CA certificate"):
-        console.certificates.import_ca(admin, root, _leaf_of(org))
+        console.certificates.import_ca(admin, root, _leaf_of(org, now_clock))
     assert counts(console) == before
     console.certificates.import_ca(admin, root, issuing)
     with pytest.raises(Conflict, match="already has a CA"):
@@ -167,6 +176,7 @@ def test_imports_that_do_not_fit_are_refused(external: tuple[Console, Session, P
         console.certificates.import_signed(admin, (org / "issuing.pem").read_bytes())
     _, csr = console.certificates.create_csr(admin, IssueRequest(Purpose.AGENT, "a1"))
     foreign = sign_outside(other, csr, "a1")
+    catch_up(now_clock)
     with pytest.raises(ValidationError, match="does not chain to this home's CA"):
         console.certificates.import_signed(admin, foreign)
     assert [r.status for r in records.certificates(console.store.conn, name="a1")] == [
@@ -175,10 +185,12 @@ def test_imports_that_do_not_fit_are_refused(external: tuple[Console, Session, P
         console.certificates.import_crl(admin, org_crl(other, 5, [], now_clock))
 
 
-def _leaf_of(org: Path) -> bytes:
+def _leaf_of(org: Path, clock: FrozenClock) -> bytes:
     run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
         "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=leaf", cwd=org)
-    return sign_outside(org, (org / "leaf.csr").read_bytes(), "leaf")
+    signed = sign_outside(org, (org / "leaf.csr").read_bytes(), "leaf")
+    catch_up(clock)
+    return signed
 
 
 @needs_openssl

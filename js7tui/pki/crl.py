@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from js7tui.errors import NotFound, ValidationError
 from js7tui.pki import records
 from js7tui.pki.authority import issuer, root_issuer
-from js7tui.pki.builder import Issuer
+from js7tui.pki.builder import BACKDATE, Issuer
 from js7tui.pki.keys import signature_hash
 from js7tui.pki.records import CaRole, CrlRecord
 
@@ -55,8 +55,11 @@ def _sign(conn: sqlite3.Connection, role: CaRole, signer: Issuer, now: datetime,
           next_update: datetime, entries: list[records.CertRecord]) -> CrlRecord:
     previous = records.crl(conn, role)
     number = (previous.crl_number if previous else 0) + 1
+    # Backdated like certificates: a server whose clock is a little behind ours would refuse
+    # every client with "CRL is not yet valid".
+    last_update = now - BACKDATE
     builder = (x509.CertificateRevocationListBuilder().issuer_name(signer.cert.subject)
-               .last_update(now).next_update(next_update)
+               .last_update(last_update).next_update(next_update)
                .add_extension(x509.CRLNumber(number), critical=False)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
                    signer.key.public_key()), critical=False))
@@ -68,7 +71,7 @@ def _sign(conn: sqlite3.Connection, role: CaRole, signer: Issuer, now: datetime,
             revoked = revoked.add_extension(x509.CRLReason(reason), critical=False)
         builder = builder.add_revoked_certificate(revoked.build())
     pem = builder.sign(signer.key, signature_hash(signer.key)).public_bytes(Encoding.PEM)
-    records.put_crl(conn, role, number, now, next_update, pem.decode("ascii"))
+    records.put_crl(conn, role, number, last_update, next_update, pem.decode("ascii"))
     return records.crl(conn, role)  # type: ignore[return-value]
 
 
