@@ -229,9 +229,14 @@ def _read(path: Path, what: str) -> bytes:
         raise ValidationError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
 
 
-def _write(path: Path, data: bytes, force: bool = False) -> None:
+def _check_free(path: Path, force: bool = False) -> None:
+    """Refuse before any change when the output file is taken (checked again when writing)."""
     if path.exists() and not force:
         raise ValidationError(f"{path} exists; choose another file (or --force where offered)")
+
+
+def _write(path: Path, data: bytes, force: bool = False) -> None:
+    _check_free(path, force)
     try:
         write_private_file(path, data)
     except OSError as exc:
@@ -346,8 +351,7 @@ def cmd_issue(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def cmd_sign_csr(ctx: CliContext, args: argparse.Namespace) -> int:
-    if args.out.exists():
-        raise ValidationError(f"{args.out} exists; choose another file")
+    _check_free(args.out)
     request = _request(args, args.purpose, args.name)
     issued = ctx.console.certificates.issue_from_csr(
         ctx.session(), _read(args.csr, "the request"), request, meta=audit_meta(args))
@@ -358,8 +362,7 @@ def cmd_sign_csr(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def cmd_csr(ctx: CliContext, args: argparse.Namespace) -> int:
-    if args.out.exists():
-        raise ValidationError(f"{args.out} exists; choose another file")
+    _check_free(args.out)
     record, pem = ctx.console.certificates.create_csr(
         ctx.session(), _request(args, args.purpose, args.name), meta=audit_meta(args))
     _write(args.out, pem)
@@ -377,8 +380,7 @@ def cmd_import(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def cmd_bundle(ctx: CliContext, args: argparse.Namespace) -> int:
-    if args.out.exists() and not args.force:
-        raise ValidationError(f"{args.out} exists; choose another file or give --force")
+    _check_free(args.out, args.force)
     password = ctx.password(from_stdin=True) if args.password_stdin else None
     result = ctx.console.certificates.bundle(
         ctx.session(), args.component, args.name, password=password,
@@ -448,8 +450,7 @@ def cmd_crl_sign(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def cmd_crl_export(ctx: CliContext, args: argparse.Namespace) -> int:
-    if args.out.exists() and not args.force:
-        raise ValidationError(f"{args.out} exists; choose another file or give --force")
+    _check_free(args.out, args.force)
     record = ctx.console.certificates.export_crl(ctx.session(), root=args.root,
                                                  meta=audit_meta(args))
     _write(args.out, record.crl_pem.encode("ascii"), force=True)
@@ -502,8 +503,7 @@ def cmd_ca_import(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def cmd_export_root_key(ctx: CliContext, args: argparse.Namespace) -> int:
-    if args.out.exists():
-        raise ValidationError(f"{args.out} exists; the root key is never written over a file")
+    _check_free(args.out)
     password = None
     if not args.unencrypted:
         new, repeated = ctx.new_password(from_stdin=args.password_stdin,
