@@ -260,3 +260,17 @@ def test_serial_lookup_is_strict(pki: Console, admin: Session) -> None:
     with pytest.raises(NotFound):
         pki.certificates.show(admin, "abcdef0123")
 
+
+
+def test_purpose_given_as_text_and_held_san_not_silently_changed(pki: Console,
+                                                                 admin: Session) -> None:
+    issued = pki.certificates.issue(admin, IssueRequest("signing", "alice",  # type: ignore[arg-type]
+                                                        owner="alice"))
+    assert issued.record.purpose == "signing" and issued.record.owner == "alice"
+    pki.certificates.issue(admin, IssueRequest(Purpose.CONTROLLER, "primary"), hold_key=True)
+    with pytest.raises(Conflict, match="apply to a new certificate only"):
+        pki.certificates.bundle(admin, "controller", "primary", password="store-pw-123",
+                                san=["DNS:other.example.test"])
+    result = pki.certificates.bundle(admin, "controller", "primary", password="store-pw-123",
+                                     san=["IP:127.0.0.1", "DNS:localhost"])
+    assert result.record.san == ("DNS:localhost", "IP:127.0.0.1")

@@ -410,6 +410,10 @@ def cmd_revoke(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def cmd_renew(ctx: CliContext, args: argparse.Namespace) -> int:
+    old = ctx.console.certificates.show(ctx.session(), args.serial)
+    if old.purpose in ("user", "signing") and not (old.keep_key or args.out_key):
+        raise ValidationError(f"the new key of a {old.purpose} certificate is not kept: give "
+                              "--out-key FILE")
     issued = ctx.console.certificates.renew(ctx.session(), args.serial, days=args.days,
                                             meta=audit_meta(args))
     record = issued.record

@@ -61,6 +61,11 @@ class IssueRequest:
     days: int = LEAF_DAYS
     keep_key: bool = False
 
+    def __post_init__(self) -> None:
+        # callers may say purpose="signing"; everything below works with the enum
+        if not isinstance(self.purpose, Purpose):
+            object.__setattr__(self, "purpose", Purpose.parse(str(self.purpose)))
+
 
 @dataclass(frozen=True)
 class Issued:

@@ -26,7 +26,7 @@ from js7tui.pki.bundle import COMPONENTS, AllowedClient, build_bundle
 from js7tui.pki.issuing import Issued, IssueRequest
 from js7tui.pki.keys import KeyType, load_private_pem
 from js7tui.pki.pem import load_certs
-from js7tui.pki.profiles import Purpose
+from js7tui.pki.profiles import Purpose, parse_san, san_strings
 from js7tui.pki.records import Authority, CaRole, CertRecord, CrlRecord, Status
 from js7tui.store import Store
 
@@ -338,6 +338,12 @@ class CertificateService:
         held = [r for r in current if r.key_pem]
         if held:
             record = held[-1]
+            wanted = san_strings(parse_san(request.san)) if request.san else None
+            if wanted is not None and set(wanted) != set(record.san):
+                raise Conflict(
+                    f"the certificate of {record.label} already exists with SAN "
+                    f"{', '.join(record.san)}; --dns/--ip/--email/--uri apply to a new "
+                    f"certificate only: revoke this one first, or bundle it without them")
             return record, load_private_pem(record.key_pem or "")
         if current:
             latest = current[-1]
