@@ -16,6 +16,7 @@ import ssl
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from js7tui.errors import NotFound
@@ -33,15 +34,18 @@ class ClientMaterial:
 
 
 def client_material(conn: sqlite3.Connection, name: str = "console") -> ClientMaterial:
-    """The newest valid certificate called ``name`` whose key is in the store (console
-    certificates first). The caller decides who may use it; this reads, never writes."""
+    """The newest unexpired valid certificate called ``name`` whose key is in the store
+    (console certificates first). The caller decides who may use it; this reads, never
+    writes."""
     candidates = [r for r in records.certificates(conn, name=name, status=Status.VALID)
                   if r.key_pem and r.cert_pem]
     if not candidates:
         raise NotFound(f"no valid certificate named '{name}' with its key in the store (js7tui "
                        "cert list shows them; a console certificate is issued with js7tui cert "
                        "issue console NAME)")
-    candidates.sort(key=lambda r: (r.purpose == "console", r.id))
+    now = datetime.now(UTC)
+    candidates.sort(key=lambda r: (r.not_after is not None and r.not_after > now,
+                                   r.purpose == "console", r.id))
     record = candidates[-1]
     ca = authority.chain(conn)
     crl = records.crl(conn, CaRole.INTERMEDIATE)
