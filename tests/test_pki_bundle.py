@@ -239,3 +239,12 @@ def test_bundle_password_generated_and_key_dropped(pki: Console, admin: Session)
         "SELECT parameters FROM audit_log WHERE request = './pki/bundle/export'").fetchone()[0]
     assert result.password not in params
 
+
+
+def test_unwritable_target_is_a_clear_error(pki: Console, admin: Session,
+                                            tmp_path: Path) -> None:
+    archive = _bundle(pki, admin, tmp_path)
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("x")
+    with pytest.raises(ValidationError, match="is not a directory"):
+        import_bundle(archive, blocked, component="controller", password=PASSWORD.encode())

@@ -217,6 +217,9 @@ def import_bundle(archive: Path, directory: Path, *, component: str, password: b
                   name: str | None = None, now: datetime | None = None) -> ImportedBundle:
     """Check ``archive`` completely, then write its files under ``directory``."""
     now = now or datetime.now(UTC)
+    if directory.exists() and not directory.is_dir():
+        raise BundleRefused(f"{directory} is not a directory; give the {component}'s config "
+                            "directory (it is created if missing)")
     entries = _read_archive(archive)
     manifest = _manifest(entries)
     bundle_name = _check_identity(manifest, component, name, directory)
@@ -226,13 +229,18 @@ def import_bundle(archive: Path, directory: Path, *, component: str, password: b
         raise
     except ValidationError as exc:
         raise BundleRefused(f"refused: {exc}") from None
-    make_private_dirs(directory)
-    os.chmod(directory, 0o700)
     written = []
-    for entry, relative in TARGETS.items():
-        target = directory / relative
-        _write_private(target, key_pem if entry == fmt.KEY_PEM else entries[entry])
-        written.append(target)
+    try:
+        make_private_dirs(directory)
+        os.chmod(directory, 0o700)
+        for entry, relative in TARGETS.items():
+            target = directory / relative
+            _write_private(target, key_pem if entry == fmt.KEY_PEM else entries[entry])
+            written.append(target)
+    except OSError as exc:
+        done = ", ".join(str(p.relative_to(directory)) for p in written) or "none"
+        raise ValidationError(f"cannot write into {directory}: {exc.strerror or exc} (files "
+                              f"already replaced: {done}); fix it and import again") from None
     return ImportedBundle(component=component, name=bundle_name,
                           subject=str(manifest["subject"]), serial=str(manifest["serial"]),
                           not_after=str(manifest["not_after"]), directory=directory,
