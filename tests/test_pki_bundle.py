@@ -240,7 +240,6 @@ def test_bundle_password_generated_and_key_dropped(pki: Console, admin: Session)
     assert result.password not in params
 
 
-
 def test_unwritable_target_is_a_clear_error(pki: Console, admin: Session,
                                             tmp_path: Path) -> None:
     archive = _bundle(pki, admin, tmp_path)
