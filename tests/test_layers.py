@@ -14,6 +14,8 @@ def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
     code = (
         "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service,"
         " js7tui.inventory, js7tui.deployment;"
+        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.doctor;"
+        "import js7tui.pki.bundle_import, js7tui.pki.material, js7tui.pki.health;"
         "bad = [m for m in ('textual', 'aiohttp') if m in sys.modules];"
         "print(','.join(bad))"
     )
@@ -35,5 +37,15 @@ def test_no_textual_import_outside_tui() -> None:
         str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
         if "tui" not in path.relative_to(PACKAGE).parts[:1]
         and re.search(r"^\s*(from|import) textual", path.read_text(), re.M)
+    ]
+    assert offenders == []
+
+
+def test_pki_imports_no_surface() -> None:
+    """The PKI is domain code: the CLI and TUI use it, never the other way round."""
+    offenders = [
+        str(path.relative_to(PACKAGE)) for path in (PACKAGE / "pki").rglob("*.py")
+        if re.search(r"^\s*(from|import) (js7tui\.(cli|tui)|textual|aiohttp)", path.read_text(),
+                     re.M)
     ]
     assert offenders == []
