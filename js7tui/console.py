@@ -40,6 +40,8 @@ from js7tui.inventory import InventoryService
 from js7tui.operations import Operations
 from js7tui.permissions import catalogue
 from js7tui.permissions.service import PermissionService
+from js7tui.pki.keys import KeyType
+from js7tui.pki.service import CertificateService, bootstrap_ca
 from js7tui.secrets import SecretBox
 from js7tui.security_level import SecurityLevel
 from js7tui.store import Store
@@ -67,6 +69,7 @@ class Console:
     secrets: SecretBox
     inventory: InventoryService
     exports: ExportService
+    certificates: CertificateService
     controllers: ControllerService
 
     @property
@@ -112,6 +115,8 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
         secrets=secrets,
         inventory=inventory,
         exports=ExportService(ops, inventory),
+        certificates=CertificateService(store, clock, ops,
+                                        lambda: security_level.installation_id(store.conn)),
         controllers=ControllerService(store, ops, clock, secrets),
     )
 
@@ -167,8 +172,11 @@ def seed_defaults(store: Store, clock: Clock, hasher: PasswordHasher,
 
 def initialize(home: Home, level: SecurityLevel, *, clock: Clock | None = None,
                hasher: PasswordHasher | None = None,
-               registry: ProviderRegistry | None = None) -> Console:
-    """Create the home once; an existing home is refused, never overwritten."""
+               registry: ProviderRegistry | None = None,
+               ca_key_type: KeyType | None = None) -> Console:
+    """Create the home once; an existing home is refused, never overwritten. With
+    ``ca_key_type`` the built-in Root and Intermediate CA and the console's certificate are
+    created too (``js7tui init`` does so unless told ``--no-ca``)."""
     if home.exists():
         existing = Store.open(home.db_path)
         try:
@@ -191,6 +199,8 @@ def initialize(home: Home, level: SecurityLevel, *, clock: Clock | None = None,
     store = Store.create(home.db_path)
     try:
         seed_defaults(store, clock, hasher, level)
+        if ca_key_type is not None:
+            bootstrap_ca(store, clock, ca_key_type, SYSTEM_ACCOUNT)
     except Exception:
         store.close()
         for suffix in ("", "-wal", "-shm"):

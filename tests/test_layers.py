@@ -16,6 +16,8 @@ def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
         " js7tui.inventory, js7tui.deployment, js7tui.signing, js7tui.client,"
         " js7tui.client.registry, js7tui.engine.shapes, js7tui.engine.config,"
         " js7tui.engine.items, js7tui.engine.auth, js7tui.engine.tls, js7tui.engine.serve;"
+        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.doctor;"
+        "import js7tui.pki.bundle_import, js7tui.pki.material, js7tui.pki.health;"
         "bad = [m for m in ('textual', 'aiohttp') if m in sys.modules];"
         "print(','.join(bad))"
     )
@@ -49,5 +51,15 @@ def test_aiohttp_only_in_the_servers() -> None:
         if re.search(r"^\s*(from|import) aiohttp", path.read_text(), re.M)
         and str(path.relative_to(PACKAGE)) not in allowed
         and path.relative_to(PACKAGE).parts[0] not in allowed
+    ]
+    assert offenders == []
+
+
+def test_pki_imports_no_surface() -> None:
+    """The PKI is domain code: the CLI and TUI use it, never the other way round."""
+    offenders = [
+        str(path.relative_to(PACKAGE)) for path in (PACKAGE / "pki").rglob("*.py")
+        if re.search(r"^\s*(from|import) (js7tui\.(cli|tui)|textual|aiohttp)", path.read_text(),
+                     re.M)
     ]
     assert offenders == []

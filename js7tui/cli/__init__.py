@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from js7tui import __version__
-from js7tui.cli import engine_cmds, inventory_cmds
+from js7tui.cli import cert_cmds, engine_cmds, inventory_cmds
 from js7tui.cli import identity_cmds as ident
 from js7tui.cli import system_cmds as system
 from js7tui.cli.context import CliContext, default_context
@@ -189,6 +189,7 @@ def _system_parsers(sub: argparse._SubParsersAction) -> None:
                    type=str.lower, help="fixed for ever; can never be lowered")
     p.add_argument("--exists-ok", action="store_true",
                    help="succeed without change if the home exists at this level or higher")
+    cert_cmds.add_init_options(p)
     p.set_defaults(func=system.cmd_init)
     sub.add_parser("locate", help="print where the home, config and session live").set_defaults(
         func=system.cmd_locate)
@@ -281,6 +282,17 @@ def _system_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=ident.cmd_login_history)
 
 
+def _component_parsers(sub: argparse._SubParsersAction) -> None:
+    """``js7tui controller ...`` / ``js7tui agent ...``: commands run on those hosts."""
+    for component in ("controller", "agent"):
+        group = sub.add_parser(component, help=f"commands for a {component} host" + (
+            "; the Controllers this console talks to" if component == "controller" else ""))
+        acts = group.add_subparsers(dest=f"{component}_action", required=True,
+                                    metavar="ACTION")
+        cert_cmds.add_import_bundle_parser(acts, component)
+        engine_cmds.add_actions(acts, component)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="js7tui", description="Security administration console for "
                      "JS7-style job scheduling.", epilog=EPILOG)
@@ -294,7 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     _role_parsers(sub)
     _service_parsers(sub)
     inventory_cmds.register(sub, _meta)
-    engine_cmds.add_parsers(sub)
+    cert_cmds.add_cert_parsers(sub)
+    _component_parsers(sub)
+    cert_cmds.add_doctor_parser(sub)
     return parser
 
 

@@ -56,6 +56,17 @@ def cmd_remove(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(ctx: CliContext, args: argparse.Namespace) -> int:
+    with ctx.console.controllers.connect(ctx.session(), args.id) as client:
+        health = client.health()
+    ctx.say(f"Controller {health['id']} at {health['url']}: up, pid {health['pid']}, "
+            f"{health['items']} item(s) deployed")
+    rows = [[a["name"], a["url"], "connected" if a["connected"] else "not connected",
+             a["lastError"] or "-"] for a in health["agents"]]
+    ctx.table(["agent", "url", "state", "last error"], rows, records=health["agents"])
+    return 0
+
+
 def _meta(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("audit")
     group.add_argument("--comment", help="reason for the change (audit log)")
@@ -75,14 +86,13 @@ def _serve_parser(actions: argparse._SubParsersAction, component: str) -> None:
     p.set_defaults(func=cmd_serve, component=component)
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
-    controller = sub.add_parser("controller", help="the Controllers this console talks to, and "
-                                "the Controller server")
-    actions = controller.add_subparsers(dest="controller_action", required=True,
-                                        metavar="ACTION")
-    _serve_parser(actions, "controller")
-    p = actions.add_parser("register", help="register a Controller (its hop password is kept "
-                           "sealed)")
+def add_actions(actions: argparse._SubParsersAction, component: str) -> None:
+    """The actions of ``js7tui controller`` / ``js7tui agent`` that this module serves."""
+    _serve_parser(actions, component)
+    if component != "controller":
+        return
+    p = actions.add_parser("register", help="register a Controller with this console (its hop "
+                           "password is kept sealed)")
     p.add_argument("id", help="the Controller id")
     p.add_argument("--url", required=True, help="https://host:port")
     p.add_argument("--user", required=True, help="the console's hop user on that Controller")
@@ -95,12 +105,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="which console client certificate to present (default: console)")
     _meta(p)
     p.set_defaults(func=cmd_register)
-    actions.add_parser("list", help="registered Controllers").set_defaults(func=cmd_list)
-    p = actions.add_parser("remove", help="forget a Controller")
+    actions.add_parser("list", help="the Controllers registered with this console"
+                       ).set_defaults(func=cmd_list)
+    p = actions.add_parser("health", help="ask a registered Controller how it and its Agents "
+                           "are (over HTTPS with the console's certificate)")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_health)
+    p = actions.add_parser("remove", help="forget a registered Controller")
     p.add_argument("id")
     _meta(p)
     p.set_defaults(func=cmd_remove)
-
-    agent = sub.add_parser("agent", help="the Agent server")
-    _serve_parser(agent.add_subparsers(dest="agent_action", required=True, metavar="ACTION"),
-                  "agent")

@@ -8,6 +8,7 @@ import os
 import pwd
 
 from js7tui import audit
+from js7tui.cli import cert_cmds
 from js7tui.cli.context import CliContext, audit_meta
 from js7tui.console import initialize
 from js7tui.durations import parse_moment
@@ -42,9 +43,14 @@ def cmd_init(ctx: CliContext, args: argparse.Namespace) -> int:
         ctx.say(f"the home at {ctx.home.root} exists (security level {current.value}); "
                 "nothing changed")
         return 0
-    console = initialize(ctx.home, level)
+    ca_key_type = cert_cmds.init_ca_key_type(args)
+    console = initialize(ctx.home, level, ca_key_type=ca_key_type)
     console.close()
     ctx.say(f"created a js7tui home at {ctx.home.root} with security level {level.value}")
+    ctx.say(f"built-in Root and Issuing CA ({ca_key_type.value}) and the console's certificate "
+            "created; keep the root key offline: js7tui cert export-root-key --out FILE"
+            if ca_key_type else "no CA key in this console: js7tui cert ca import --root ... "
+            "--intermediate ... (then cert csr / cert import)")
     ctx.say("identity service JOC-INITIAL holds the account 'root' with password 'root', which "
             "must be changed at the first login:")
     ctx.say("  js7tui login --account root   (then: js7tui passwd --account root)")
