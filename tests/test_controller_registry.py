@@ -62,9 +62,9 @@ def test_register_needs_controllers_manage_and_a_refusal_is_audited(root, consol
     assert refused["request"] == "./controller/register"
 
 
-def test_connect_needs_a_client_certificate_source(root, console) -> None:
+def test_connect_needs_the_consoles_client_certificate(root, console) -> None:
     console.controllers.register(root, "prod", "https://ctl:1", "console", "pw")
-    with pytest.raises(ValidationError, match="no client certificate"):
+    with pytest.raises(NotFound, match="no valid certificate named 'console'"):
         console.controllers.connect(root, "prod")
 
 

@@ -7,22 +7,30 @@ build their own.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import signal
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from js7tui.client import ControllerClient, ControllerRefused, ControllerUnreachable
+from js7tui.console import Console
+from js7tui.demo import start_child, stop_child
+from js7tui.engine.auth import hash_sha512
 from js7tui.engine.shapes import SESSION_HEADER, update_items_body
-from js7tui.engine.tls import build_client_context
+from js7tui.identity.sessions import Session
+from js7tui.pki.issuing import IssueRequest
+from js7tui.pki.material import ClientMaterial, client_material
+from js7tui.pki.profiles import Purpose
 from js7tui.signing import SignedItem, sign_item
 from tests.estate import (
     CONSOLE_PASSWORD,
     CONTROLLER_PASSWORD,
     Estate,
+    material,
+    new_console,
     process_alive,
     running_estate,
     wait_attached,
@@ -30,7 +38,6 @@ from tests.estate import (
     wait_order,
     workflow,
 )
-from tests.pki_fixture import NOW, TestPki
 
 pytestmark = pytest.mark.slow
 
@@ -41,16 +48,18 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
         yield estate
 
 
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Console, Session]]:
+    """Another console with its own CA: an outsider's certificates."""
+    console, admin = new_console(tmp_path_factory.mktemp("foreign") / "home")
+    yield console, admin
+    console.close()
+
+
 @pytest.fixture
 def ctl(estate: Estate) -> Iterator[ControllerClient]:
     with estate.client() as client:
         yield client
-
-
-def as_controller(estate: Estate, agent: str) -> ControllerClient:
-    """Straight to an Agent with the Controller's certificate and hop credentials."""
-    return estate.client(cert=estate.controller_cert, user="controller",
-                         password=CONTROLLER_PASSWORD, url=estate.servers[agent].url)
 
 
 def resource(path: str, value: str, version: str = "r1") -> dict[str, object]:
@@ -88,7 +97,7 @@ def test_items_go_only_to_the_agents_whose_jobs_run_there(estate: Estate,
     wait_attached(ctl, "only-one")
     item = next(i for i in ctl.items() if i.path == "only-one")
     assert item.agents == {"agent-1": "attached"}
-    with as_controller(estate, "agent-1") as one, as_controller(estate, "agent-2") as two:
+    with estate.as_controller("agent-1") as one, estate.as_controller("agent-2") as two:
         assert "only-one" in {i["path"] for i in one.call("GET", "/api/item")["items"]}
         assert "only-one" not in {i["path"] for i in two.call("GET", "/api/item")["items"]}
 
@@ -112,7 +121,7 @@ def test_change_and_delete_reach_the_agent(estate: Estate, ctl: ControllerClient
     assert refused.value.code == "ItemInUse"
     ctl.deploy(delete=[("Workflow", "greet"), ("JobResource", "words")])
     assert not {"greet", "words"} & {i.path for i in ctl.items()}
-    with as_controller(estate, "agent-1") as agent:
+    with estate.as_controller("agent-1") as agent:
         wait_for(lambda: not {"greet", "words"} & {
             i["path"] for i in agent.call("GET", "/api/item")["items"]}, "detached on agent-1")
 
@@ -132,18 +141,17 @@ def test_tampered_item_is_refused_by_the_controller_and_nothing_applies(
     assert "operation 2" in str(refused.value)
     assert "does not match its signature" in str(refused.value)
     assert not {"innocent", "tampered"} & {i.path for i in ctl.items()}
-    assert "refused UpdateItems from console" in estate.servers["controller-1"].log
+    assert "refused UpdateItems from console" in estate.log("controller-1")
 
 
-def test_refusal_reasons_name_the_cause(estate: Estate, ctl: ControllerClient) -> None:
+def test_refusal_reasons_name_the_cause(estate: Estate, ctl: ControllerClient,
+                                        foreign: tuple[Console, Session]) -> None:
     doc = workflow("refused", {"j": ("agent-1", "true")})
-    foreign = TestPki(org="Elsewhere").issue("intruder", "signing")
-    expired = estate.pki.issue("old-deployer", "signing",
-                               not_before=NOW - dt.timedelta(days=30),
-                               not_after=NOW - dt.timedelta(days=1))
+    outsider = foreign[0].certificates.issue(
+        foreign[1], IssueRequest(Purpose.SIGNING, "intruder"), hold_key=True)
     cases = {
-        "MessageSignedByUnknown": estate.sign(doc, foreign),
-        "CertificateExpired": estate.sign(doc, expired),
+        "MessageSignedByUnknown": estate.sign(doc, outsider),
+        "CertificateExpired": estate.sign(doc, estate.expired_signer),
         "UnknownSignatureAlgorithm": SignedItem(estate.sign(doc).string, {
             **estate.sign(doc).signature, "algorithm": "MD5withRSA"}),
     }
@@ -156,17 +164,19 @@ def test_refusal_reasons_name_the_cause(estate: Estate, ctl: ControllerClient) -
         ctl.deploy([estate.sign(bad_agent)])
 
 
-def test_tampered_item_sent_straight_to_an_agent_is_refused_there(estate: Estate) -> None:
+def test_tampered_item_sent_straight_to_an_agent_is_refused_there(
+        estate: Estate, foreign: tuple[Console, Session]) -> None:
     doc = workflow("sneaky", {"j": ("agent-1", "true")})
-    with as_controller(estate, "agent-1") as agent:
+    outsider = foreign[0].certificates.issue(
+        foreign[1], IssueRequest(Purpose.SIGNING, "x"), hold_key=True)
+    with estate.as_controller("agent-1") as agent:
         for item, code in ((_tamper(estate.sign(doc)), "TamperedWithSignedMessage"),
-                           (estate.sign(doc, TestPki(org="Other").issue("x", "signing")),
-                            "MessageSignedByUnknown")):
+                           (estate.sign(doc, outsider), "MessageSignedByUnknown")):
             with pytest.raises(ControllerRefused) as refused:
                 agent.call("POST", "/api/item", json=update_items_body([item.to_wire()]))
             assert refused.value.code == code
         assert "sneaky" not in {i["path"] for i in agent.call("GET", "/api/item")["items"]}
-    assert "refused UpdateItems from controller" in estate.servers["agent-1"].log
+    assert "refused UpdateItems from controller" in estate.log("agent-1")
 
 
 def test_the_agent_verifies_with_its_own_trust_anchors(estate: Estate,
@@ -244,58 +254,66 @@ def test_orders_are_checked(estate: Estate, ctl: ControllerClient) -> None:
 
 
 # -- transport security ------------------------------------------------------------------------
-def _client(estate: Estate, cert: tuple[Path, Path] | None) -> ControllerClient:
-    context = build_client_context(estate.root / "console" / "ca.pem",
-                                   *(cert if cert else (None, None)))
-    return ControllerClient(estate.servers["controller-1"].url, "console", CONSOLE_PASSWORD,
-                            ssl_context=context, timeout=5)
+def _ours(estate: Estate, tls: ClientMaterial) -> ClientMaterial:
+    """Present ``tls``'s certificate, trust our CA for the server's."""
+    ours = client_material(estate.console.store.conn)
+    return ClientMaterial(tls.cert_chain_pem, tls.key_pem, ours.ca_pem, ours.crl_pem)
 
 
 def test_clients_without_a_trusted_valid_certificate_fail_the_handshake(
-        estate: Estate, tmp_path: Path) -> None:
-    foreign = TestPki(org="Elsewhere").issue("console").write(tmp_path, "foreign")
-    expired = estate.pki.issue("console", not_before=NOW - dt.timedelta(days=10),
-                               not_after=NOW - dt.timedelta(days=1)).write(tmp_path, "expired")
-    for label, cert in (("no certificate", None), ("foreign CA", foreign),
-                        ("expired", expired)):
-        with _client(estate, cert) as client, pytest.raises(ControllerUnreachable):
+        estate: Estate, foreign: tuple[Console, Session]) -> None:
+    ours = client_material(estate.console.store.conn)
+    outsider = _ours(estate, client_material(foreign[0].store.conn))  # another CA's console
+    cases = (("no certificate", ClientMaterial(b"", b"", ours.ca_pem)),
+             ("foreign CA", outsider),
+             ("expired", _ours(estate, material(estate.expired_console))))
+    for label, tls in cases:
+        if not tls.cert_chain_pem:
+            context = ssl.create_default_context(cadata=ours.ca_pem.decode())
+            client = ControllerClient(estate.servers["controller-1"].url, "console",
+                                      CONSOLE_PASSWORD, ssl_context=context, timeout=5)
+        else:
+            client = estate.client(tls=tls, timeout=5)
+        with client, pytest.raises(ControllerUnreachable):
             client.login()
             pytest.fail(f"{label} was accepted")
 
 
-def test_unknown_distinguished_name_gets_403_and_is_logged(estate: Estate,
-                                                           tmp_path: Path) -> None:
-    stranger = estate.pki.issue("stranger").write(tmp_path, "stranger")
-    with _client(estate, stranger) as client, pytest.raises(ControllerRefused) as refused:
+def test_unknown_distinguished_name_gets_403_and_is_logged(estate: Estate) -> None:
+    stranger = estate.issue(Purpose.CONSOLE, "stranger")
+    with estate.client(tls=material(stranger)) as client, pytest.raises(
+            ControllerRefused) as refused:
         client.login()
+    dn = stranger.cert.subject.rfc4514_string()
     assert refused.value.status == 403
-    assert str(refused.value) == "unknown distinguished name 'CN=stranger,O=js7tui Test'"
-    assert ("unknown distinguished name 'CN=stranger,O=js7tui Test'"
-            in estate.servers["controller-1"].log)
+    assert str(refused.value) == f"unknown distinguished name '{dn}'"
+    assert f"unknown distinguished name '{dn}'" in estate.log("controller-1")
 
 
 def test_revoked_certificate_is_refused_after_the_crl_changes_without_restart(
-        estate: Estate, tmp_path: Path) -> None:
-    second = estate.pki.issue("console")  # same DN, another certificate
-    files = second.write(tmp_path, "second")
-    with _client(estate, files) as client:
+        estate: Estate) -> None:
+    second = estate.issue(Purpose.CONSOLE, "console")  # same DN, another certificate
+    with estate.client(tls=material(second)) as client:
         client.login()  # accepted before the revocation
     pid = estate.servers["controller-1"].process.pid
-    estate.pki.revoke(second)
-    estate.pki.write_crl(estate.dir("controller-1"))
-    with _client(estate, files) as client, pytest.raises(ControllerUnreachable):
+    estate.console.certificates.revoke(estate.admin, second.record.serial or "")
+    crl = estate.console.certificates.export_crl(estate.admin)
+    target = estate.dir("controller-1") / "tls" / "crl.pem"
+    target.with_suffix(".new").write_text(crl.crl_pem)
+    target.with_suffix(".new").replace(target)  # as the CA helper's import would, atomically
+    with estate.client(tls=material(second)) as client, pytest.raises(ControllerUnreachable):
         client.login()
-    with estate.client() as client:  # the other console certificate still works
+    with estate.client() as client:  # the console's other certificate still works
         client.health()
     assert estate.servers["controller-1"].process.pid == pid  # no restart
-    assert "reloaded certificate, CA and CRL" in estate.servers["controller-1"].log
+    assert "reloaded certificate, CA and CRL" in estate.log("controller-1")
 
 
 # -- per-hop sessions --------------------------------------------------------------------------
 def test_a_token_is_good_for_its_own_hop_only(estate: Estate,
                                               ctl: ControllerClient) -> None:
     token = ctl.login()
-    with as_controller(estate, "agent-1") as agent:
+    with estate.as_controller("agent-1") as agent:
         response = agent._http.get("/api/item", headers={SESSION_HEADER: token})
         assert response.status_code == 401
         assert response.json()["code"] == "InvalidSessionToken"
@@ -317,8 +335,8 @@ def test_logout_invalidates_and_wrong_credentials_fail(estate: Estate) -> None:
         with estate.client(user=user, password=password) as client, pytest.raises(
                 ControllerRefused, match="Login: unknown user or invalid password"):
             client.login()
-    assert "login refused for 'console'" in estate.servers["controller-1"].log
-    assert "O=js7tui Test): wrong password" in estate.servers["controller-1"].log
+    assert "login refused for 'console'" in estate.log("controller-1")
+    assert "O=js7tui): wrong password" in estate.log("controller-1")
 
 
 # -- durability --------------------------------------------------------------------------------
@@ -355,34 +373,34 @@ def test_agent_killed_while_a_job_runs(tmp_path: Path) -> None:
 
 
 def test_insecure_http_warns_at_every_start(tmp_path: Path) -> None:
-    estate = Estate(tmp_path)
-    directory = estate.configure_agent("agent-1")
-    (directory / "bundle.toml").unlink()
-    config = directory / "config.toml"
-    config.write_text(config.read_text().replace("[server]\n", '[server]\nname = "agent-1"\n'))
+    directory = tmp_path / "agent-1"
+    (directory / "trusted-x509-keys").mkdir(parents=True)
+    (directory / "config.toml").write_text(
+        '[server]\nname = "agent-1"\nlisten = "127.0.0.1:0"\n\n'
+        f'[users.controller]\npassword_hash = "{hash_sha512(CONTROLLER_PASSWORD)}"\n')
     for _ in range(2):
-        estate.start("agent", "agent-1", "--insecure-http")
-        assert estate.servers["agent-1"].url.startswith("http://")
-        estate.stop("agent-1")
-    assert estate.servers["agent-1"].log.count("INSECURE: plain HTTP") == 2
+        child = start_child("agent", directory, options=("--insecure-http",))
+        assert child.url.startswith("http://")
+        stop_child(child)
+    log = (directory / "logs" / "server.log").read_text()
+    assert log.count("INSECURE: plain HTTP") == 2
 
 
 def test_signed_items_keep_their_exact_bytes_on_the_way(estate: Estate,
                                                         ctl: ControllerClient) -> None:
     text = json.dumps(workflow("bytes", {"j": ("agent-1", "echo é")}), indent=3)
     item = sign_item(text, estate.signer.key, certificate=estate.signer.cert,
-                     chain=estate.signer.chain)
+                     chain=estate.signer.chain[1:2])
     ctl.deploy([item])
     assert ctl.signed_item("Workflow", "bytes").string == text
 
 
-def test_the_console_connects_through_its_registry(estate: Estate, console, root) -> None:
-    """Registered with a sealed hop password, reached with the typed client."""
+def test_the_console_connects_through_its_registry(estate: Estate) -> None:
+    """Registered with a sealed hop password, reached with the console's own certificate."""
     controller = estate.servers["controller-1"]
-    console.controllers.register(root, "controller-1", controller.url, "console",
-                                 CONSOLE_PASSWORD)
-    context = build_client_context(estate.root / "console" / "ca.pem", *estate.console_files)
-    with console.controllers.connect(root, "controller-1", ssl_context=context) as client:
+    estate.console.controllers.register(estate.admin, "controller-1", controller.url,
+                                        "console", CONSOLE_PASSWORD)
+    with estate.console.controllers.connect(estate.admin, "controller-1") as client:
         health = client.health()
     assert health["id"] == "controller-1"
     assert {a["name"] for a in health["agents"]} == {"agent-1", "agent-2"}

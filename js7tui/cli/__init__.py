@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from js7tui import __version__
-from js7tui.cli import cert_cmds, engine_cmds, inventory_cmds
+from js7tui.cli import cert_cmds, demo_cmds, engine_cmds, inventory_cmds
 from js7tui.cli import identity_cmds as ident
 from js7tui.cli import system_cmds as system
 from js7tui.cli.context import CliContext, default_context
@@ -309,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     cert_cmds.add_cert_parsers(sub)
     _component_parsers(sub)
     cert_cmds.add_doctor_parser(sub)
+    demo_cmds.add_parser(sub)
     return parser
 
 

@@ -10,9 +10,9 @@ needs ``controller:view`` on that Controller.
 
 from __future__ import annotations
 
+import sqlite3
 import ssl
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -25,10 +25,12 @@ from js7tui.identity.records import check_controller_id, check_name
 from js7tui.identity.sessions import Session
 from js7tui.operations import Operations
 from js7tui.permissions.names import CONTROLLERS_MANAGE, CONTROLLERS_VIEW
+from js7tui.pki.material import client_material, ssl_client_context
 from js7tui.secrets import SecretBox
 from js7tui.store import Store
 
 CAT = Category.CONTROLLER
+REGISTER = "./controller/register"
 CONTROLLER_VIEW = "sos:products:controller:view"
 
 
@@ -41,9 +43,6 @@ class ControllerRecord:
     client_name: str
     created: str
     updated: str
-
-
-ContextFactory = Callable[[ControllerRecord], ssl.SSLContext]
 
 
 def check_url(url: str) -> str:
@@ -69,19 +68,54 @@ def check_ca(ca_pem: str) -> str:
     return ca_pem
 
 
+def insert_controller(conn: sqlite3.Connection, secrets: SecretBox, now: str,
+                      controller_id: str, url: str, hop_user: str, password: str, *,
+                      ca_pem: str = "", client_name: str = "console"
+                      ) -> tuple[ControllerRecord, dict[str, object]]:
+    """Register in the caller's audited transaction; returns the record and the audit
+    parameters (never the password)."""
+    if not controller_id:
+        raise ValidationError("the Controller id is empty")
+    check_controller_id(controller_id)
+    url = check_url(url)
+    check_name("hop user", hop_user)
+    check_name("client certificate", client_name)
+    if not password:
+        raise ValidationError("the hop password is empty")
+    ca_pem = check_ca(ca_pem)
+    if conn.execute("SELECT 1 FROM controllers WHERE id = ?", (controller_id,)).fetchone():
+        raise Conflict(f"a Controller '{controller_id}' is registered already; remove it first "
+                       "to register it again")
+    conn.execute(
+        "INSERT INTO controllers (id, url, hop_user, hop_password, ca_pem, client_name, created,"
+        " updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (controller_id, url, hop_user, secrets.seal(password), ca_pem, client_name, now, now))
+    record = _record(conn.execute("SELECT * FROM controllers WHERE id = ?",
+                                  (controller_id,)).fetchone())
+    return record, {"controllerId": controller_id, "url": url, "hopUser": hop_user,
+                    "clientCertificate": client_name, "ownCa": bool(ca_pem)}
+
+
+def pki_context(conn: sqlite3.Connection, record: ControllerRecord) -> ssl.SSLContext:
+    """The console's own client certificate (``client_name``) from its CA in the store; the
+    Controller's server certificate must come from that CA (or the registration's own CA)."""
+    material = client_material(conn, record.client_name)
+    if record.ca_pem:
+        material = replace(material, ca_pem=record.ca_pem.encode("ascii"), crl_pem=b"")
+    return ssl_client_context(material)
+
+
 def _record(row: object) -> ControllerRecord:
     return ControllerRecord(row["id"], row["url"], row["hop_user"], row["ca_pem"],  # type: ignore[index]
                             row["client_name"], row["created"], row["updated"])  # type: ignore[index]
 
 
 class ControllerService:
-    def __init__(self, store: Store, ops: Operations, clock: Clock, secrets: SecretBox,
-                 context_factory: ContextFactory | None = None) -> None:
+    def __init__(self, store: Store, ops: Operations, clock: Clock, secrets: SecretBox) -> None:
         self.store = store
         self.ops = ops
         self.clock = clock
         self.secrets = secrets
-        self.context_factory = context_factory
 
     def _get(self, controller_id: str) -> ControllerRecord:
         row = self.store.conn.execute("SELECT * FROM controllers WHERE id = ?",
@@ -94,33 +128,15 @@ class ControllerService:
     def register(self, session: Session, controller_id: str, url: str, hop_user: str,
                  password: str, *, ca_pem: str = "", client_name: str = "console",
                  meta: AuditMeta = AuditMeta()) -> ControllerRecord:
-        if not controller_id:
-            raise ValidationError("the Controller id is empty")
-        check_controller_id(controller_id)
-        url = check_url(url)
-        check_name("hop user", hop_user)
-        check_name("client certificate", client_name)
-        if not password:
-            raise ValidationError("the hop password is empty")
-        ca_pem = check_ca(ca_pem)
-        now = to_iso(self.clock.now())
-        with self.ops.mutate(session, request="./controller/register", category=CAT,
+        check_controller_id(controller_id or "")
+        with self.ops.mutate(session, request=REGISTER, category=CAT,
                              permissions=[CONTROLLERS_MANAGE], controller=controller_id,
                              meta=meta) as op:
-            if op.conn.execute("SELECT 1 FROM controllers WHERE id = ?",
-                               (controller_id,)).fetchone():
-                raise Conflict(f"a Controller '{controller_id}' is registered already; remove "
-                               "it first to register it again")
-            op.conn.execute(
-                "INSERT INTO controllers (id, url, hop_user, hop_password, ca_pem, client_name,"
-                " created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (controller_id, url, hop_user, self.secrets.seal(password), ca_pem, client_name,
-                 now, now))
-            op.record(controller_id=controller_id, path=controller_id, parameters={
-                "controllerId": controller_id, "url": url, "hopUser": hop_user,
-                "clientCertificate": client_name, "ownCa": bool(ca_pem)})
-            return _record(op.conn.execute("SELECT * FROM controllers WHERE id = ?",
-                                           (controller_id,)).fetchone())
+            record, parameters = insert_controller(
+                op.conn, self.secrets, to_iso(self.clock.now()), controller_id, url, hop_user,
+                password, ca_pem=ca_pem, client_name=client_name)
+            op.record(controller_id=controller_id, path=controller_id, parameters=parameters)
+            return record
 
     def list(self, session: Session) -> list[ControllerRecord]:
         self.ops.authorize(session, [CONTROLLERS_VIEW], request="./controllers",
@@ -146,15 +162,13 @@ class ControllerService:
 
     def connect(self, session: Session, controller_id: str, *,
                 ssl_context: ssl.SSLContext | None = None) -> ControllerClient:
-        """A client logged in to nothing yet (it logs in on first use) for this Controller.
-        ``ssl_context`` overrides the console's own client certificate and CA."""
+        """A client for this Controller (it logs in on first use), presenting the console's
+        client certificate; ``ssl_context`` overrides that certificate and the CA."""
         self.ops.authorize(session, [CONTROLLER_VIEW], request="./controller/connect",
                            category=CAT, controller=controller_id)
         record = self._get(controller_id)
         if ssl_context is None:
-            if self.context_factory is None:
-                raise ValidationError("this console has no client certificate to present yet")
-            ssl_context = self.context_factory(record)
+            ssl_context = pki_context(self.store.conn, record)
         row = self.store.conn.execute("SELECT hop_password FROM controllers WHERE id = ?",
                                       (controller_id,)).fetchone()
         return ControllerClient(record.url, record.hop_user, self.secrets.open(row[0]),

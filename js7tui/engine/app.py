@@ -209,7 +209,7 @@ class EngineServer:
         await site.start()
         host, port = runner.addresses[0][:2]
         scheme = "http" if self.insecure_http else "https"
-        self.url = f"{scheme}://{'localhost' if host == '127.0.0.1' else host}:{port}"
+        self.url = f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
         self._write_state_file()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -30,9 +30,9 @@ class Algorithm(StrEnum):
     def parse(cls, name: object) -> Algorithm:
         """The algorithm named on the wire (case does not matter, as in Java's names)."""
         if isinstance(name, str):
-            for algorithm in cls:
-                if algorithm.value.lower() == name.strip().lower():
-                    return algorithm
+            found = _BY_NAME.get(name.strip().lower())
+            if found is not None:
+                return found
         known = ", ".join(a.value for a in cls)
         raise SignatureRefused(
             "UnknownSignatureAlgorithm",
@@ -54,6 +54,9 @@ class Algorithm(StrEnum):
         raise SignatureRefused("UnsupportedKey",
                                f"a {type(key).__name__} cannot sign items; use RSA, EC or "
                                "Ed25519")
+
+
+_BY_NAME = {algorithm.value.lower(): algorithm for algorithm in Algorithm}
 
 
 def _kind(key: object) -> str:
