@@ -44,6 +44,21 @@ class ControllerRefused(ControllerError):
         self.body = dict(body or {})
 
 
+def answer(response: httpx.Response, refused: type[ControllerRefused] = ControllerRefused
+           ) -> Any:
+    """The JSON body of an engine's answer, or ``refused`` with its problem code and message
+    (the Controller's link to its Agents reads Agent answers the same way)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code >= 400:
+        body = body if isinstance(body, dict) else {}
+        raise refused(response.status_code, str(body.get("code", "")),
+                      str(body.get("message") or f"HTTP {response.status_code}"), body)
+    return body
+
+
 @dataclass(frozen=True)
 class Step:
     position: int
@@ -134,21 +149,8 @@ class ControllerClient:
                 f"cannot reach the Controller at {self.url}: {exc or type(exc).__name__} "
                 "(is it running, and do both sides trust each other's certificates?)") from None
 
-    @staticmethod
-    def _body(response: httpx.Response) -> Any:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if response.status_code >= 400:
-            body = body if isinstance(body, dict) else {}
-            raise ControllerRefused(response.status_code, str(body.get("code", "")),
-                                    str(body.get("message") or f"HTTP {response.status_code}"),
-                                    body)
-        return body
-
     def login(self) -> str:
-        body = self._body(self._send("POST", "/api/session",
+        body = answer(self._send("POST", "/api/session",
                                      json=login_body(self.user, self._password)))
         self._token = str(body["sessionToken"])
         return self._token
@@ -157,7 +159,7 @@ class ControllerClient:
         if self._token:
             token, self._token = self._token, None
             with contextlib.suppress(ControllerError):
-                self._body(self._send("POST", "/api/session", json=logout_body(token),
+                answer(self._send("POST", "/api/session", json=logout_body(token),
                                       headers={SESSION_HEADER: token}))
 
     def close(self) -> None:
@@ -173,7 +175,7 @@ class ControllerClient:
             if response.status_code == 401 and attempt == 1:
                 self._token = None
                 continue
-            return self._body(response)
+            return answer(response)
         raise AssertionError("unreachable")
 
     # -- the Controller's API -------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from js7tui.client import ControllerRefused, answer
 from js7tui.clock import to_iso
 from js7tui.controller import orders
 from js7tui.engine.config import AgentRef
@@ -38,15 +39,8 @@ IDLE_SECONDS = 5.0
 MAX_BACKOFF = 10.0
 
 
-class AgentProblem(Exception):
+class AgentProblem(ControllerRefused):
     """The Agent answered with a problem (a refusal, not a connection failure)."""
-
-    def __init__(self, status: int, code: str, message: str,
-                 body: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.body = body or {}
 
 
 class AgentLink:
@@ -114,24 +108,11 @@ class AgentLink:
             password = self.ref.password()
             response = await self.client.post("/api/session",
                                               json=login_body(self.ref.user, password))
-            body = self._body(response)
+            body = answer(response, AgentProblem)
             self.token = str(body["sessionToken"])
             self.connected, self.last_error = True, ""
             log.info("logged in to Agent %s as %r", self.ref.name, self.ref.user)
             return self.token
-
-    @staticmethod
-    def _body(response: httpx.Response) -> Any:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if response.status_code >= 400:
-            if not isinstance(body, dict):
-                body = {}
-            raise AgentProblem(response.status_code, str(body.get("code", "")),
-                               str(body.get("message", f"HTTP {response.status_code}")), body)
-        return body
 
     async def call(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
         token = self.token or await self._login(None)
@@ -141,7 +122,7 @@ class AgentLink:
             if response.status_code == 401 and attempt == 1:
                 token = await self._login(token)
                 continue
-            result = self._body(response)
+            result = answer(response, AgentProblem)
             self.connected, self.last_error = True, ""
             return result
         raise AssertionError("unreachable")
