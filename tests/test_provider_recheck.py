@@ -12,16 +12,9 @@ import pytest
 from js7tui.errors import SessionRequired
 from js7tui.identity.chain import LoginFailed, LoginStatus
 from js7tui.identity.providers.base import LoginRequest
-from tests.test_provider_sessions import TokenProvider
+from tests import test_provider_sessions
 
-
-@pytest.fixture
-def double(console, root, clock) -> TokenProvider:
-    token_provider = TokenProvider(clock)
-    console.registry.register("OIDC", lambda: token_provider)
-    console.identity_services.create(root, "IDP", "OIDC")
-    console.identity_services.reorder(root, ["IDP"])
-    return token_provider
+double = test_provider_sessions.provider     # the same fixture: an OIDC service "IDP"
 
 
 def test_a_session_idle_past_valid_until_is_confirmed_by_the_provider(double, console, clock):

@@ -167,6 +167,30 @@ def test_a_session_idle_beyond_the_check_interval_is_confirmed_not_ended(vault, 
     assert session.valid_until == clock.now() + FIVE_MINUTES
 
 
+def test_batch_tokens_are_checked_by_lookup(vault, console, openbao, mount, clock, caplog):
+    """Batch tokens can be neither renewed nor revoked: the check looks them up instead, and
+    logout leaves them to expire without an error."""
+    openbao.api("POST", f"auth/{mount}/users/batch", {
+        "password": "batch-vault-pw", "token_policies": ["auditors"], "token_type": "batch",
+        "token_ttl": "3m"})
+    result = _login(console, "batch", "batch-vault-pw")
+    assert result.session.valid_until == clock.now() + timedelta(minutes=3)   # lease < check
+    clock.advance(minutes=2, seconds=30)
+    renewed = console.sessions.resume(result.token).valid_until     # looked up: ~3m left
+    assert renewed is not None and renewed > clock.now() + timedelta(minutes=2)
+    assert console.sessions.logout(result.token)
+    assert "could not revoke" not in caplog.text
+
+
+def test_odd_account_names_never_reach_vault(console):
+    context = ProviderContext(console.store.conn, cheap_hasher(), console.clock)
+    record = ServiceRecord(0, "V", "VAULT", 0, False, False, "SINGLE-FACTOR", False, None,
+                           {"url": "https://127.0.0.1:9"})
+    for name in ("../sys/seal", "a/b", ".."):
+        outcome = vault_provider().authenticate(record, LoginRequest(name, "pw"), context)
+        assert outcome.reason == f"'{name}' cannot be a Vault user name"
+
+
 def test_logout_revokes_the_vault_token(vault, console, openbao):
     before = openbao.accessors()
     token = _login(console, "alice", "alice-vault-pw").token

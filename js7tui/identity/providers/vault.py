@@ -191,8 +191,9 @@ class VaultProvider:
 
     def end(self, service: ServiceRecord, state: dict[str, Any],
             context: ProviderContext) -> None:
-        """Revoke the token at logout; one already revoked or expired is fine. Other failures
-        raise (the caller logs them)."""
+        """Revoke the token at logout; one already revoked or expired (403), or one Vault does
+        not revoke (400: a batch token, which expires by itself) is fine. Other failures raise
+        (the caller logs them)."""
         token = state.get("token")
         if not token:
             return
@@ -201,7 +202,7 @@ class VaultProvider:
             try:
                 vault.revoke_self(token)
             except VaultRefused as exc:
-                if exc.status not in (401, 403):
+                if exc.status not in (400, 401, 403):
                     raise
 
 
