@@ -38,7 +38,8 @@ def _binary() -> str:
     return path
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port nobody listens on (now) on 127.0.0.1."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -118,7 +119,7 @@ class OpenBao:
 def _start(tmp: Path) -> OpenBao:
     binary = _binary()
     for _attempt in range(3):
-        port = _free_port()
+        port = free_port()
         certs = tmp / f"certs-{port}"
         certs.mkdir()
         log = tmp / f"bao-{port}.log"

@@ -13,7 +13,7 @@ from js7tui.audit import AuditMeta
 from js7tui.config import CONFIG_TEMPLATE
 from js7tui.errors import AuthenticationError, ProviderRefused, StoreError, ValidationError
 from js7tui.identity.providers.base import LoginRequest
-from tests.openbao import OpenBao, vault_service
+from tests.openbao import OpenBao, free_port, vault_service
 from tests.test_cli import Cli, logged_in_root
 
 SERVICE = "VAULT-X"
@@ -146,9 +146,10 @@ def test_vault_refusals_leave_the_store_unchanged(active, console, root, openbao
     assert not _row(console, "erin")["force_password_change"]
     assert openbao.can_log_in(mount, "erin", ERIN_PW)
 
-    console.identity_services.set_settings(root, active, {"url": "https://127.0.0.1:9"})
+    closed = f"https://127.0.0.1:{free_port()}"
+    console.identity_services.set_settings(root, active, {"url": closed})
     with pytest.raises(ProviderRefused, match="Vault cannot be reached to delete the user 'erin'"
-                                              r" \(cannot connect to https://127.0.0.1:9"):
+                                              rf" \(cannot connect to {closed}"):
         console.accounts.delete(root, ["erin"], service=active)
     console.identity_services.set_settings(root, active, {"application_token": None})
     with pytest.raises(ProviderRefused, match="has no application_token"):

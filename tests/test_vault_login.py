@@ -6,7 +6,6 @@ for bad credentials, an unreachable server, an untrusted certificate and a wrong
 from __future__ import annotations
 
 import json
-import socket
 from datetime import timedelta
 
 import pytest
@@ -23,7 +22,7 @@ from js7tui.identity.providers.base import (
 from js7tui.identity.providers.vault import vault_provider
 from js7tui.permissions.names import ACCOUNTS_VIEW, AUDITLOG_VIEW
 from tests.conftest import cheap_hasher
-from tests.openbao import OpenBao, vault_service
+from tests.openbao import OpenBao, free_port, vault_service
 
 AUDIT_PERMISSION = AUDITLOG_VIEW
 FIVE_MINUTES = timedelta(minutes=5)
@@ -39,12 +38,6 @@ def _last_attempt(console, account: str) -> history.LoginAttempt:
 
 def _reason(console, account: str, service: str) -> str:
     return dict(_last_attempt(console, account).details)[service]
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -104,7 +97,7 @@ def test_bad_credentials_and_unreachable_server_have_distinct_reasons(vault, con
     assert _reason(console, "alice", vault) == (
         "rejected: bad credentials: Vault refused them (invalid username or password)")
 
-    closed = f"https://127.0.0.1:{_closed_port()}"
+    closed = f"https://127.0.0.1:{free_port()}"
     console.identity_services.set_settings(root, vault, {"url": closed})
     console.identity_services.update(root, vault, required=True)
     with pytest.raises(LoginFailed) as failure:
@@ -143,7 +136,7 @@ def test_plain_http_to_another_host_and_empty_passwords_never_reach_vault(consol
 
 
 def test_the_token_is_renewed_while_used_and_a_revoked_token_ends_the_session(
-        vault, console, openbao, mount, clock):
+        vault, console, openbao, mount, clock, root):
     result = _login(console, "alice", "alice-vault-pw")
     token = result.token
     first_limit = result.session.valid_until
@@ -157,6 +150,10 @@ def test_the_token_is_renewed_while_used_and_a_revoked_token_ends_the_session(
         console.sessions.resume(token)
     with pytest.raises(SessionRequired):
         console.sessions.resume(token)                   # the session is gone for good
+    ended = console.audit.list(root)[0]                  # a security event, audited
+    assert (ended.account, ended.outcome, ended.request) == (
+        "alice", "REFUSED", "./authentication/session/refresh")
+    assert "the Vault token was revoked or is invalid" in ended.parameters
 
 
 def test_a_session_idle_beyond_the_check_interval_is_confirmed_not_ended(vault, console,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from js7tui import audit
@@ -27,7 +28,7 @@ from js7tui.errors import (
 from js7tui.identity import records, sessions, throttle
 from js7tui.identity import settings as identity_settings
 from js7tui.identity.passwords import PasswordHasher, check_new_password
-from js7tui.identity.provider_accounts import provider_changes
+from js7tui.identity.provider_accounts import ProviderAccounts, provider_changes
 from js7tui.identity.providers.base import (
     Authenticated,
     LoginRequest,
@@ -35,6 +36,7 @@ from js7tui.identity.providers.base import (
     ProviderRegistry,
     Rejected,
     ServiceRecord,
+    Unreachable,
 )
 from js7tui.identity.sessions import Session
 from js7tui.identity.types import SERVICE_TYPES
@@ -106,7 +108,7 @@ class AccountService:
     def _context(self) -> ProviderContext:
         return ProviderContext(self.store.conn, self.hasher, self.clock, self.secrets)
 
-    def _provider_changes(self):  # -> ContextManager[ProviderAccounts]
+    def _provider_changes(self) -> AbstractContextManager[ProviderAccounts]:
         return provider_changes(self.registry, self._context)
 
     # -- helpers --------------------------------------------------------------------------
@@ -452,8 +454,11 @@ class AccountService:
             raise ProviderRefused(f"password not changed: identity service type {record.type} "
                                   "is not available in this js7tui")
         context = self._context()
-        outcome = provider.authenticate(record, LoginRequest(row["name"], password, source),
-                                        context)
+        try:
+            outcome = provider.authenticate(record, LoginRequest(row["name"], password, source),
+                                            context)
+        except Exception as exc:  # a provider bug must refuse, not crash the form
+            outcome = Unreachable(f"{type(exc).__name__}: {exc}")
         if isinstance(outcome, Authenticated):
             if outcome.state is not None and hasattr(provider, "end"):
                 try:

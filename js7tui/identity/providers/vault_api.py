@@ -51,9 +51,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def check_url(url: str) -> str:
+def check_url(url: str | None) -> str:
     """The base URL without a trailing slash; refuses what would send passwords in clear."""
-    parts = urlsplit(url.strip())
+    url = (url or "").strip()
+    parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise VaultUnavailable(f"the Vault URL '{url}' is not an http(s) URL such as "
                                "https://vault.example:8200")
@@ -63,7 +64,7 @@ def check_url(url: str) -> str:
     if parts.path.strip("/") or parts.query:
         raise VaultUnavailable(f"the Vault URL '{url}' must be the server's address only "
                                "(no path such as /v1)")
-    return url.strip().rstrip("/")
+    return url.rstrip("/")
 
 
 def user_path(mount: str, name: str) -> str:
