@@ -116,7 +116,8 @@ class OpenBao:
         self.api("PUT", f"sys/leases/revoke-prefix/auth/{mount}/login/{name}")
 
 
-def _start(tmp: Path) -> OpenBao:
+def start(tmp: Path) -> OpenBao:
+    """A fresh server in ``tmp``; stop it with :func:`stop`."""
     binary = _binary()
     for _attempt in range(3):
         port = free_port()
@@ -137,11 +138,11 @@ def _start(tmp: Path) -> OpenBao:
                 if server.status("GET", "sys/health") == 200:
                     return server
             time.sleep(0.05)
-        _stop(server)
+        stop(server)
     pytest.fail(f"OpenBao did not start; see {log}:\n{log.read_text()[-2000:]}")
 
 
-def _stop(server: OpenBao) -> None:
+def stop(server: OpenBao) -> None:
     if server.process.poll() is None:
         server.process.terminate()
         try:
@@ -153,11 +154,11 @@ def _stop(server: OpenBao) -> None:
 
 @pytest.fixture(scope="session")
 def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBao]:
-    server = _start(tmp_path_factory.mktemp("openbao"))
+    server = start(tmp_path_factory.mktemp("openbao"))
     try:
         yield server
     finally:
-        _stop(server)
+        stop(server)
 
 
 def vault_service(console: Any, root: Any, server: OpenBao, name: str, type_name: str,

@@ -22,7 +22,7 @@ from js7tui.identity.providers.base import (
 from js7tui.identity.providers.vault import vault_provider
 from js7tui.permissions.names import ACCOUNTS_VIEW, AUDITLOG_VIEW
 from tests.conftest import cheap_hasher
-from tests.openbao import OpenBao, free_port, vault_service
+from tests.openbao import OpenBao, free_port, start, stop, vault_service
 
 AUDIT_PERMISSION = AUDITLOG_VIEW
 FIVE_MINUTES = timedelta(minutes=5)
@@ -110,9 +110,9 @@ def test_untrusted_certificate_and_wrong_mount_are_named(vault, console, root, o
     console.identity_services.set_settings(root, vault, {"ca_file": None})
     with pytest.raises(LoginFailed):
         _login(console, "alice", "alice-vault-pw")
-    reason = _reason(console, "alice", vault)
-    assert reason.startswith(f"unreachable: the TLS certificate of {openbao.url} is not trusted")
-    assert "set ca_file" in reason
+    assert _reason(console, "alice", vault) == (
+        f"unreachable: the TLS certificate of {openbao.url} is not trusted (certificate verify "
+        "failed: unable to get local issuer certificate); set ca_file to the CA that issued it")
 
     console.identity_services.set_settings(root, vault, {"ca_file": openbao.ca_file,
                                                          "auth_method_path": "nowhere"})
@@ -121,6 +121,22 @@ def test_untrusted_certificate_and_wrong_mount_are_named(vault, console, root, o
     assert _reason(console, "alice", vault) == (
         "unreachable: Vault refused the login at auth/nowhere (permission denied): is an auth "
         "method enabled at 'nowhere'?")
+
+
+def test_a_sealed_vault_is_named(console, root, tmp_path):
+    """A server of its own: sealing the shared one would stop the other tests."""
+    server = start(tmp_path)
+    try:
+        mount = server.userpass()
+        server.user(mount, "alice", "alice-vault-pw", ["default"])
+        vault_service(console, root, server, "VAULT-S", "VAULT-JOC", mount)
+        server.api("PUT", "sys/seal")
+        with pytest.raises(LoginFailed):
+            _login(console, "alice", "alice-vault-pw")
+        assert _reason(console, "alice", "VAULT-S") == (
+            f"unreachable: {server.url} cannot serve requests now (Vault is sealed)")
+    finally:
+        stop(server)
 
 
 def test_plain_http_to_another_host_and_empty_passwords_never_reach_vault(console):

@@ -101,14 +101,16 @@ class Endpoint:
 
 
 def _tls_problem(exc: BaseException) -> str | None:
+    """OpenSSL's reason when ``exc`` comes from an untrusted certificate, else None."""
+    chain: list[BaseException] = []
     seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return seen.verify_message or str(seen)
-        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
-            return str(seen)
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
         seen = seen.__cause__ or seen.__context__
-    return None
+    for error in chain:
+        if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
+            return f"certificate verify failed: {error.verify_message}"
+    return next((str(e) for e in chain if "CERTIFICATE_VERIFY_FAILED" in str(e)), None)
 
 
 class VaultClient:
