@@ -224,6 +224,7 @@ def test_the_command_line_configures_a_vault_service_and_logs_in(tmp_path, openb
     assert "application_token" in settings and "(set)" in settings
     assert app_token not in settings and "120" in settings
     assert "erin" in whoami and SERVICE in whoami
+    assert "recheck" in whoami and "(idle timeout)" in whoami
     assert openbao.can_log_in(mount, "erin", ERIN_PW)
     before = openbao.accessors()
     assert cli("logout")[0] == 0
