@@ -102,7 +102,7 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
         home=home, store=store, clock=clock, config=config, hasher=hasher, registry=registry,
         ops=ops,
         login=LoginChain(store, clock, hasher, registry, secrets),
-        accounts=AccountService(store, clock, hasher, ops),
+        accounts=AccountService(store, clock, hasher, ops, registry, secrets),
         roles=RoleService(store, ops),
         identity_services=IdentityServiceAdmin(store, ops, registry, secrets),
         settings=SettingsService(store, ops, hasher),

@@ -51,6 +51,12 @@ def _sub(parent: argparse._SubParsersAction, name: str, help: str, *, meta: bool
     return parser
 
 
+def _password_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="read the account's password from standard input")
+    parser.add_argument("--password-prompt", action="store_true", help="ask for the password")
+
+
 def _account_parsers(sub: argparse._SubParsersAction) -> None:
     account = sub.add_parser("account", help="accounts of an identity service")
     account.set_defaults(func=ident.cmd_account)
@@ -62,12 +68,11 @@ def _account_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name")
     p.add_argument("--role", "-r", action="append", help="role to assign (repeatable)")
     p.add_argument("--email")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="read the account's password from standard input")
-    p.add_argument("--password-prompt", action="store_true", help="ask for the password")
+    _password_options(p)
     p = _sub(acts, "copy", "new account with the roles of another", meta=True)
     p.add_argument("source")
     p.add_argument("name")
+    _password_options(p)
     p = _sub(acts, "rename", "rename an account (its sessions end)", meta=True)
     p.add_argument("name")
     p.add_argument("new_name")
@@ -76,8 +81,11 @@ def _account_parsers(sub: argparse._SubParsersAction) -> None:
     p = _sub(acts, "email", "set or clear (empty) the e-mail address", meta=True)
     p.add_argument("name")
     p.add_argument("email")
-    for name, text in (("reset-password", "reset to the initial password (forces a change)"),
-                       ("force-change", "force a password change at the next login"),
+    p = _sub(acts, "reset-password", "reset to the initial password, or to a given one (a "
+             "VAULT-JOC-ACTIVE service needs one); forces a change", meta=True)
+    p.add_argument("name")
+    _password_options(p)
+    for name, text in (("force-change", "force a password change at the next login"),
                        ("enable", "enable a disabled account"),
                        ("disable", "disable an account (its sessions end)")):
         _sub(acts, name, text, meta=True).add_argument("name")

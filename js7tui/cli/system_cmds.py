@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import pwd
+from datetime import timedelta
 
 from js7tui import audit
 from js7tui.cli import cert_cmds
@@ -134,11 +135,16 @@ def cmd_logout(ctx: CliContext, args: argparse.Namespace) -> int:
 
 def cmd_whoami(ctx: CliContext, args: argparse.Namespace) -> int:
     session = ctx.session()
-    expires = session.expires_at.isoformat(timespec="seconds") if session.expires_at else "never"
+    idle_end = (None if session.idle_timeout < 0
+                else session.last_used + timedelta(seconds=session.idle_timeout))
+    expires = idle_end.isoformat(timespec="seconds") if idle_end else "never"
     ctx.say(f"account   {session.account}")
     ctx.say(f"services  {', '.join(session.services)}")
     ctx.say(f"security  {ctx.console.security_level.value}")
     ctx.say(f"expires   {expires} (idle timeout)")
+    if session.valid_until is not None:
+        ctx.say(f"recheck   {session.valid_until.isoformat(timespec='seconds')} (the identity "
+                "provider confirms the session when it is used after this)")
     if session.must_change_password:
         ctx.say("state     must change password (js7tui passwd)")
     return 0
