@@ -18,6 +18,10 @@ from js7tui.tui.widgets.modals import Field, FormModal
 BOOLEAN = {"force_comments_for_audit_log", "enable_remember_me"}
 
 
+def _short(text: str, width: int = 32) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 class SettingsScreen(SectionScreen):
     SECTION = "settings"
     BINDINGS = [
@@ -51,7 +55,8 @@ class SettingsScreen(SectionScreen):
         self.values = values
         rows = [Row("security_level", ("security_level", self.ctx.security_level,
                                        "Fixed at init; can never be lowered"))]
-        rows += [Row(key, (key, value, SPECS[key].description)) for key, value in values.items()]
+        rows += [Row(key, (key, _short(value), SPECS[key].description))
+                 for key, value in values.items()]
         self.table.set_rows(rows)
 
     @on(HouseTable.Opened)

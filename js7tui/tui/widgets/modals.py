@@ -72,7 +72,7 @@ class TypedConfirmModal(_Modal):
         self.title_text = title
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog form"):
             yield Label(self.title_text, classes="dialog-title")
             yield Static(self.question, classes="dialog-text")
             yield Static(f"Type [b]{_escape(self.expected)}[/b] and press enter, or escape.",
@@ -103,7 +103,7 @@ class CommentModal(_Modal):
         self.choices = list(choices)
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog form"):
             yield Label("Audit comment", classes="dialog-title")
             note = ("required: every change needs a comment (force_comments_for_audit_log)"
                     if self.required else "optional")
