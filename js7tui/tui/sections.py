@@ -51,9 +51,11 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("dashboard", "1", "Dashboard", "Dashboard", "js7tui.tui.screens.dashboard:DashboardScreen",
+    Section("dashboard", "1", "Dashboard", "Dashboard",
+            "js7tui.tui.screens.dashboard:DashboardScreen",
             None, "Who is logged in, security level, where to go next"),
-    Section("services", "2", "Identity services", "Services", "js7tui.tui.screens.services:ServicesScreen",
+    Section("services", "2", "Identity services", "Services",
+            "js7tui.tui.screens.services:ServicesScreen",
             ACCOUNTS_VIEW, "Login order, required/optional, disabled, per-type settings"),
     Section("accounts", "3", "Accounts", "Accounts", "js7tui.tui.screens.accounts:AccountsScreen",
             ACCOUNTS_VIEW, "Accounts per identity service: roles, passwords, block, disable"),
