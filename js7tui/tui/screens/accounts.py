@@ -193,33 +193,23 @@ class AccountsScreen(SectionScreen):
         if account is None:
             return
 
-        def done(values: dict[str, Any] | None) -> None:
-            if values is None:
-                return
-            name = values["name"].strip()
+        def copy(name: str) -> None:
             self.change(f"copy account '{account.name}' to '{name}'",
                         self.ctx.console.accounts.copy, account.name, name,
                         service=self.service, then=self._after(name, f"created {name}"))
-        self.app.push_screen(FormModal(f"Copy {account.name}",
-                                       [Field("name", "New account", required=True)],
-                                       note="The new account gets the same roles and the "
-                                            "initial password."), done)
+        self.ask_name(f"Copy {account.name}", "New account", copy,
+                      note="The new account gets the same roles and the initial password.")
 
     def action_rename(self) -> None:
         account = self.current
         if account is None:
             return
 
-        def done(values: dict[str, Any] | None) -> None:
-            if values is None:
-                return
-            new = values["name"].strip()
+        def rename(new: str) -> None:
             self.change(f"rename account '{account.name}' to '{new}'",
                         self.ctx.console.accounts.rename, account.name, new,
                         service=self.service, then=self._after(new, f"renamed to {new}"))
-        self.app.push_screen(FormModal(f"Rename {account.name}",
-                                       [Field("name", "New name", value=account.name,
-                                              required=True)]), done)
+        self.ask_name(f"Rename {account.name}", "New name", rename, value=account.name)
 
     def action_delete(self) -> None:
         account = self.current

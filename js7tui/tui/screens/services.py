@@ -179,16 +179,11 @@ class ServicesScreen(SectionScreen):
         if record is None:
             return
 
-        def done(values: dict[str, Any] | None) -> None:
-            if values is None:
-                return
-            new = values["name"].strip()
+        def rename(new: str) -> None:
             self.change(f"rename '{record.name}' to '{new}'",
                         self.ctx.console.identity_services.rename, record.name, new,
                         then=self._after(new, f"renamed to {new}"))
-        self.app.push_screen(FormModal(f"Rename {record.name}",
-                                       [Field("name", "New name", value=record.name,
-                                              required=True)]), done)
+        self.ask_name(f"Rename {record.name}", "New name", rename, value=record.name)
 
     def action_delete(self) -> None:
         record = self.current
