@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from js7tui import __version__
-from js7tui.cli import cert_cmds, inventory_cmds
+from js7tui.cli import cert_cmds, inventory_cmds, tui_cmds
 from js7tui.cli import identity_cmds as ident
 from js7tui.cli import system_cmds as system
 from js7tui.cli.context import CliContext, default_context
@@ -315,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     cert_cmds.add_cert_parsers(sub)
     _component_parsers(sub)
     cert_cmds.add_doctor_parser(sub)
+    tui_cmds.add_parsers(sub)
     return parser
 
 
@@ -323,7 +324,7 @@ def run(argv: Sequence[str], ctx: CliContext) -> int:
     args = parser.parse_args(list(argv))
     ctx.home_option = args.home
     ctx.json_output = args.json
-    func = getattr(args, "func", None) or system.cmd_status
+    func = getattr(args, "func", None) or tui_cmds.cmd_default
     try:
         return int(func(ctx, args) or 0)
     except Js7Error as exc:
