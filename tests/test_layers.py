@@ -12,7 +12,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "js7tui"
 
 def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
     code = (
-        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service;"
+        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service,"
+        " js7tui.identity.providers.ldap.provider;"
         "bad = [m for m in ('textual', 'aiohttp') if m in sys.modules];"
         "print(','.join(bad))"
     )
@@ -36,3 +37,14 @@ def test_no_textual_import_outside_tui() -> None:
         and re.search(r"^\s*(from|import) textual", path.read_text(), re.M)
     ]
     assert offenders == []
+
+
+def test_the_cli_starts_without_loading_the_ldap_client() -> None:
+    """ldap3 costs about 0.2 s to import; only a login through an LDAP service loads it."""
+    code = ("import sys, js7tui.cli, js7tui.console;"
+            "from js7tui.identity.providers import default_registry;"
+            "default_registry().schema('LDAP').keys();"
+            "print('ldap3' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
