@@ -4,12 +4,8 @@ service with required/optional combinations; passwords that cannot be changed he
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
-from js7tui.cli import run
-from js7tui.cli.context import CliContext
 from js7tui.errors import AuthenticationError, ValidationError
 from js7tui.identity import sessions
 from js7tui.identity.chain import NEUTRAL_FAILURE
@@ -24,10 +20,12 @@ from tests.ldap_server import (
     GROUPS,
     OPERATORS,
     PASSWORDS,
+    PEOPLE,
     SYSTEM_DN,
     SYSTEM_PASSWORD,
     VIEWERS,
 )
+from tests.test_cli import cli, logged_in_root  # noqa: F401  (the fixture, reused)
 
 ADMINISTRATION = "sos:products:joc:administration:accounts:manage"
 ORDERS = "sos:products:controller:orders:cancel"
@@ -234,26 +232,8 @@ def test_the_schemas_describe_every_key_and_ldap_joc_has_no_group_keys():
     assert ldap.spec("system_password").kind.value == "secret"
 
 
-def test_cli_configures_an_ldap_service_and_logs_in_through_it(ldap_server, tmp_path):
-    env = {"HOME": str(tmp_path), "JS7TUI_HOME": str(tmp_path / "home"),
-           "XDG_STATE_HOME": str(tmp_path / "state")}
-
-    def cli(*argv: str, stdin: str = "", **extra: str) -> tuple[int, str, str]:
-        out, err = io.StringIO(), io.StringIO()
-        ctx = CliContext(env={**env, **extra}, stdin=io.StringIO(stdin), stdout=out,
-                         stderr=err)
-        return run(list(argv), ctx), out.getvalue(), err.getvalue()
-
-    assert cli("init", "--security-level", "low")[0] == 0
-    config = tmp_path / "home" / "config.toml"
-    config.write_text(config.read_text().replace("argon2_time_cost = 3", "argon2_time_cost = 1")
-                      .replace("argon2_memory_kib = 65536", "argon2_memory_kib = 8")
-                      .replace("argon2_parallelism = 4", "argon2_parallelism = 1"))
-    assert cli("login", "--account", "root", "--password-stdin", stdin="root\n")[0] == 0
-    assert cli("passwd", "--account", "root", "--password-stdin", stdin="root\n",
-               JS7TUI_NEW_PASSWORD=ROOT_PASSWORD)[0] == 0
-    assert cli("login", "--account", "root", "--password-stdin",
-               stdin=ROOT_PASSWORD + "\n")[0] == 0
+def test_cli_configures_an_ldap_service_and_logs_in_through_it(ldap_server, cli):  # noqa: F811
+    logged_in_root(cli)
     steps = [
         ("identity-service", "create", "Directory", "--type", "LDAP"),
         ("identity-service", "set", "Directory",
@@ -288,14 +268,27 @@ def test_cli_configures_an_ldap_service_and_logs_in_through_it(ldap_server, tmp_
     assert "authenticated by" in out and "administrator" in out
 
 
-def test_the_cli_passwd_command_points_ldap_accounts_to_the_directory(ldap, console, home):
-    ldap.service("DIR-JOC", "LDAP-JOC", roles=())
-    out, err = io.StringIO(), io.StringIO()
-    ctx = CliContext(env={"JS7TUI_HOME": str(home.root), "JS7TUI_NEW_PASSWORD": "n" * 20,
-                          "HOME": str(home.root)},
-                     stdin=io.StringIO(PASSWORDS["alice"] + "\n"), stdout=out, stderr=err,
-                     _console=console)
-    ctx.close = lambda: None   # the fixture owns the console
-    code = run(["passwd", "--account", "alice", "--password-stdin", "-s", "DIR-JOC"], ctx)
+def test_the_cli_passwd_command_points_ldap_accounts_to_the_directory(ldap_server, cli):  # noqa: F811
+    logged_in_root(cli)
+    for argv in (("identity-service", "create", "Staff", "--type", "LDAP-JOC"),
+                 ("identity-service", "set", "Staff", "--setting",
+                  f"server_urls={ldap_server.ldaps_url}", "--setting",
+                  f"ca_file={ldap_server.ca_file}", "--setting",
+                  f"user_dn_template=uid={{0}},{PEOPLE}"),
+                 ("role", "create", "it_operator", "-s", "Staff"),
+                 ("account", "create", "alice", "-s", "Staff", "--role", "it_operator")):
+        code, _, err = cli(*argv)
+        assert code == 0, (argv, err)
+    code, _, err = cli("account", "create", "bob", "-s", "Staff", "--password-stdin",
+                       stdin="a-password-for-bob\n")
+    assert code == 2 and "kept in the LDAP directory; change them there" in err
+    code, _, err = cli("passwd", "--account", "alice", "--password-stdin", "-s", "Staff",
+                       stdin=PASSWORDS["alice"] + "\n", JS7TUI_NEW_PASSWORD="n" * 20)
     assert code == 2
-    assert "passwords are kept in the LDAP directory; change them there" in err.getvalue()
+    assert "passwords are kept in the LDAP directory; change them there" in err
+    code, _, err = cli("passwd", "--account", "alice", "--password-stdin",
+                       stdin=PASSWORDS["alice"] + "\n", JS7TUI_NEW_PASSWORD="n" * 20)
+    assert code == 6 and "accounts of Staff (LDAP-JOC) change their password in" in err
+    code, _, err = cli("login", "--account", "alice", "--password-stdin",
+                       stdin=PASSWORDS["alice"] + "\n")
+    assert code == 0, err
