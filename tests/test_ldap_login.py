@@ -132,6 +132,16 @@ def test_an_untrusted_server_certificate_is_refused(ldap, transport):
     assert "set ca_file to the CA that issued it" in detail
 
 
+def test_a_replaced_ca_file_is_read_again(ldap, tmp_path):
+    """TLS contexts are kept between logins (loading CAs is slow), but not past a change."""
+    ca_file = tmp_path / "directory-ca.pem"
+    ca_file.write_bytes(ldap.server.other_ca_file.read_bytes())
+    ldap.service(server_urls=[ldap.server.ldaps_url], protocol="SSL", ca_file=str(ca_file))
+    assert "not trusted" in ldap.login("bob", PASSWORDS["bob"]).details["DIR"]
+    ca_file.write_bytes(ldap.server.ca_file.read_bytes() + b"\n")
+    assert ldap.login("bob", PASSWORDS["bob"]).ok
+
+
 def test_the_system_trust_store_does_not_trust_a_private_ca(ldap):
     ldap.service(server_urls=[ldap.server.ldaps_url], protocol="SSL", ca_file=None)
     assert "certificate is not trusted" in ldap.login("bob", PASSWORDS["bob"]).details["DIR"]

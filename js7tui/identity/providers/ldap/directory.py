@@ -33,8 +33,8 @@ from js7tui.identity.providers.ldap.groups import Group
 from js7tui.identity.providers.ldap.transport import (
     OpenServer,
     ServerUnavailable,
+    TlsContexts,
     open_server,
-    tls_context,
 )
 
 MAX_NESTING = 8
@@ -66,10 +66,10 @@ class DirectoryLogin:
     skipped: tuple[ServerUnavailable, ...] = ()   # servers tried before, and why they failed
 
 
-def login(config: LdapConfig, account: str, password: str, *,
-          want_groups: bool) -> DirectoryLogin:
+def login(config: LdapConfig, account: str, password: str, *, want_groups: bool,
+          contexts: TlsContexts | None = None) -> DirectoryLogin:
     """Authenticate ``account``; raises Refused, Broken, NoServer or ConfigProblem."""
-    context = tls_context(config)
+    context = (contexts or TlsContexts()).get(config)
     system = config.system_credentials()
     failures: list[ServerUnavailable] = []
     for server in config.servers:

@@ -26,11 +26,13 @@ from js7tui.identity.providers.ldap import directory
 from js7tui.identity.providers.ldap.config import ConfigProblem, LdapConfig
 from js7tui.identity.providers.ldap.groups import map_groups
 from js7tui.identity.providers.ldap.settings import LDAP_JOC_SCHEMA, LDAP_SCHEMA
+from js7tui.identity.providers.ldap.transport import TlsContexts
 
 
 class LdapProvider:
     def __init__(self, *, roles_from_directory: bool) -> None:
         self.roles_from_directory = roles_from_directory
+        self.tls_contexts = TlsContexts()
 
     def authenticate(self, service: ServiceRecord, request: LoginRequest,
                      context: ProviderContext) -> Outcome:
@@ -42,7 +44,8 @@ class LdapProvider:
             config = LdapConfig.from_settings(context.settings(service, schema),
                                               with_groups=self.roles_from_directory)
             found = directory.login(config, request.account, request.password,
-                                    want_groups=self.roles_from_directory)
+                                    want_groups=self.roles_from_directory,
+                                    contexts=self.tls_contexts)
         except ConfigProblem as exc:
             return Unreachable(f"'{service.name}' cannot work as configured: {exc}")
         except directory.Broken as exc:
