@@ -58,6 +58,7 @@ def test_bind_by_template_over_each_transport(ldap, transport):
     assert attempt.ok, attempt.details
     assert attempt.session.services == ("DIR",)
     assert f"authenticated by {urls[transport]} as '{user_dn('alice')}'" in attempt.details["DIR"]
+    assert ("unencrypted" in attempt.details["DIR"]) == (transport == "PLAIN")
 
 
 def test_bind_by_search_with_the_system_account_finds_entries_outside_the_template(ldap):

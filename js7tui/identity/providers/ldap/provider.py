@@ -55,6 +55,8 @@ class LdapProvider:
         except directory.Refused as exc:
             return Rejected(str(exc))
         where = f"authenticated by {found.server} as '{found.user_dn}'"
+        if found.server.transport == "PLAIN":
+            where += " (PLAIN: the password crossed the network unencrypted)"
         if found.skipped:
             where += " (after " + "; ".join(str(f) for f in found.skipped) + ")"
         if not self.roles_from_directory:

@@ -9,6 +9,15 @@ verification on by default; a PEM CA file instead of a Java truststore; the syst
 password sealed in the store or read from a file at each login; the group attribute
 (``memberOf``) and the group search kept apart; a group is matched by its DN or by its name
 (the value of the first RDN).
+
+JS7 key -> ours: iamLdapServerUrl (and iamLdapHost/Port) -> server_urls; iamLdapProtocol,
+iamLdapUseStartTls -> protocol; iamLdapTruststorePath -> ca_file; iamLdapHostNameVerification
+-> verify_hostname; iamLdapConnectTimeout/ReadTimeout -> connect_timeout/read_timeout;
+iamLdapUserDnTemplate -> user_dn_template; iamLdapSearchBase -> search_base;
+iamLdapUserSearchFilter -> user_search_filter; iamLdapSystemUser/Password -> system_user_dn,
+system_password (or system_password_file); iamLdapGroupNameAttribute -> group_attribute;
+iamLdapGroupSearchBase/Filter -> group_search_base/filter; iamLdapDisableNestedGroupSearch ->
+nested_groups (inverted, off by default); iamLdapGroupRolesMap -> group_roles.
 """
 
 from __future__ import annotations

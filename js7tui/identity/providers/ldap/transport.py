@@ -34,8 +34,8 @@ class ServerUnavailable(Exception):
 
 
 def tls_context(config: LdapConfig) -> ssl.SSLContext:
-    """One client context per login: the configured CA file (else the system's CAs),
-    certificate required, host names checked unless ``verify_hostname`` is off, TLS 1.2+."""
+    """A client context: the configured CA file (else the system's CAs), certificate
+    required, host names checked unless ``verify_hostname`` is off, TLS 1.2 or newer."""
     try:
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=config.ca_file)
     except (OSError, ssl.SSLError) as exc:
