@@ -16,6 +16,7 @@ def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
         " js7tui.inventory, js7tui.deployment;"
         "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.doctor;"
         "import js7tui.pki.bundle_import, js7tui.pki.material, js7tui.pki.health;"
+        " js7tui.identity.providers.ldap.provider;"
         "bad = [m for m in ('textual', 'aiohttp') if m in sys.modules];"
         "print(','.join(bad))"
     )
@@ -64,3 +65,12 @@ def test_pki_imports_no_surface() -> None:
                      re.M)
     ]
     assert offenders == []
+def test_the_cli_starts_without_loading_the_ldap_client() -> None:
+    """ldap3 costs about 0.2 s to import; only a login through an LDAP service loads it."""
+    code = ("import sys, js7tui.cli, js7tui.console;"
+            "from js7tui.identity.providers import default_registry;"
+            "default_registry().schema('LDAP').keys();"
+            "print('ldap3' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
