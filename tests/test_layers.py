@@ -12,11 +12,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "js7tui"
 
 def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
     code = (
-        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service,"
-        " js7tui.inventory, js7tui.deployment;"
-        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.doctor;"
-        "import js7tui.pki.bundle_import, js7tui.pki.material, js7tui.pki.health;"
-        " js7tui.identity.providers.ldap.provider;"
+        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.doctor,"
+        " js7tui.inventory, js7tui.deployment, js7tui.identity.providers.ldap.provider,"
+        " js7tui.identity.providers.vault, js7tui.pki.bundle_import, js7tui.pki.material,"
+        " js7tui.pki.health;"
         "bad = [m for m in ('textual', 'aiohttp') if m in sys.modules];"
         "print(','.join(bad))"
     )
