@@ -12,12 +12,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "js7tui"
 
 def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
     code = (
-        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service,"
-        " js7tui.inventory, js7tui.deployment, js7tui.signing, js7tui.client,"
-        " js7tui.client.registry, js7tui.engine.shapes, js7tui.engine.config,"
-        " js7tui.engine.items, js7tui.engine.auth, js7tui.engine.tls, js7tui.engine.serve;"
-        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.doctor;"
-        "import js7tui.pki.bundle_import, js7tui.pki.material, js7tui.pki.health;"
+        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.doctor,"
+        " js7tui.inventory, js7tui.deployment, js7tui.identity.providers.ldap.provider,"
+        " js7tui.identity.providers.vault, js7tui.pki.bundle_import, js7tui.pki.material,"
+        " js7tui.pki.health, js7tui.signing, js7tui.client, js7tui.client.registry,"
+        " js7tui.engine.shapes, js7tui.engine.config, js7tui.engine.items, js7tui.engine.auth,"
+        " js7tui.engine.tls, js7tui.engine.serve, js7tui.demo;"
         "bad = [m for m in ('textual', 'aiohttp') if m in sys.modules];"
         "print(','.join(bad))"
     )
@@ -26,12 +26,27 @@ def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
     assert out == "", f"imported by the domain layer or CLI: {out}"
 
 
-def test_cli_never_touches_sql() -> None:
+def test_cli_and_tui_never_touch_sql() -> None:
     offenders = [
-        str(path.relative_to(PACKAGE)) for path in (PACKAGE / "cli").rglob("*.py")
-        if re.search(r"\.execute\(|SELECT |INSERT |UPDATE |DELETE FROM", path.read_text())
+        str(path.relative_to(PACKAGE))
+        for folder in ("cli", "tui") for path in (PACKAGE / folder).rglob("*.py")
+        if re.search(r"\.execute\(|SELECT |INSERT |UPDATE |DELETE FROM|\.conn\b",
+                     path.read_text())
     ]
     assert offenders == []
+
+
+def test_cli_imports_textual_only_when_the_console_opens() -> None:
+    """``js7tui --help`` and every command but ``tui`` run without loading Textual."""
+    code = (
+        "import sys, io, js7tui.cli;"
+        "from js7tui.cli import build_parser; build_parser().format_help();"
+        "import js7tui.tui, js7tui.remember;"
+        "print(','.join(m for m in sys.modules if m == 'textual' or m.startswith('textual.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == ""
 
 
 def test_no_textual_import_outside_tui() -> None:
@@ -63,3 +78,12 @@ def test_pki_imports_no_surface() -> None:
                      re.M)
     ]
     assert offenders == []
+def test_the_cli_starts_without_loading_the_ldap_client() -> None:
+    """ldap3 costs about 0.2 s to import; only a login through an LDAP service loads it."""
+    code = ("import sys, js7tui.cli, js7tui.console;"
+            "from js7tui.identity.providers import default_registry;"
+            "default_registry().schema('LDAP').keys();"
+            "print('ldap3' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from js7tui.cli import tui_cmds
 from js7tui.cli.context import CliContext
 from js7tui.console import initialize
 from js7tui.demo import (
@@ -40,12 +41,16 @@ def cmd_demo(ctx: CliContext, args: argparse.Namespace) -> int:
         ctx.say(f"Controller {CONTROLLER_ID:16} {controller.url:28} {layout.controller}")
         ctx.say(f"registered in the console's store as '{CONTROLLER_ID}' (js7tui controller "
                 "list); logs under each directory's logs/")
-        if not args.no_tui:
-            ctx.say("(the console's screens are not part of this version; running without)")
-        ctx.say("running until interrupted (Ctrl+C); both servers stop then")
-        code = wait_until_interrupted(children)
-        if code:
-            ended = [c for c in children if c.process.poll() is not None]
+        if not args.no_tui and tui_cmds.on_terminal(ctx):
+            code = tui_cmds.cmd_tui(ctx, args)  # the console, until it is left
+        else:
+            if not args.no_tui:
+                ctx.say("(no terminal for the console's screens; running without them)")
+            ctx.say("running until interrupted (Ctrl+C); both servers stop then")
+            code = wait_until_interrupted(children)
+        ended = [c for c in children if c.process.poll() is not None]
+        if ended:
+            code = code or 1
             ctx.warn(", ".join(f"the {c.component} stopped by itself (exit "
                                f"{c.process.returncode}; see {c.output})" for c in ended))
     ctx.say("stopped the Controller and the Agent")

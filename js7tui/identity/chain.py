@@ -92,11 +92,27 @@ class LoginChain:
         missing = self.registry.schema(record.type).missing(record.settings)
         if missing:
             return Unreachable(f"'{record.name}' is not configured: set {', '.join(missing)}")
-        context = ProviderContext(self.store.conn, self.hasher, self.clock, self.secrets)
         try:
-            return provider.authenticate(record, request, context)
+            return provider.authenticate(record, request, self._context())
         except Exception as exc:  # a provider bug must not crash the login form
             return Unreachable(f"{type(exc).__name__}: {exc}")
+
+    def _context(self) -> ProviderContext:
+        return ProviderContext(self.store.conn, self.hasher, self.clock, self.secrets)
+
+    def _discard(self, attempt: _Attempt) -> None:
+        """Tokens that providers issued for a login that ends without a session (refused, or
+        waiting for a second factor or an interaction) are revoked at once, not left to
+        expire; a failure is logged only."""
+        for record, outcome in attempt.subjects:
+            provider = self.registry.get(record.type)
+            if outcome.state is None or provider is None or not hasattr(provider, "end"):
+                continue
+            try:
+                provider.end(record, outcome.state, self._context())  # type: ignore[attr-defined]
+            except Exception as exc:
+                log.warning("could not revoke the %s token of an unfinished login: %s",
+                            record.name, exc)
 
     def _store_account_problem(self, record: ServiceRecord, account: str) -> str | None:
         if not records.roles_from_store(record):
@@ -130,6 +146,7 @@ class LoginChain:
             for record in required:
                 outcome = self._ask(record, request)
                 if isinstance(outcome, InteractionNeeded):
+                    self._discard(attempt)
                     return LoginResult(LoginStatus.INTERACTION_NEEDED, outcome.message,
                                        interaction={"service": record.name, **outcome.prompt})
                 if not isinstance(outcome, Authenticated):
@@ -200,6 +217,7 @@ class LoginChain:
                 history.record(conn, self.clock, account=request.account, source=request.source,
                                success=False, message="second factor required",
                                details=attempt.details)
+            self._discard(attempt)
             return LoginResult(LoginStatus.SECOND_FACTOR_REQUIRED,
                                f"confirm the login with the second factor '{name}'",
                                second_factor_service=name)
@@ -254,6 +272,7 @@ class LoginChain:
                 parameters={"source": request.source, "refused": message,
                             "services": [f"{name}: {text}" for name, text in attempt.details]},
             )
+        self._discard(attempt)
         raise LoginFailed(message)
 
 
