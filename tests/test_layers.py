@@ -15,7 +15,9 @@ def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
         "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.doctor,"
         " js7tui.inventory, js7tui.deployment, js7tui.identity.providers.ldap.provider,"
         " js7tui.identity.providers.vault, js7tui.pki.bundle_import, js7tui.pki.material,"
-        " js7tui.pki.health;"
+        " js7tui.pki.health, js7tui.signing, js7tui.client, js7tui.client.registry,"
+        " js7tui.engine.shapes, js7tui.engine.config, js7tui.engine.items, js7tui.engine.auth,"
+        " js7tui.engine.tls, js7tui.engine.serve, js7tui.demo;"
         "bad = [m for m in ('textual', 'aiohttp') if m in sys.modules];"
         "print(','.join(bad))"
     )
@@ -52,6 +54,18 @@ def test_no_textual_import_outside_tui() -> None:
         str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
         if "tui" not in path.relative_to(PACKAGE).parts[:1]
         and re.search(r"^\s*(from|import) textual", path.read_text(), re.M)
+    ]
+    assert offenders == []
+
+
+def test_aiohttp_only_in_the_servers() -> None:
+    """aiohttp serves; it lives in the engine's app base and the two servers only."""
+    allowed = {"engine/app.py", "controller", "agent"}
+    offenders = [
+        str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+        if re.search(r"^\s*(from|import) aiohttp", path.read_text(), re.M)
+        and str(path.relative_to(PACKAGE)) not in allowed
+        and path.relative_to(PACKAGE).parts[0] not in allowed
     ]
     assert offenders == []
 
