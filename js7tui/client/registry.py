@@ -160,6 +160,15 @@ class ControllerService:
             op.record(controller_id=controller_id, path=controller_id,
                       parameters={"controllerId": controller_id})
 
+    def client(self, controller_id: str) -> ControllerClient:
+        """A client for a registered Controller, for a service that has already checked the
+        acting session's permission on it (deployment); no session check here."""
+        record = self._get(controller_id)
+        row = self.store.conn.execute("SELECT hop_password FROM controllers WHERE id = ?",
+                                      (controller_id,)).fetchone()
+        return ControllerClient(record.url, record.hop_user, self.secrets.open(row[0]),
+                                ssl_context=pki_context(self.store.conn, record))
+
     def connect(self, session: Session, controller_id: str, *,
                 ssl_context: ssl.SSLContext | None = None) -> ControllerClient:
         """A client for this Controller (it logs in on first use), presenting the console's
