@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -364,3 +365,72 @@ def test_high_archives_that_do_not_belong_are_refused(
     with pytest.raises(ArchiveRefused, match=reason.replace("(", r"\(")) as refused:
         console.deployments.import_deploy(high[0], archive, "controller-1", meta=META)
     assert refused.value.entry == entry
+
+
+# -- the command line ------------------------------------------------------------------------
+def test_cli_import_deploy_history_and_refusals(
+        estate: Estate, console: Console, high: tuple[Session, Path, Session, Path],
+        tmp_path: Path) -> None:
+    from tests.test_cli import Cli
+    cli = Cli(tmp_path)
+    cli.env["JS7TUI_HOME"] = str(estate.root / "home")
+    code, _, err = cli("login", "--account", "hana", "--password-stdin",
+                       stdin="a-good-password-42\n")
+    assert code == 0, err
+    code, out, _ = cli("signing-key", "show")
+    assert code == 0 and "CN=hana" in out and "REGISTERED" in out
+    code, _, err = cli("deploy", "/app", "--controller", "controller-1")
+    assert code != 0 and "security level HIGH" in err and "import-deploy" in err
+    console.inventory.update(high[0], "/app/hello", workflow_text("hello-cli"), meta=META)
+    signed = sign_archive(console, high[0], high[1], tmp_path)
+    code, out, err = cli("import-deploy", str(signed), "--controller", "controller-1",
+                         "--comment", "release 7")
+    assert code == 0, err
+    assert "controller-1  deployed" in out
+    commit = out.split()[1].rstrip(":")
+    assert run(estate, "cli-1").strip() == "hello-cli"
+    code, out, _ = cli("deployment", "show", commit)
+    assert code == 0 and "import_deploy by hana" in out and "/app/hello" in out
+    code, out, _ = cli("deployment", "list", "--controller", "controller-1")
+    assert code == 0 and commit in out
+    code, _, err = cli("import-deploy", str(signed), "--controller", "controller-1")
+    assert code != 0 and "already" in err and "Traceback" not in err
+    code, out, err = cli("revoke", "/app/hello", "--controller", "controller-1",
+                         "--controller", "controller-down")
+    assert code == 9 and "controller-down  failed" in out
+
+
+def test_high_ed25519_certificate_from_the_organisations_ca(
+        estate: Estate, console: Console, high: tuple[Session, Path, Session, Path],
+        tmp_path: Path) -> None:
+    """An organisation's CA made with openssl, an Ed25519 signing certificate from it (the
+    console's CA takes no Ed25519 requests), signatures by ``openssl pkeyutl -rawin``; the
+    Controller and Agent trust that CA through their trusted-x509-keys directories."""
+    admin = console_admin(console)
+    eddie = folder_account(console, admin, "eddie", ["/"], DEPLOYER)
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-out", "org.key", cwd=tmp_path)
+    openssl("req", "-x509", "-new", "-key", "org.key", "-subj", "/O=Example/CN=Example Root",
+            "-days", "30", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", "org.pem", cwd=tmp_path)
+    openssl("genpkey", "-algorithm", "ed25519", "-out", "eddie.key", cwd=tmp_path)
+    openssl("req", "-new", "-key", "eddie.key", "-subj", "/O=Example/CN=eddie",
+            "-out", "eddie.csr", cwd=tmp_path)
+    (tmp_path / "ext.cnf").write_text(
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+        "extendedKeyUsage=codeSigning\nsubjectKeyIdentifier=hash\n"
+        "authorityKeyIdentifier=keyid\n")
+    openssl("x509", "-req", "-in", "eddie.csr", "-CA", "org.pem", "-CAkey", "org.key",
+            "-CAcreateserial", "-days", "10", "-extfile", "ext.cnf", "-out", "eddie.pem",
+            cwd=tmp_path)
+    estate.clock.current = datetime.now(UTC)  # openssl's certificate starts at its issuing
+    chain = (tmp_path / "eddie.pem").read_bytes() + (tmp_path / "org.pem").read_bytes()
+    registered = console.signing_keys.register(eddie, chain, meta=META)
+    assert "eddie" in registered.subject and registered.key is None
+    for server in ("controller-1", "agent-1"):
+        shutil.copy(tmp_path / "org.pem", estate.dir(server) / "trusted-x509-keys" / "org.pem")
+    console.inventory.update(eddie, "/app/hello", workflow_text("hello-ed25519"), meta=META)
+    signed = sign_archive(console, eddie, tmp_path / "eddie.key", tmp_path)
+    result = console.deployments.import_deploy(eddie, signed, "controller-1", meta=META)
+    assert result.ok, result.targets
+    assert run(estate, "ed-1").strip() == "hello-ed25519"
