@@ -24,7 +24,7 @@ from js7tui.config import ArchiveConfig
 from js7tui.console import Console
 from js7tui.deployment import ArchiveRefused
 from js7tui.deployment.keys import HighLevelRefused
-from js7tui.errors import NotFound, PermissionDenied
+from js7tui.errors import NotFound, PermissionDenied, ValidationError
 from js7tui.identity.sessions import Session
 from js7tui.inventory import ObjectType
 from js7tui.permissions.names import (
@@ -434,3 +434,19 @@ def test_high_ed25519_certificate_from_the_organisations_ca(
     result = console.deployments.import_deploy(eddie, signed, "controller-1", meta=META)
     assert result.ok, result.targets
     assert run(estate, "ed-1").strip() == "hello-ed25519"
+
+
+def test_a_revoked_signing_certificate_deploys_nothing(
+        estate: Estate, console: Console, high: tuple[Session, Path, Session, Path],
+        tmp_path: Path) -> None:
+    otto, otto_key = high[2], high[3]
+    before = deployed_version(estate, "hello")
+    signed = sign_archive(console, otto, otto_key, tmp_path)
+    serial = console.signing_keys.show(otto).cert.serial_number
+    console.certificates.revoke(console_admin(console), format(serial, "x"), "keyCompromise")
+    with pytest.raises(ValidationError, match="was revoked by the console's CA"):
+        console.deployments.import_deploy(otto, signed, "controller-1", meta=META)
+    with pytest.raises(ValidationError, match="was revoked"):
+        console.signing_keys.register(otto, otto_key.with_suffix(".pem").read_bytes(),
+                                      meta=META)
+    assert deployed_version(estate, "hello") == before

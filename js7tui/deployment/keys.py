@@ -99,6 +99,19 @@ def check_certificate(cert: x509.Certificate, chain: list[x509.Certificate],
         raise ValidationError(f"this signing certificate cannot be used: {exc}") from None
 
 
+def check_not_revoked(conn: sqlite3.Connection, cert: x509.Certificate) -> None:
+    """Refuse a signing certificate that the console's CA has revoked (certificates from an
+    organisation's CA are revoked there; the Controller's trust decides about those)."""
+    for row in conn.execute("SELECT cert_pem, revoked_at, revocation_reason FROM "
+                            "pki_certificates WHERE serial = ? AND status = 'REVOKED'",
+                            (serial_hex(cert),)):
+        if row[0] and x509.load_pem_x509_certificate(row[0].encode()) == cert:
+            raise ValidationError(
+                f"the signing certificate '{cert.subject.rfc4514_string()}' was revoked by "
+                f"the console's CA at {row[1]} ({row[2] or 'unspecified'}); register or "
+                "generate a new one")
+
+
 def _load_pem_certs(data: bytes, what: str) -> list[x509.Certificate]:
     try:
         certs = x509.load_pem_x509_certificates(data)
@@ -227,6 +240,7 @@ class SigningKeyService:
             if ca is not None and cert.issuer == ca.intermediate.subject:
                 chain = [ca.intermediate, ca.root]
         check_certificate(cert, chain, self.clock.now())
+        check_not_revoked(self.store.conn, cert)
         return cert, chain
 
     def _put(self, session: Session, request: str, account: str | None,

@@ -49,6 +49,7 @@ from js7tui.deployment.keys import (
     SigningIdentity,
     SigningKeyService,
     check_certificate,
+    check_not_revoked,
     key_holder,
     read_identity,
 )
@@ -162,6 +163,7 @@ class DeploymentService:
             raise ValidationError(f"the signing identity of '{holder}' is a certificate only "
                                   "(its key is outside); sign outside and use import-deploy")
         check_certificate(identity.cert, list(identity.chain), self.clock.now())
+        check_not_revoked(self.store.conn, identity.cert)
         commit = new_version_id()
         prepared = []
         for obj in objects:
@@ -282,6 +284,7 @@ class DeploymentService:
         identity = read_identity(self.store.conn, self.keys.secrets, holder)
         if identity is None:
             raise NotFound(self.keys.missing(holder))
+        check_not_revoked(self.store.conn, identity.cert)
         signed = read_signed_archive(archive, self.limits)
         candidates = match_inventory(self.inventory, session, signed)
         trusted = identity.trusted()
