@@ -141,6 +141,15 @@ def test_deploy_needs_the_deploy_permission_on_each_controller(console: Console,
     assert refused["outcome"] == "REFUSED" and refused["account"] == "viewer"
 
 
+def test_history_shows_only_objects_in_the_accounts_folders(console: Console,
+                                                            admin: Session) -> None:
+    outsider = folder_account(console, admin, "outsider", ["/elsewhere"], DEPLOYER)
+    assert console.deployments.history(outsider) == []
+    commit = console.deployments.history(admin)[0].commit_id
+    with pytest.raises(NotFound, match="that you may see"):
+        console.deployments.show(outsider, commit)
+
+
 def test_a_failing_controller_is_recorded_with_its_reason(estate: Estate, console: Console,
                                                           admin: Session) -> None:
     result = console.deployments.deploy(admin, ["/app/hello"],
@@ -346,10 +355,13 @@ def test_high_every_hostile_archive_is_refused_and_nothing_deployed(
             service.import_deploy(high[0], builder(tmp_path), "controller-1", meta=META)
     finally:
         service.limits = limits
-    assert refused.value.entry.replace("\n", "\\x0a") in (entry, entry.lstrip("./"), "") \
-        or refused.value.entry == entry
-    assert reason in str(refused.value)
+    message = str(refused.value)
+    assert reason in message, message
+    if entry:
+        assert f"entry '{entry}'" in message, message
     assert len(service.history(high[0], limit=1000)) == commits
+    refusal = audit_rows(console, "./inventory/deployment/import_deploy")[-1]
+    assert refusal["outcome"] == "REFUSED" and reason in refusal["parameters"]
 
 
 @pytest.mark.parametrize(("case", "entries", "entry", "reason"),

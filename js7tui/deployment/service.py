@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -362,36 +363,48 @@ class DeploymentService:
     # -- history --------------------------------------------------------------------------
     def history(self, session: Session, *, controller_id: str | None = None,
                 limit: int = 50) -> list[Deployment]:
-        self.ops.authorize(session, [INVENTORY_DEPLOY], request="./inventory/deployment/history",
-                           category=CAT)
-        conn = self.store.conn
-        rows = conn.execute(
+        """Newest first; an account with folder entries sees only the objects (and the
+        deployments holding any) in its folders."""
+        fresh = self.ops.authorize(session, [INVENTORY_DEPLOY],
+                                   request="./inventory/deployment/history", category=CAT)
+        rows = self.store.conn.execute(
             "SELECT * FROM deployments d WHERE ? IS NULL OR EXISTS (SELECT 1 FROM "
             "deployment_targets t WHERE t.commit_id = d.commit_id AND t.controller_id = ?) "
-            "ORDER BY created DESC, rowid DESC LIMIT ?",
-            (controller_id, controller_id, limit)).fetchall()
-        return [self._load(row) for row in rows]
+            "ORDER BY created DESC, rowid DESC", (controller_id, controller_id))
+        out: list[Deployment] = []
+        for row in rows:
+            found = self._load(row, fresh)
+            if found is not None:
+                out.append(found)
+                if len(out) >= limit:
+                    break
+        return out
 
     def show(self, session: Session, commit_id: str) -> Deployment:
-        self.ops.authorize(session, [INVENTORY_DEPLOY], request="./inventory/deployment/show",
-                           category=CAT)
+        fresh = self.ops.authorize(session, [INVENTORY_DEPLOY],
+                                   request="./inventory/deployment/show", category=CAT)
         row = self.store.conn.execute("SELECT * FROM deployments WHERE commit_id = ?",
                                       (commit_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"no deployment with commit id '{commit_id}'")
-        return self._load(row)
+        found = self._load(row, fresh) if row is not None else None
+        if found is None:
+            raise NotFound(f"no deployment with commit id '{commit_id}' that you may see")
+        return found
 
-    def _load(self, row: object) -> Deployment:
+    def _load(self, row: sqlite3.Row, session: Session) -> Deployment | None:
         conn = self.store.conn
-        commit = row["commit_id"]  # type: ignore[index]
-        objects = tuple((r[0], r[1], r[2]) for r in conn.execute(
-            "SELECT object_type, path, version_id FROM deployment_objects WHERE commit_id = ? "
-            "ORDER BY path", (commit,)))
+        commit = row["commit_id"]
+        objects = tuple(
+            (r[0], r[1], r[2]) for r in conn.execute(
+                "SELECT object_type, path, version_id FROM deployment_objects WHERE "
+                "commit_id = ? ORDER BY path", (commit,))
+            if session.permissions.folder_permitted(r[1].rpartition("/")[0] or "/"))
+        if not objects:
+            return None
         targets = tuple(Target(r[0], r[1], r[2]) for r in conn.execute(
             "SELECT controller_id, state, message FROM deployment_targets WHERE commit_id = ? "
             "ORDER BY controller_id", (commit,)))
-        return Deployment(commit, row["operation"], row["account"], row["signer"],  # type: ignore[index]
-                          row["created"], objects, targets, row["audit_id"])  # type: ignore[index]
+        return Deployment(commit, row["operation"], row["account"], row["signer"],
+                          row["created"], objects, targets, row["audit_id"])
 
 
 def _first_cert(pem: bytes) -> x509.Certificate:
