@@ -1,5 +1,6 @@
 """Identity providers, one module per service type, all behind one protocol."""
 
+from js7tui.identity.providers import oidc
 from js7tui.identity.providers.base import ProviderRegistry
 from js7tui.identity.providers.joc import JocProvider
 
@@ -8,6 +9,7 @@ def default_registry() -> ProviderRegistry:
     """The providers this build ships; later types (LDAP, OIDC, ...) register here."""
     registry = ProviderRegistry()
     registry.register("JOC", JocProvider)
+    oidc.register(registry)
     return registry
 
 
