@@ -12,7 +12,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "js7tui"
 
 def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
     code = (
-        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service;"
+        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service,"
+        " js7tui.identity.providers.oidc, js7tui.identity.oidc.device, js7tui.qr;"
         "bad = [m for m in ('textual', 'aiohttp') if m in sys.modules];"
         "print(','.join(bad))"
     )

@@ -96,7 +96,7 @@ def test_a_public_refusal_ends_the_login_with_its_own_words(idp, console, root):
     idp.refuse_with = "login failed: the device code expired"
     # IDP first in the order, JOC-INITIAL after it: JOC-INITIAL is not asked any more.
     console.identity_services.reorder(root, ["IDP"])
-    with pytest.raises(LoginFailed, match="^login failed: the device code expired$"):
+    with pytest.raises(LoginFailed, match=r"^login failed: the device code expired$"):
         console.login.login(LoginRequest("alice", None, "t", extra={"done": True}))
     [attempt] = console.sessions.login_history(root, failed_only=True, limit=1)
     assert attempt.details == (("IDP", "rejected: the code expired"),)

@@ -9,6 +9,7 @@ import pwd
 
 from js7tui import audit
 from js7tui.cli.context import CliContext, audit_meta
+from js7tui.cli.service_login import login_with_service
 from js7tui.console import initialize
 from js7tui.durations import parse_moment
 from js7tui.errors import AuthenticationError, ValidationError
@@ -92,14 +93,18 @@ def cmd_locate(ctx: CliContext, args: argparse.Namespace) -> int:
 
 # -- login / logout / whoami / passwd -----------------------------------------------------
 def cmd_login(ctx: CliContext, args: argparse.Namespace) -> int:
-    account = args.account or ctx.ask("Account: ")
-    password = ctx.password(from_stdin=args.password_stdin)
-    result = ctx.console.login.login(LoginRequest(account, password, login_source(ctx)))
+    if getattr(args, "identity_service", None):
+        result = login_with_service(ctx, args, args.identity_service, login_source(ctx))
+    else:
+        account = args.account or ctx.ask("Account: ")
+        password = ctx.password(from_stdin=args.password_stdin)
+        result = ctx.console.login.login(LoginRequest(account, password, login_source(ctx)))
     if result.status is LoginStatus.SECOND_FACTOR_REQUIRED:
         raise AuthenticationError(f"{result.message}: the command line cannot provide a second "
                                   "factor yet")
     if result.status is not LoginStatus.AUTHENTICATED or not result.token:
         raise AuthenticationError(f"login not completed: {result.message}")
+    account = result.session.account if result.session else ""
     remember = ctx.console.remember_me_enabled
     if args.print_token or not remember:
         if not remember:
@@ -132,7 +137,10 @@ def cmd_whoami(ctx: CliContext, args: argparse.Namespace) -> int:
     ctx.say(f"account   {session.account}")
     ctx.say(f"services  {', '.join(session.services)}")
     ctx.say(f"security  {ctx.console.security_level.value}")
-    ctx.say(f"expires   {expires} (idle timeout)")
+    why = ("the identity provider's token, refreshed while in use"
+           if session.valid_until is not None and session.expires_at == session.valid_until
+           else "idle timeout")
+    ctx.say(f"expires   {expires} ({why})")
     if session.must_change_password:
         ctx.say("state     must change password (js7tui passwd)")
     return 0

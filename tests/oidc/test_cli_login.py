@@ -1,0 +1,127 @@
+"""``js7tui login --identity-service NAME`` against glewlwyd: the installed script in a real
+subprocess prints the URL, the code and a QR code, polls until the test approves the code as the
+user would, and cancels cleanly on ctrl+c (SIGINT)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from js7tui.cli import run
+from js7tui.cli.context import CliContext
+from tests.oidc.glewlwyd import CLIENTS
+
+SCRIPT = shutil.which("js7tui", path=os.path.dirname(sys.executable))
+pytestmark = pytest.mark.skipif(SCRIPT is None, reason="the js7tui script is installed with "
+                                                       "the package")
+
+
+class Cli:
+    def __init__(self, tmp_path: Path) -> None:
+        self.env = {"HOME": str(tmp_path), "JS7TUI_HOME": str(tmp_path / "home"),
+                    "XDG_STATE_HOME": str(tmp_path / "state")}
+        self.home = tmp_path / "home"
+
+    def __call__(self, *argv: str, stdin: str = "", **env: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = run(list(argv), CliContext(env={**self.env, **env}, stdin=io.StringIO(stdin),
+                                          stdout=out, stderr=err))
+        return code, out.getvalue(), err.getvalue()
+
+    def ok(self, *argv: str, stdin: str = "") -> str:
+        code, out, err = self(*argv, stdin=stdin)
+        assert code == 0, err
+        return out
+
+    def spawn(self, *argv: str) -> subprocess.Popen[str]:
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        env.pop("JS7TUI_SESSION", None)
+        return subprocess.Popen([SCRIPT, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True, env=env)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, glewlwyd) -> Cli:
+    cli = Cli(tmp_path)
+    cli.ok("init", "--security-level", "medium")
+    config = cli.home / "config.toml"
+    config.write_text(config.read_text().replace("argon2_time_cost = 3", "argon2_time_cost = 1")
+                      .replace("argon2_memory_kib = 65536", "argon2_memory_kib = 8")
+                      .replace("argon2_parallelism = 4", "argon2_parallelism = 1"))
+    cli.ok("login", "--account", "root", "--password-stdin", stdin="root\n")
+    assert cli("passwd", "--account", "root", "--password-stdin", stdin="root\n",
+               JS7TUI_NEW_PASSWORD="a-long-root-password")[0] == 0
+    cli.ok("identity-service", "create", "IDP", "--type", "OIDC")
+    cli.ok("identity-service", "set", "IDP",
+           "--setting", f"issuer_url={glewlwyd.issuer()}", "--setting", "client_id=console",
+           "--setting", f"ca_file={glewlwyd.ca_file}", "--setting", "scopes=scheduler",
+           "--setting", 'group_roles={"scheduler-admins": ["administrator"]}',
+           "--secret", "client_secret", stdin=CLIENTS["console"] + "\n")
+    cli.ok("role", "create", "administrator", "-s", "IDP")
+    cli.ok("role", "grant", "administrator", "sos:products", "-s", "IDP")
+    return cli
+
+
+def read_until(process: subprocess.Popen[str], marker: str) -> str:
+    seen = ""
+    while marker not in seen:
+        line = process.stdout.readline()   # type: ignore[union-attr]
+        assert line, f"the login ended before '{marker}': {seen}{process.stderr.read()}"
+        seen += line
+    return seen
+
+
+def test_device_login_in_a_terminal(cli, glewlwyd):
+    process = cli.spawn("login", "--identity-service", "IDP")
+    try:
+        shown = read_until(process, "ctrl+c cancels")
+        code = re.search(r"enter the code\s+(\S+)", shown).group(1)
+        assert f"{glewlwyd.issuer()}/device" in shown
+        qr = [line for line in shown.splitlines() if set(line) <= set(" \u2580\u2584\u2588")
+              and len(line) > 20]
+        assert len(qr) >= 10 and len({len(line) for line in qr}) == 1
+        glewlwyd.approve("alice", code)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "logged in as alice via IDP" in out
+    whoami = cli.ok("whoami")
+    assert "alice" in whoami and "IDP" in whoami
+    history = json.loads(cli.ok("--json", "login-history", "--limit", "1").splitlines()[0])
+    assert history["account"] == "alice"
+
+
+def test_ctrl_c_cancels_the_device_login(cli, glewlwyd):
+    process = cli.spawn("login", "-s", "IDP", "--no-qr")
+    try:
+        shown = read_until(process, "ctrl+c cancels")
+        assert "\u2588" not in shown
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "login cancelled" in err and "Traceback" not in err
+    failed = cli.ok("login-history", "--failed", "--limit", "1")
+    assert "login cancelled" in failed
+
+
+def test_password_grant_from_the_command_line(cli):
+    out = cli.ok("identity-service", "settings", "IDP")
+    assert "client_secret" in out and "(set)" in out and CLIENTS["console"] not in out
+    audit = cli.ok("--json", "audit", "list", "--limit", "20")
+    assert CLIENTS["console"] not in audit and "client_secret" in audit
+    cli.ok("identity-service", "set", "IDP", "--setting", "password_grant=true")
+    out = cli.ok("login", "-s", "IDP", "--account", "alice", "--password-stdin",
+                 stdin="alice-password\n")
+    assert "logged in as alice via IDP" in out
