@@ -4,7 +4,6 @@ user would, and cancels cleanly on ctrl+c (SIGINT)."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -16,26 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from js7tui.cli import run
-from js7tui.cli.context import CliContext
 from tests.oidc.glewlwyd import CLIENTS
+from tests.test_cli import Cli as BaseCli
 
 SCRIPT = shutil.which("js7tui", path=os.path.dirname(sys.executable))
 pytestmark = pytest.mark.skipif(SCRIPT is None, reason="the js7tui script is installed with "
                                                        "the package")
 
 
-class Cli:
-    def __init__(self, tmp_path: Path) -> None:
-        self.env = {"HOME": str(tmp_path), "JS7TUI_HOME": str(tmp_path / "home"),
-                    "XDG_STATE_HOME": str(tmp_path / "state")}
-        self.home = tmp_path / "home"
-
-    def __call__(self, *argv: str, stdin: str = "", **env: str) -> tuple[int, str, str]:
-        out, err = io.StringIO(), io.StringIO()
-        code = run(list(argv), CliContext(env={**self.env, **env}, stdin=io.StringIO(stdin),
-                                          stdout=out, stderr=err))
-        return code, out.getvalue(), err.getvalue()
+class Cli(BaseCli):
+    """tests/test_cli.py's in-process runner, plus the installed script in a subprocess."""
 
     def ok(self, *argv: str, stdin: str = "") -> str:
         code, out, err = self(*argv, stdin=stdin)

@@ -233,9 +233,9 @@ class OidcProvider:
         if now >= pending.expires_at:
             self.flows.finish(handle)
             return Rejected(EXPIRED, public=PUBLIC_EXPIRED)
-        metadata = self.discover(config, context)
         pending.next_poll = now + timedelta(seconds=pending.interval)
         try:
+            metadata = self.discover(config, context)
             tokens = config.http.post_form(
                 metadata.token_endpoint,
                 {"grant_type": DEVICE_GRANT, "device_code": pending.device_code},
@@ -418,11 +418,18 @@ class OidcProvider:
         metadata = self.discover(config, context)
         if not metadata.revocation_endpoint:
             return
+        failures = []
         for kind in ("refresh_token", "access_token"):
             token = state.get(kind)
-            if token:
+            if not token:
+                continue
+            try:
                 config.http.post_form(metadata.revocation_endpoint,
                                       {"token": token, "token_type_hint": kind}, config.client)
+            except (OAuthError, ProviderUnreachable) as exc:
+                failures.append(f"{kind}: {exc}")
+        if failures:
+            raise ProviderUnreachable("revocation failed for " + "; ".join(failures))
 
 
 def _valid_until(tokens: dict[str, Any], claims: dict[str, Any], now: datetime) -> datetime:
