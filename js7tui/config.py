@@ -30,6 +30,12 @@ argon2_parallelism = 4
 
 [tui]
 theme = "textual-dark"
+
+[archive]
+# Limits for archives read by import-deploy (zip bombs, entry floods).
+max_entries = 20000
+max_bytes = 268435456
+max_entry_bytes = 16777216
 """
 
 _LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
@@ -54,13 +60,25 @@ class TuiConfig:
 
 
 @dataclass(frozen=True)
+class ArchiveConfig:
+    """What an archive given to import-deploy may hold at most: entries, bytes once unpacked
+    (all entries together), bytes of one entry. Checked before and while unpacking."""
+
+    max_entries: int = 20000
+    max_bytes: int = 256 * 1024 * 1024
+    max_entry_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class Config:
     log: LogConfig = field(default_factory=LogConfig)
     passwords: PasswordConfig = field(default_factory=PasswordConfig)
     tui: TuiConfig = field(default_factory=TuiConfig)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
 
 
-_SECTIONS: dict[str, type] = {"log": LogConfig, "passwords": PasswordConfig, "tui": TuiConfig}
+_SECTIONS: dict[str, type] = {"log": LogConfig, "passwords": PasswordConfig, "tui": TuiConfig,
+                              "archive": ArchiveConfig}
 
 
 def _section(path: Path, name: str, raw: Any, cls: type) -> Any:
@@ -102,6 +120,9 @@ def load_config(path: Path) -> Config:
             )
         sections[name] = _section(path, name, value, _SECTIONS[name])
     config = Config(**sections)
+    for key, value in vars(config.archive).items():
+        if value < 1:
+            raise ValidationError(f"{path}: [archive] {key} must be at least 1")
     if config.log.level.upper() not in _LEVELS:
         raise ValidationError(f"{path}: [log] level must be one of {', '.join(sorted(_LEVELS))}")
     return config

@@ -15,6 +15,7 @@ from js7tui.audit import Category
 from js7tui.audit.service import AuditService
 from js7tui.clock import Clock, SystemClock, to_iso
 from js7tui.config import CONFIG_TEMPLATE, Config, load_config
+from js7tui.deployment import ExportService
 from js7tui.errors import StoreError
 from js7tui.home import Home, write_private_file
 from js7tui.identity import settings as identity_settings
@@ -34,9 +35,12 @@ from js7tui.identity.roles import RoleService
 from js7tui.identity.services import IdentityServiceAdmin
 from js7tui.identity.session_admin import SessionAdmin
 from js7tui.identity.settings_service import SettingsService
+from js7tui.inventory import InventoryService
 from js7tui.operations import Operations
 from js7tui.permissions import catalogue
 from js7tui.permissions.service import PermissionService
+from js7tui.pki.keys import KeyType
+from js7tui.pki.service import CertificateService, bootstrap_ca
 from js7tui.secrets import SecretBox
 from js7tui.security_level import SecurityLevel
 from js7tui.store import Store
@@ -62,6 +66,9 @@ class Console:
     audit: AuditService
     permissions: PermissionService
     secrets: SecretBox
+    inventory: InventoryService
+    exports: ExportService
+    certificates: CertificateService
 
     @property
     def security_level(self) -> SecurityLevel:
@@ -77,6 +84,22 @@ class Console:
         before any session exists, so it needs no permission."""
         return bool(identity_settings.read(self.store.conn, "enable_remember_me"))
 
+    @property
+    def comments_required(self) -> bool:
+        """Whether every change needs an audit comment (``force_comments_for_audit_log``);
+        clients read it to ask for the comment before the change, without a permission."""
+        return bool(identity_settings.read(self.store.conn, "force_comments_for_audit_log"))
+
+    @property
+    def comment_choices(self) -> list[str]:
+        """The predefined audit comments (``comments_for_audit_log``) offered when asking."""
+        return list(identity_settings.read(self.store.conn, "comments_for_audit_log"))
+
+    @property
+    def minimum_password_length(self) -> int:
+        """Shown on password forms before any session exists."""
+        return int(identity_settings.read(self.store.conn, "minimum_password_length"))
+
     def close(self) -> None:
         self.store.close()
 
@@ -90,11 +113,12 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
     registry = registry or default_registry()
     ops = Operations(store, clock)
     secrets = SecretBox(home.secrets_key_path if home else None)
+    inventory = InventoryService(store, ops, clock)
     return Console(
         home=home, store=store, clock=clock, config=config, hasher=hasher, registry=registry,
         ops=ops,
         login=LoginChain(store, clock, hasher, registry, secrets),
-        accounts=AccountService(store, clock, hasher, ops),
+        accounts=AccountService(store, clock, hasher, ops, registry, secrets),
         roles=RoleService(store, ops),
         identity_services=IdentityServiceAdmin(store, ops, registry, secrets),
         settings=SettingsService(store, ops, hasher),
@@ -103,6 +127,10 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
         audit=AuditService(store, ops),
         permissions=PermissionService(store, ops),
         secrets=secrets,
+        inventory=inventory,
+        exports=ExportService(ops, inventory),
+        certificates=CertificateService(store, clock, ops,
+                                        lambda: security_level.installation_id(store.conn)),
     )
 
 
@@ -157,8 +185,11 @@ def seed_defaults(store: Store, clock: Clock, hasher: PasswordHasher,
 
 def initialize(home: Home, level: SecurityLevel, *, clock: Clock | None = None,
                hasher: PasswordHasher | None = None,
-               registry: ProviderRegistry | None = None) -> Console:
-    """Create the home once; an existing home is refused, never overwritten."""
+               registry: ProviderRegistry | None = None,
+               ca_key_type: KeyType | None = None) -> Console:
+    """Create the home once; an existing home is refused, never overwritten. With
+    ``ca_key_type`` the built-in Root and Intermediate CA and the console's certificate are
+    created too (``js7tui init`` does so unless told ``--no-ca``)."""
     if home.exists():
         existing = Store.open(home.db_path)
         try:
@@ -181,6 +212,8 @@ def initialize(home: Home, level: SecurityLevel, *, clock: Clock | None = None,
     store = Store.create(home.db_path)
     try:
         seed_defaults(store, clock, hasher, level)
+        if ca_key_type is not None:
+            bootstrap_ca(store, clock, ca_key_type, SYSTEM_ACCOUNT)
     except Exception:
         store.close()
         for suffix in ("", "-wal", "-shm"):

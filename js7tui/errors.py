@@ -31,6 +31,11 @@ class Conflict(Js7Error):
     exit_code = 4
 
 
+class ProviderRefused(Conflict):
+    """An external identity provider refused, or could not be reached for, an account change
+    that the console makes there too (VAULT-JOC-ACTIVE); the store was left unchanged."""
+
+
 class PermissionDenied(Js7Error):
     """The acting session lacks a permission; always audited as a security event."""
 

@@ -53,6 +53,19 @@ class Op:
     meta: AuditMeta
     clock: Clock
     entries: list[audit.AuditEntry] = field(default_factory=list)
+    # Who could manage accounts before the change, when the operation guards against lock-out.
+    managers_before: list[str] | None = None
+
+    def check_lockout(self) -> None:
+        """Refuse now if the change so far leaves nobody able to manage accounts. ``mutate``
+        checks at the end anyway; call this earlier before a step outside the store (a provider
+        deleting users) that a later refusal could not take back."""
+        if self.managers_before and not lockout.account_managers(self.conn):
+            raise LockoutRefused(
+                "refused: after this change no enabled account could manage accounts "
+                f"any more (today: {', '.join(self.managers_before)}); give another account "
+                "that right first"
+            )
 
     def record(self, *, path: str = "", folder: str = "", object_type: str = "",
                controller_id: str = "", parameters: dict[str, Any] | None = None,
@@ -145,15 +158,11 @@ class Operations:
                         "a comment is required for every change (force_comments_for_audit_log"
                         " is on); give the reason with --comment"
                     )
-                managers_before = lockout.account_managers(conn) if guard_lockout else []
-                op = Op(conn, fresh, request, category, meta, self.clock)
+                op = Op(conn, fresh, request, category, meta, self.clock,
+                        managers_before=(lockout.account_managers(conn) if guard_lockout
+                                         else None))
                 yield op
-                if guard_lockout and managers_before and not lockout.account_managers(conn):
-                    raise LockoutRefused(
-                        "refused: after this change no enabled account could manage accounts "
-                        f"any more (today: {', '.join(managers_before)}); give another account "
-                        "that right first"
-                    )
+                op.check_lockout()
                 if not op.entries:
                     op.record(parameters=parameters)
         except SessionRequired as exc:

@@ -38,6 +38,11 @@ class Cli:
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
+    return make_cli(tmp_path)
+
+
+def make_cli(tmp_path: Path) -> Cli:
+    """A MEDIUM home in ``tmp_path`` with test-sized argon2 costs."""
     c = Cli(tmp_path)
     # Test-sized argon2 cost (still argon2id); the template's production values stay in docs.
     code, _, err = c("init", "--security-level", "medium")

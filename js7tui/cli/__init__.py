@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from js7tui import __version__
+from js7tui.cli import cert_cmds, inventory_cmds, tui_cmds
 from js7tui.cli import identity_cmds as ident
 from js7tui.cli import system_cmds as system
 from js7tui.cli.context import CliContext, default_context
@@ -50,6 +51,12 @@ def _sub(parent: argparse._SubParsersAction, name: str, help: str, *, meta: bool
     return parser
 
 
+def _password_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="read the account's password from standard input")
+    parser.add_argument("--password-prompt", action="store_true", help="ask for the password")
+
+
 def _account_parsers(sub: argparse._SubParsersAction) -> None:
     account = sub.add_parser("account", help="accounts of an identity service")
     account.set_defaults(func=ident.cmd_account)
@@ -61,12 +68,11 @@ def _account_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name")
     p.add_argument("--role", "-r", action="append", help="role to assign (repeatable)")
     p.add_argument("--email")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="read the account's password from standard input")
-    p.add_argument("--password-prompt", action="store_true", help="ask for the password")
+    _password_options(p)
     p = _sub(acts, "copy", "new account with the roles of another", meta=True)
     p.add_argument("source")
     p.add_argument("name")
+    _password_options(p)
     p = _sub(acts, "rename", "rename an account (its sessions end)", meta=True)
     p.add_argument("name")
     p.add_argument("new_name")
@@ -75,8 +81,11 @@ def _account_parsers(sub: argparse._SubParsersAction) -> None:
     p = _sub(acts, "email", "set or clear (empty) the e-mail address", meta=True)
     p.add_argument("name")
     p.add_argument("email")
-    for name, text in (("reset-password", "reset to the initial password (forces a change)"),
-                       ("force-change", "force a password change at the next login"),
+    p = _sub(acts, "reset-password", "reset to the initial password, or to a given one (a "
+             "VAULT-JOC-ACTIVE service needs one); forces a change", meta=True)
+    p.add_argument("name")
+    _password_options(p)
+    for name, text in (("force-change", "force a password change at the next login"),
                        ("enable", "enable a disabled account"),
                        ("disable", "disable an account (its sessions end)")):
         _sub(acts, name, text, meta=True).add_argument("name")
@@ -188,6 +197,7 @@ def _system_parsers(sub: argparse._SubParsersAction) -> None:
                    type=str.lower, help="fixed for ever; can never be lowered")
     p.add_argument("--exists-ok", action="store_true",
                    help="succeed without change if the home exists at this level or higher")
+    cert_cmds.add_init_options(p)
     p.set_defaults(func=system.cmd_init)
     sub.add_parser("locate", help="print where the home, config and session live").set_defaults(
         func=system.cmd_locate)
@@ -283,6 +293,15 @@ def _system_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=ident.cmd_login_history)
 
 
+def _component_parsers(sub: argparse._SubParsersAction) -> None:
+    """``js7tui controller ...`` / ``js7tui agent ...``: commands run on those hosts."""
+    for component in ("controller", "agent"):
+        group = sub.add_parser(component, help=f"commands for a {component} host")
+        acts = group.add_subparsers(dest=f"{component}_action", required=True,
+                                    metavar="ACTION")
+        cert_cmds.add_import_bundle_parser(acts, component)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="js7tui", description="Security administration console for "
                      "JS7-style job scheduling.", epilog=EPILOG)
@@ -295,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
     _account_parsers(sub)
     _role_parsers(sub)
     _service_parsers(sub)
+    inventory_cmds.register(sub, _meta)
+    cert_cmds.add_cert_parsers(sub)
+    _component_parsers(sub)
+    cert_cmds.add_doctor_parser(sub)
+    tui_cmds.add_parsers(sub)
     return parser
 
 
@@ -303,7 +327,7 @@ def run(argv: Sequence[str], ctx: CliContext) -> int:
     args = parser.parse_args(list(argv))
     ctx.home_option = args.home
     ctx.json_output = args.json
-    func = getattr(args, "func", None) or system.cmd_status
+    func = getattr(args, "func", None) or tui_cmds.cmd_default
     try:
         return int(func(ctx, args) or 0)
     except Js7Error as exc:

@@ -22,6 +22,17 @@ def _account_row(view: AccountView) -> list[object]:
 
 
 # -- accounts -----------------------------------------------------------------------------
+def _chosen_password(ctx: CliContext, args: argparse.Namespace) -> str | None:
+    """A password the administrator chooses for an account, or None for the initial one."""
+    if not (args.password_stdin or args.password_prompt):
+        return None
+    password, repeated = ctx.new_password(from_stdin=args.password_stdin,
+                                          prompt=f"Password for {args.name}: ")
+    if repeated is not None and repeated != password:
+        raise ValidationError("the two entries differ")
+    return password
+
+
 def cmd_account(ctx: CliContext, args: argparse.Namespace) -> int:
     accounts = ctx.console.accounts
     session = ctx.session()
@@ -41,19 +52,20 @@ def cmd_account(ctx: CliContext, args: argparse.Namespace) -> int:
             ctx.say(f"{key:<8} {value}")
         return 0
     if action == "create":
-        password = None
-        if args.password_stdin or args.password_prompt:
-            password, repeated = ctx.new_password(from_stdin=args.password_stdin,
-                                                  prompt=f"Password for {args.name}: ")
-            if repeated is not None and repeated != password:
-                raise ValidationError("the two entries differ")
-        view = accounts.create(session, args.name, service=service, password=password,
-                               roles=args.role or [], email=args.email, meta=meta)
+        view = accounts.create(session, args.name, service=service,
+                               password=_chosen_password(ctx, args), roles=args.role or [],
+                               email=args.email, meta=meta)
         ctx.say("created " + _account_line(view))
         return 0
     if action == "copy":
-        view = accounts.copy(session, args.source, args.name, service=service, meta=meta)
+        view = accounts.copy(session, args.source, args.name, service=service,
+                             password=_chosen_password(ctx, args), meta=meta)
         ctx.say("created " + _account_line(view))
+        return 0
+    if action == "reset-password":
+        view = accounts.reset_password(session, args.name, service=service,
+                                       password=_chosen_password(ctx, args), meta=meta)
+        ctx.say(_account_line(view))
         return 0
     if action == "rename":
         view = accounts.rename(session, args.name, args.new_name, service=service, meta=meta)
@@ -69,8 +81,6 @@ def cmd_account(ctx: CliContext, args: argparse.Namespace) -> int:
         ctx.say(_account_line(view))
         return 0
     simple = {
-        "reset-password": lambda: accounts.reset_password(session, args.name, service=service,
-                                                          meta=meta),
         "force-change": lambda: accounts.force_password_change(session, args.name,
                                                                service=service, meta=meta),
         "enable": lambda: accounts.set_disabled(session, args.name, False, service=service,

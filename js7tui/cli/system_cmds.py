@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import pwd
+from datetime import timedelta
 
-from js7tui import audit
+from js7tui import audit, remember
+from js7tui.cli import cert_cmds
 from js7tui.cli.context import CliContext, audit_meta
 from js7tui.cli.service_login import login_with_service
 from js7tui.console import initialize
@@ -22,13 +22,7 @@ from js7tui.security_level import SecurityLevel
 
 
 def login_source(ctx: CliContext) -> str:
-    """Where a login comes from: the OS user and the SSH client address, if any."""
-    try:
-        user = pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:
-        user = str(os.getuid())
-    client = (ctx.env.get("SSH_CLIENT") or "").split(" ")[0] or "local"
-    return f"cli:{user}@{client}"
+    return remember.client_source(ctx.env, "cli")
 
 
 # -- init / locate ------------------------------------------------------------------------
@@ -43,17 +37,23 @@ def cmd_init(ctx: CliContext, args: argparse.Namespace) -> int:
         ctx.say(f"the home at {ctx.home.root} exists (security level {current.value}); "
                 "nothing changed")
         return 0
-    console = initialize(ctx.home, level)
+    ca_key_type = cert_cmds.init_ca_key_type(args)
+    console = initialize(ctx.home, level, ca_key_type=ca_key_type)
     console.close()
     ctx.say(f"created a js7tui home at {ctx.home.root} with security level {level.value}")
+    ctx.say(f"built-in Root and Issuing CA ({ca_key_type.value}) and the console's certificate "
+            "created; keep the root key offline: js7tui cert export-root-key --out FILE"
+            if ca_key_type else "no CA key in this console: js7tui cert ca import --root ... "
+            "--intermediate ... (then cert csr / cert import)")
     ctx.say("identity service JOC-INITIAL holds the account 'root' with password 'root', which "
             "must be changed at the first login:")
-    ctx.say("  js7tui login --account root   (then: js7tui passwd --account root)")
+    ctx.say("  js7tui                        (the console, on a terminal)")
+    ctx.say("  js7tui login --account root   (the command line; then: js7tui passwd)")
     return 0
 
 
 def cmd_status(ctx: CliContext, args: argparse.Namespace) -> int:
-    """``js7tui`` alone: where things are and what to do next (the TUI comes here later)."""
+    """``js7tui status`` (and ``js7tui`` alone off a terminal): where things are, what next."""
     home = ctx.home
     if not home.exists():
         ctx.say(f"no js7tui home at {home.root} yet. Create one:")
@@ -73,7 +73,8 @@ def cmd_status(ctx: CliContext, args: argparse.Namespace) -> int:
             ctx.say(f"not logged in ({exc})")
     else:
         ctx.say("not logged in")
-    ctx.say("  log in with: js7tui login --account root   (first password: root)")
+    ctx.say("  open the console with: js7tui   (first login: root / root)")
+    ctx.say("  or log in on the command line: js7tui login --account root")
     return 0
 
 
@@ -133,14 +134,16 @@ def cmd_logout(ctx: CliContext, args: argparse.Namespace) -> int:
 
 def cmd_whoami(ctx: CliContext, args: argparse.Namespace) -> int:
     session = ctx.session()
-    expires = session.expires_at.isoformat(timespec="seconds") if session.expires_at else "never"
+    idle_end = (None if session.idle_timeout < 0
+                else session.last_used + timedelta(seconds=session.idle_timeout))
+    expires = idle_end.isoformat(timespec="seconds") if idle_end else "never"
     ctx.say(f"account   {session.account}")
     ctx.say(f"services  {', '.join(session.services)}")
     ctx.say(f"security  {ctx.console.security_level.value}")
-    why = ("the identity provider's token, refreshed while in use"
-           if session.valid_until is not None and session.expires_at == session.valid_until
-           else "idle timeout")
-    ctx.say(f"expires   {expires} ({why})")
+    ctx.say(f"expires   {expires} (idle timeout)")
+    if session.valid_until is not None:
+        ctx.say(f"recheck   {session.valid_until.isoformat(timespec='seconds')} (the identity "
+                "provider confirms the session when it is used after this)")
     if session.must_change_password:
         ctx.say("state     must change password (js7tui passwd)")
     return 0

@@ -2,29 +2,51 @@
 
 Passwords: a new account gets the given password (policy-checked) or the initial password;
 an account whose password is the initial password is always flagged for a forced change.
+Services whose provider keeps the accounts too (VAULT-JOC-ACTIVE, an AccountSync provider) get
+the same change inside the operation (see provider_accounts); they need a password chosen for
+each account, since the console knows the initial password only as a hash.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from js7tui import audit
 from js7tui.audit import AuditMeta, Category
 from js7tui.clock import Clock, to_iso
-from js7tui.errors import AuthenticationError, Conflict, NotFound, ValidationError
+from js7tui.errors import (
+    AuthenticationError,
+    Conflict,
+    NotFound,
+    ProviderRefused,
+    ValidationError,
+)
 from js7tui.identity import records, sessions, throttle
 from js7tui.identity import settings as identity_settings
 from js7tui.identity.passwords import PasswordHasher, check_new_password
-from js7tui.identity.providers.base import ServiceRecord
+from js7tui.identity.provider_accounts import ProviderAccounts, provider_changes
+from js7tui.identity.providers.base import (
+    Authenticated,
+    LoginRequest,
+    ProviderContext,
+    ProviderRegistry,
+    Rejected,
+    ServiceRecord,
+    Unreachable,
+)
 from js7tui.identity.sessions import Session
 from js7tui.identity.types import SERVICE_TYPES
 from js7tui.operations import Operations
 from js7tui.permissions.names import ACCOUNTS_MANAGE, ACCOUNTS_VIEW
+from js7tui.secrets import SecretBox
 from js7tui.store import Store
 
 CAT = Category.IDENTITY
+log = logging.getLogger("js7tui.accounts")
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,19 @@ def _stores_password(record: ServiceRecord) -> bool:
     return bool(kind and kind.stores_password)
 
 
+def _manages_password(record: ServiceRecord) -> bool:
+    """The console sets this service's passwords: as a hash in the store, or in the provider."""
+    kind = SERVICE_TYPES.get(record.type)
+    return bool(kind and kind.manages_password)
+
+
+def _needs_chosen_password(record: ServiceRecord) -> ValidationError:
+    return ValidationError(
+        f"'{record.name}' ({record.type}) keeps its passwords in the provider, which needs a "
+        "password chosen for the account (the console knows the initial password only as a "
+        "hash): give one with --password-prompt or --password-stdin")
+
+
 def _require_store_accounts(record: ServiceRecord) -> None:
     if not records.roles_from_store(record):
         raise ValidationError(
@@ -61,11 +96,20 @@ def _require_store_accounts(record: ServiceRecord) -> None:
 
 class AccountService:
     def __init__(self, store: Store, clock: Clock, hasher: PasswordHasher,
-                 ops: Operations) -> None:
+                 ops: Operations, registry: ProviderRegistry | None = None,
+                 secrets: SecretBox | None = None) -> None:
         self.store = store
         self.clock = clock
         self.hasher = hasher
         self.ops = ops
+        self.registry = registry
+        self.secrets = secrets or SecretBox()
+
+    def _context(self) -> ProviderContext:
+        return ProviderContext(self.store.conn, self.hasher, self.clock, self.secrets)
+
+    def _provider_changes(self) -> AbstractContextManager[ProviderAccounts]:
+        return provider_changes(self.registry, self._context)
 
     # -- helpers --------------------------------------------------------------------------
     def _view(self, conn: sqlite3.Connection, record: ServiceRecord,
@@ -91,20 +135,25 @@ class AccountService:
 
     def _password_fields(self, conn: sqlite3.Connection, record: ServiceRecord,
                          password: str | None) -> tuple[str | None, bool]:
-        """(hash, force change) for a new password, or for the initial one when None."""
-        if not _stores_password(record):
+        """(hash, force change) for a new password, or for the initial one when None. A
+        password the provider keeps is checked alike, but no hash is returned."""
+        if not _manages_password(record):
             if password is not None:
                 raise ValidationError(f"identity service '{record.name}' ({record.type}) keeps "
                                       "no passwords")
             return None, False
+        stores = _stores_password(record)
+        if password is None and not stores:
+            raise _needs_chosen_password(record)
         initial_hash = identity_settings.initial_password_hash(conn)
         if password is None:
             return initial_hash, True
+        new_hash = self.hasher.hash(password) if stores else None
         if self.hasher.verify(initial_hash, password):
-            return self.hasher.hash(password), True
+            return new_hash, True
         check_new_password(password, minimum_length=identity_settings.read(
             conn, "minimum_password_length"))
-        return self.hasher.hash(password), False
+        return new_hash, False
 
     def _set_roles(self, conn: sqlite3.Connection, record: ServiceRecord, account_id: int,
                    roles: Sequence[str]) -> None:
@@ -134,8 +183,9 @@ class AccountService:
                password: str | None = None, roles: Sequence[str] = (),
                email: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
         records.check_name("account", name)
-        with self.ops.mutate(session, request="./iam/account/store", category=CAT,
-                             permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
+        with self._provider_changes() as provider, self.ops.mutate(
+                session, request="./iam/account/store", category=CAT,
+                permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
             record = self._service(op.conn, session, service)
             _require_store_accounts(record)
             if records.find_account(op.conn, record, name):
@@ -147,23 +197,27 @@ class AccountService:
                 (record.id, name, password_hash, email, int(force), to_iso(self.clock.now())),
             )
             self._set_roles(op.conn, record, int(cursor.lastrowid or 0), roles)
+            if password is not None:
+                provider.create(record, name, password)
             op.record(path=f"{record.name}/{name}", parameters={
                 "identityServiceName": record.name, "accountName": name, "roles": list(roles),
                 "password": password or "", "initialPassword": password is None})
             return self._view(op.conn, record, records.account(op.conn, record, name))
 
     def copy(self, session: Session, source: str, name: str, *, service: str | None = None,
-             meta: AuditMeta = AuditMeta()) -> AccountView:
-        """A new account with the roles of ``source`` and the initial password."""
+             password: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
+        """A new account with the roles of ``source`` and the initial password (or the given
+        one, which a provider-kept service needs)."""
         records.check_name("account", name)
-        with self.ops.mutate(session, request="./iam/account/store", category=CAT,
-                             permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
+        with self._provider_changes() as provider, self.ops.mutate(
+                session, request="./iam/account/store", category=CAT,
+                permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
             record = self._service(op.conn, session, service)
             _require_store_accounts(record)
             original = records.account(op.conn, record, source)
             if records.find_account(op.conn, record, name):
                 raise Conflict(f"account '{name}' already exists in '{record.name}'")
-            password_hash, force = self._password_fields(op.conn, record, None)
+            password_hash, force = self._password_fields(op.conn, record, password)
             cursor = op.conn.execute(
                 "INSERT INTO accounts (identity_service_id, name, password_hash, email,"
                 " force_password_change, created) VALUES (?, ?, ?, NULL, ?, ?)",
@@ -171,6 +225,8 @@ class AccountService:
             )
             roles = records.account_role_names(op.conn, original["id"])
             self._set_roles(op.conn, record, int(cursor.lastrowid or 0), roles)
+            if password is not None:
+                provider.create(record, name, password)
             op.record(path=f"{record.name}/{name}", parameters={
                 "identityServiceName": record.name, "accountName": name, "copiedFrom": source})
             return self._view(op.conn, record, records.account(op.conn, record, name))
@@ -222,18 +278,33 @@ class AccountService:
                               service=service, meta=meta)
 
     def reset_password(self, session: Session, name: str, *, service: str | None = None,
+                       password: str | None = None,
                        meta: AuditMeta = AuditMeta()) -> AccountView:
-        with self.ops.mutate(session, request="./iam/accounts/resetpassword", category=CAT,
-                             permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
+        """Back to the initial password, or to ``password`` (which a provider-kept service
+        needs); either way the account must change it at its next login."""
+        with self._provider_changes() as provider, self.ops.mutate(
+                session, request="./iam/accounts/resetpassword", category=CAT,
+                permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
             record = self._service(op.conn, session, service)
-            if not _stores_password(record):
+            if not _manages_password(record):
                 raise ValidationError(f"'{record.name}' ({record.type}) keeps no passwords")
             row = records.account(op.conn, record, name)
+            if password is None:
+                if not _stores_password(record):
+                    raise _needs_chosen_password(record)
+                new_hash: str | None = identity_settings.initial_password_hash(op.conn)
+            else:
+                check_new_password(password, minimum_length=identity_settings.read(
+                    op.conn, "minimum_password_length"))
+                new_hash = self.hasher.hash(password) if _stores_password(record) else None
             op.conn.execute(
                 "UPDATE accounts SET password_hash = ?, force_password_change = 1 WHERE id = ?",
-                (identity_settings.initial_password_hash(op.conn), row["id"]))
+                (new_hash, row["id"]))
+            if password is not None:
+                provider.set_password(record, name, password)
             op.record(path=f"{record.name}/{name}", parameters={
-                "identityServiceName": record.name, "accountName": name})
+                "identityServiceName": record.name, "accountName": name,
+                "initialPassword": password is None})
             return self._view(op.conn, record, records.account(op.conn, record, name))
 
     def force_password_change(self, session: Session, name: str, *, service: str | None = None,
@@ -262,13 +333,15 @@ class AccountService:
     def rename(self, session: Session, name: str, new_name: str, *, service: str | None = None,
                meta: AuditMeta = AuditMeta()) -> AccountView:
         records.check_name("account", new_name)
-        with self.ops.mutate(session, request="./iam/account/rename", category=CAT,
-                             permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
+        with self._provider_changes() as provider, self.ops.mutate(
+                session, request="./iam/account/rename", category=CAT,
+                permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
             record = self._service(op.conn, session, service)
             row = records.account(op.conn, record, name)
             if records.find_account(op.conn, record, new_name):
                 raise Conflict(f"account '{new_name}' already exists in '{record.name}'")
             op.conn.execute("UPDATE accounts SET name = ? WHERE id = ?", (new_name, row["id"]))
+            provider.rename(record, name, new_name)
             # Sessions name the account; they end with the old name.
             sessions.end_account_sessions(op.conn, name)
             op.record(path=f"{record.name}/{new_name}", parameters={
@@ -278,8 +351,9 @@ class AccountService:
 
     def delete(self, session: Session, names: Sequence[str], *, service: str | None = None,
                meta: AuditMeta = AuditMeta()) -> None:
-        with self.ops.mutate(session, request="./iam/accounts/delete", category=CAT,
-                             permissions=[ACCOUNTS_MANAGE], meta=meta, guard_lockout=True) as op:
+        with self._provider_changes() as provider, self.ops.mutate(
+                session, request="./iam/accounts/delete", category=CAT,
+                permissions=[ACCOUNTS_MANAGE], meta=meta, guard_lockout=True) as op:
             record = self._service(op.conn, session, service)
             for name in names:
                 row = records.account(op.conn, record, name)
@@ -287,6 +361,9 @@ class AccountService:
                 sessions.end_account_sessions(op.conn, name)
                 op.record(path=f"{record.name}/{name}", parameters={
                     "identityServiceName": record.name, "accountName": name})
+            op.check_lockout()   # before Vault deletes users a lock-out refusal could not restore
+            for name in names:
+                provider.delete(record, name)
 
     def block(self, session: Session, name: str, comment: str, *,
               meta: AuditMeta = AuditMeta()) -> None:
@@ -322,7 +399,7 @@ class AccountService:
         """Change a password with the old one (also a forced change); no session needed."""
         conn = self.store.conn
         candidates = [s for s in records.services(conn)
-                      if _stores_password(s) and not s.disabled
+                      if _manages_password(s) and not s.disabled
                       and (service is None or s.name.lower() == service.lower())]
         holders = [s for s in candidates if records.find_account(conn, s, account)]
         if service and not candidates:
@@ -336,7 +413,8 @@ class AccountService:
             self.clock.sleep(delay)
         record = holders[0] if holders else None
         row = records.find_account(conn, record, account) if record else None
-        if record is None or row is None or not self.hasher.verify(row["password_hash"], old):
+        if record is None or row is None or not self._current_password_ok(record, row, old,
+                                                                          source):
             with self.store.transaction() as tx:
                 throttle.record_failure(tx, self.clock, account, source)
             self.ops.refuse(account[:255], "./iam/account/changepassword", CAT,
@@ -347,7 +425,7 @@ class AccountService:
         if records.is_blocked(conn, account) or row["disabled"]:
             raise AuthenticationError(f"password not changed: the account '{account}' is "
                                       "blocked or disabled")
-        with self.store.transaction() as tx:
+        with self._provider_changes() as provider, self.store.transaction() as tx:
             check_new_password(new, repeated=repeated, minimum_length=identity_settings.read(
                 tx, "minimum_password_length"))
             if new == old:
@@ -355,10 +433,41 @@ class AccountService:
             if self.hasher.verify(identity_settings.initial_password_hash(tx), new):
                 raise ValidationError("the new password must differ from the initial password")
             tx.execute("UPDATE accounts SET password_hash = ?, force_password_change = 0 "
-                       "WHERE id = ?", (self.hasher.hash(new), row["id"]))
+                       "WHERE id = ?",
+                       (self.hasher.hash(new) if _stores_password(record) else None, row["id"]))
             throttle.reset(tx, account, source)
             audit.append(tx, created=self.clock.now(), account=account,
                          request="./iam/account/changepassword", category=CAT,
                          path=f"{record.name}/{account}",
                          parameters={"identityServiceName": record.name, "accountName": account,
                                      "source": source})
+            provider.set_password(record, account, new)
+
+    def _current_password_ok(self, record: ServiceRecord, row: sqlite3.Row, password: str,
+                             source: str) -> bool:
+        """The store's hash decides, or for a provider-kept password a login at the provider
+        (whose token is revoked at once)."""
+        if _stores_password(record):
+            return self.hasher.verify(row["password_hash"], password)
+        provider = self.registry.get(record.type) if self.registry else None
+        if provider is None:
+            raise ProviderRefused(f"password not changed: identity service type {record.type} "
+                                  "is not available in this js7tui")
+        context = self._context()
+        try:
+            outcome = provider.authenticate(record, LoginRequest(row["name"], password, source),
+                                            context)
+        except Exception as exc:  # a provider bug must refuse, not crash the form
+            outcome = Unreachable(f"{type(exc).__name__}: {exc}")
+        if isinstance(outcome, Authenticated):
+            if outcome.state is not None and hasattr(provider, "end"):
+                try:
+                    provider.end(record, outcome.state, context)
+                except Exception as exc:
+                    log.warning("could not revoke the token of a password check in %s: %s",
+                                record.name, exc)
+            return True
+        if isinstance(outcome, Rejected):
+            return False
+        raise ProviderRefused(f"password not changed: '{record.name}' could not check the "
+                              f"current password ({getattr(outcome, 'reason', outcome)})")

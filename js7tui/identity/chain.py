@@ -98,6 +98,23 @@ class LoginChain:
         except Exception as exc:  # a provider bug must not crash the login form
             return Unreachable(f"{type(exc).__name__}: {exc}")
 
+    def _context(self) -> ProviderContext:
+        return ProviderContext(self.store.conn, self.hasher, self.clock, self.secrets)
+
+    def _discard(self, attempt: _Attempt) -> None:
+        """Tokens that providers issued for a login that ends without a session (refused, or
+        waiting for a second factor or an interaction) are revoked at once, not left to
+        expire; a failure is logged only."""
+        for record, outcome in attempt.subjects:
+            provider = self.registry.get(record.type)
+            if outcome.state is None or provider is None or not hasattr(provider, "end"):
+                continue
+            try:
+                provider.end(record, outcome.state, self._context())  # type: ignore[attr-defined]
+            except Exception as exc:
+                log.warning("could not revoke the %s token of an unfinished login: %s",
+                            record.name, exc)
+
     def _store_account_problem(self, record: ServiceRecord, account: str) -> str | None:
         if not records.roles_from_store(record):
             return None
@@ -107,9 +124,6 @@ class LoginChain:
         if row["disabled"]:
             return "disabled"
         return None
-
-    def _context(self) -> ProviderContext:
-        return ProviderContext(self.store.conn, self.hasher, self.clock, self.secrets)
 
     def login_methods(self, name: str) -> tuple[str, ...]:
         """How the service ``name`` takes logins ("password", "device"): what a login form must
@@ -139,16 +153,16 @@ class LoginChain:
                 f"identity services ({', '.join(s.name for s in required)})")
         return required or chosen
 
-    @staticmethod
-    def _confirm_account(request: LoginRequest, record: ServiceRecord,
+    def _confirm_account(self, request: LoginRequest, record: ServiceRecord,
                          outcome: object) -> tuple[LoginRequest, object]:
         """The provider's account is the session's account: an empty typed account takes it;
-        a typed account that differs refuses the login."""
+        a typed account that differs refuses the login (and the provider's token is revoked)."""
         if not isinstance(outcome, Authenticated):
             return request, outcome
         if not request.account:
             return replace(request, account=outcome.account), outcome
         if outcome.account != request.account:
+            self._discard(_Attempt([], [(record, outcome)]))
             return request, Rejected(
                 f"authenticated the account '{outcome.account}', not the account "
                 f"'{request.account}' that was entered",
@@ -178,6 +192,7 @@ class LoginChain:
             for record in candidates:
                 outcome = self._ask(record, request)
                 if isinstance(outcome, InteractionNeeded):
+                    self._discard(attempt)
                     return LoginResult(LoginStatus.INTERACTION_NEEDED, outcome.message,
                                        interaction={"service": record.name, **outcome.prompt})
                 request, outcome = self._confirm_account(request, record, outcome)
@@ -256,6 +271,7 @@ class LoginChain:
                 history.record(conn, self.clock, account=request.account, source=request.source,
                                success=False, message="second factor required",
                                details=attempt.details)
+            self._discard(attempt)
             return LoginResult(LoginStatus.SECOND_FACTOR_REQUIRED,
                                f"confirm the login with the second factor '{name}'",
                                second_factor_service=name)
@@ -312,6 +328,7 @@ class LoginChain:
                 parameters={"source": request.source, "refused": message,
                             "services": [f"{name}: {text}" for name, text in attempt.details]},
             )
+        self._discard(attempt)
         raise LoginFailed(message)
 
 

@@ -14,6 +14,9 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from js7tui import audit
+from js7tui.audit import Category
+from js7tui.audit import Outcome as AuditOutcome
 from js7tui.clock import Clock
 from js7tui.errors import NotFound, SessionRequired
 from js7tui.identity import records, sessions
@@ -29,6 +32,7 @@ from js7tui.secrets import SecretBox
 from js7tui.store import Store
 
 REFRESH_MARGIN = timedelta(seconds=60)
+REFRESH_REQUEST = "./authentication/session/refresh"
 log = logging.getLogger("js7tui.sessions")
 
 
@@ -71,8 +75,16 @@ class ProviderSessions:
                 updates[name] = sessions.provider_state_entry(
                     self.secrets.seal(json.dumps(outcome.state or state)), outcome.valid_until)
             elif isinstance(outcome, Rejected):
+                # A provider ending a live session (token revoked...) is a security event.
+                log.warning("the identity service %s ended the session %s of %r: %s", name,
+                            session.id, session.account, outcome.reason)
                 with self.store.transaction() as conn:
                     sessions.delete(conn, session.id)
+                    audit.append(conn, created=self.clock.now(), account=session.account,
+                                 request=REFRESH_REQUEST, category=Category.IDENTITY,
+                                 outcome=AuditOutcome.REFUSED, path=name,
+                                 parameters={"identityServiceName": name,
+                                             "refused": outcome.reason})
                 raise SessionRequired(f"the identity service '{name}' ended the session "
                                       f"({outcome.reason}); log in again")
             else:

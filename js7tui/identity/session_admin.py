@@ -27,10 +27,13 @@ class SessionAdmin:
 
     def resume(self, token: str) -> Session:
         """The live session of ``token`` (touched), or SessionRequired saying why not. A
-        session backed by a provider's token is refreshed shortly before that token ends."""
+        session backed by a provider's token is refreshed shortly before that token's
+        ``valid_until``, or on its first use after it (a session idle beyond a provider's check
+        interval is confirmed by the provider, not ended); a provider that refuses ends it, one
+        that cannot be reached lets it end at ``valid_until``."""
         try:
             with self.store.transaction() as conn:
-                session = sessions.resume(conn, self.clock, token)
+                session = sessions.resume(conn, self.clock, token, check_valid_until=False)
             if self.providers.due(session):
                 self.providers.refresh(session)
                 with self.store.transaction() as conn:

@@ -130,7 +130,7 @@ def end_service_sessions(conn: sqlite3.Connection, service: str) -> int:
 
 
 def _load_row(conn: sqlite3.Connection, clock: Clock, row: sqlite3.Row | None,
-              touch: bool) -> Session:
+              touch: bool, check_valid_until: bool = True) -> Session:
     if row is None:
         raise SessionRequired("no valid session (it was logged out, cancelled or never existed);"
                               " log in with 'js7tui login'")
@@ -141,7 +141,7 @@ def _load_row(conn: sqlite3.Connection, clock: Clock, row: sqlite3.Row | None,
         raise _ended(conn, row["id"],
                      f"the session ended after {format_duration(idle)} without activity")
     valid_until = from_iso(row["valid_until"]) if row["valid_until"] else None
-    if valid_until is not None and now >= valid_until:
+    if check_valid_until and valid_until is not None and now >= valid_until:
         raise _ended(conn, row["id"], "the identity provider's token has expired")
     account_name = row["account_name"]
     if records.is_blocked(conn, account_name):
@@ -163,7 +163,7 @@ def _load_row(conn: sqlite3.Connection, clock: Clock, row: sqlite3.Row | None,
             if account["disabled"]:
                 raise _ended(conn, row["id"], f"the account '{account_name}' is disabled")
             kind = SERVICE_TYPES.get(record.type)
-            if kind and kind.stores_password and account["force_password_change"]:
+            if kind and kind.manages_password and account["force_password_change"]:
                 must_change = True
     if touch:
         conn.execute("UPDATE sessions SET last_used = ? WHERE id = ?", (to_iso(now), row["id"]))
@@ -177,11 +177,14 @@ def _load_row(conn: sqlite3.Connection, clock: Clock, row: sqlite3.Row | None,
     )
 
 
-def resume(conn: sqlite3.Connection, clock: Clock, token: str, *, touch: bool = True) -> Session:
+def resume(conn: sqlite3.Connection, clock: Clock, token: str, *, touch: bool = True,
+           check_valid_until: bool = True) -> Session:
+    """The live session of ``token``. ``check_valid_until=False`` lets a session whose provider
+    token is due for confirmation through, so the caller can ask the provider first."""
     row = conn.execute(
         "SELECT * FROM sessions WHERE token_hash = ?", (hash_token(token),)
     ).fetchone()
-    return _load_row(conn, clock, row, touch)
+    return _load_row(conn, clock, row, touch, check_valid_until)
 
 
 def refresh(conn: sqlite3.Connection, clock: Clock, session_id: int) -> Session:

@@ -1,6 +1,6 @@
 """Identity providers, one module per service type, all behind one protocol."""
 
-from js7tui.identity.providers import oidc
+from js7tui.identity.providers import oidc, vault
 from js7tui.identity.providers.base import ProviderRegistry
 from js7tui.identity.providers.joc import JocProvider
 
@@ -10,6 +10,7 @@ def default_registry() -> ProviderRegistry:
     registry = ProviderRegistry()
     registry.register("JOC", JocProvider)
     oidc.register(registry)
+    vault.register(registry)
     return registry
 
 

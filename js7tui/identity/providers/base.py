@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from js7tui.clock import Clock
 from js7tui.identity.passwords import PasswordHasher
@@ -124,6 +124,32 @@ class SessionProvider(Protocol):
 
     def end(self, service: ServiceRecord, state: dict[str, Any],
             context: ProviderContext) -> None: ...
+
+
+@runtime_checkable
+class AccountSync(Protocol):
+    """Optional: a provider that keeps its own user accounts in step with the console's store
+    (VAULT-JOC-ACTIVE: userpass users in Vault).
+
+    :class:`js7tui.identity.accounts.AccountService` calls these inside the store transaction
+    of the account operation, after the permission check and the store's own checks and writes,
+    as the last step before the commit. A method refuses by raising
+    :class:`js7tui.errors.ProviderRefused` with a reason an administrator understands; the
+    operation then rolls back, so the store and the provider stay alike. ``password`` is the
+    clear password the administrator (or the account itself) chose; it is passed on, never kept.
+    """
+
+    def create_account(self, service: ServiceRecord, account: str, password: str,
+                       context: ProviderContext) -> None: ...
+
+    def set_password(self, service: ServiceRecord, account: str, password: str,
+                     context: ProviderContext) -> None: ...
+
+    def delete_account(self, service: ServiceRecord, account: str,
+                       context: ProviderContext) -> None: ...
+
+    def rename_account(self, service: ServiceRecord, account: str, new_name: str,
+                       context: ProviderContext) -> None: ...
 
 
 class LoginMethods(Protocol):

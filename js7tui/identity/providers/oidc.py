@@ -318,6 +318,17 @@ class OidcProvider:
 
     def _outcome(self, service: ServiceRecord, config: OidcConfig, metadata: ProviderMetadata,
                  tokens: dict[str, Any], context: ProviderContext, *, how: str) -> Outcome:
+        outcome = self._judge(service, config, metadata, tokens, context, how=how)
+        if not isinstance(outcome, Authenticated):
+            # Tokens of a refused login are not left valid at the provider.
+            try:
+                self._revoke(config, metadata, tokens)
+            except ProviderUnreachable as exc:
+                log.info("could not revoke the tokens of a refused login: %s", exc)
+        return outcome
+
+    def _judge(self, service: ServiceRecord, config: OidcConfig, metadata: ProviderMetadata,
+               tokens: dict[str, Any], context: ProviderContext, *, how: str) -> Outcome:
         id_token = tokens.get("id_token")
         if not isinstance(id_token, str):
             return Rejected("token invalid: the provider answered without an ID token (is "
@@ -415,7 +426,10 @@ class OidcProvider:
             context: ProviderContext) -> None:
         """Revoke the refresh and the access token (RFC 7009) where the provider can."""
         config = self.config(service, context)
-        metadata = self.discover(config, context)
+        self._revoke(config, self.discover(config, context), state)
+
+    @staticmethod
+    def _revoke(config: OidcConfig, metadata: ProviderMetadata, state: dict[str, Any]) -> None:
         if not metadata.revocation_endpoint:
             return
         failures = []

@@ -1,0 +1,237 @@
+"""The JSON schemas of inventory objects, equal to the Controller's wire shapes.
+
+The shapes are those of ``js7tui.engine.shapes`` (reference 4.3): a workflow runs its
+``Execute.Named`` instructions in order, each job a shell script on one Agent with arguments, an
+environment, job resources and a timeout; a job resource holds variables and environment
+expressions. An inventory object is that JSON without ``path`` (its name, taken from the
+inventory path) and without ``versionId`` (set at deployment).
+
+Checks are made with ``jsonschema`` (draft 2020-12), then the few rules a schema cannot say
+(an instruction naming a job that exists). Every refusal names the offending field by its JSON
+pointer, so an administrator can find it in the editor.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from js7tui.errors import ValidationError
+from js7tui.inventory.types import NAME_PATTERN, NAME_RULE, ObjectType
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError as SchemaError
+
+MAX_CONTENT_BYTES = 4 * 1024 * 1024
+MAX_REPORTED = 5
+
+_VARIABLE = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,199}$"
+
+
+def _name(what: str) -> dict[str, Any]:
+    return {"type": "string", "pattern": NAME_PATTERN,
+            "x-message": f"is not a valid {what} name: use {NAME_RULE}"}
+
+
+_EXPRESSION = {
+    "type": ["string", "number", "boolean"],
+    "x-message": "must be an expression: 'text', \"text with $name\", $name, a number, "
+                 "true or false",
+}
+
+
+def _expressions(what: str, names: str, rule: str) -> dict[str, Any]:
+    return {"type": "object",
+            "propertyNames": {"pattern": names, "x-message": f"is not a valid {what} ({rule})"},
+            "additionalProperties": _EXPRESSION}
+
+
+_ARGUMENTS = _expressions("argument name", _VARIABLE,
+                          "a letter or '_', then letters, digits or '_'")
+_ENVIRONMENT = _expressions("environment variable name", _ENV_NAME,
+                            "a letter or '_', then letters, digits or '_'")
+_CODES = {"type": "array", "minItems": 1, "uniqueItems": True,
+          "items": {"type": "integer", "minimum": 0, "maximum": 255}}
+
+JOB_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["agentPath", "executable"],
+    "properties": {
+        "agentPath": _name("Agent"),
+        "executable": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["TYPE", "script"],
+            "properties": {
+                "TYPE": {"const": "ShellScriptExecutable"},
+                "script": {"type": "string", "pattern": r"\S", "maxLength": 1024 * 1024,
+                           "x-message": "must be a non-empty shell script"},
+                "env": _ENVIRONMENT,
+                "returnCodeMeaning": {
+                    "type": "object", "additionalProperties": False,
+                    "minProperties": 1, "maxProperties": 1,
+                    "properties": {"success": _CODES, "failure": _CODES},
+                    "x-message": 'must be {"success": [codes]} or {"failure": [codes]}',
+                },
+            },
+        },
+        "jobResourcePaths": {"type": "array", "uniqueItems": True,
+                             "items": _name("job resource")},
+        "defaultArguments": _ARGUMENTS,
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 366 * 86400,
+                    "x-message": "must be a positive number of seconds"},
+        "workingDirectory": {
+            "type": "string", "minLength": 1, "maxLength": 1024,
+            "pattern": r"^(?!/)(?!.*(^|/)\.\.(/|$))[^\x00-\x1f]*$",
+            "x-message": "must be a relative path without '..' (below the Agent's work "
+                         "directory)",
+        },
+    },
+}
+
+WORKFLOW_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "js7tui inventory workflow",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["TYPE", "instructions", "jobs"],
+    "properties": {
+        "TYPE": {"const": "Workflow"},
+        "path": _name("workflow"),
+        "instructions": {
+            "type": "array", "minItems": 1,
+            "items": {
+                "type": "object", "additionalProperties": False,
+                "required": ["TYPE", "jobName"],
+                "properties": {"TYPE": {"const": "Execute.Named"}, "jobName": _name("job")},
+            },
+        },
+        "jobs": {
+            "type": "object", "minProperties": 1,
+            "propertyNames": {"pattern": NAME_PATTERN,
+                              "x-message": f"is not a valid job name: use {NAME_RULE}"},
+            "additionalProperties": JOB_SCHEMA,
+        },
+    },
+}
+
+JOBRESOURCE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "js7tui inventory job resource",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["TYPE"],
+    "properties": {
+        "TYPE": {"const": "JobResource"},
+        "path": _name("job resource"),
+        "variables": _ARGUMENTS,
+        "env": _ENVIRONMENT,
+    },
+}
+
+SCHEMAS = {ObjectType.WORKFLOW: WORKFLOW_SCHEMA, ObjectType.JOBRESOURCE: JOBRESOURCE_SCHEMA}
+
+
+@cache
+def _validator(kind: ObjectType) -> Draft202012Validator:
+    """Built on first use: importing jsonschema costs tens of milliseconds that commands which
+    never validate (most of them) should not pay."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(SCHEMAS[kind])
+
+_JSON_TYPES = {"string": "a string", "number": "a number", "integer": "an integer",
+               "boolean": "true or false", "object": "an object", "array": "a list",
+               "null": "null"}
+
+
+def pointer(parts: Iterable[object]) -> str:
+    """A JSON pointer (RFC 6901) for a field, ``/`` for the whole document."""
+    items = [str(p).replace("~", "~0").replace("/", "~1") for p in parts]
+    return "/" + "/".join(items) if items else "/"
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _describe(error: SchemaError) -> str:
+    """One line: where, then what is wrong, in an administrator's words."""
+    path = list(error.absolute_path)
+    kind, schema, instance = error.validator, error.schema, error.instance
+    custom = schema.get("x-message") if isinstance(schema, dict) else None
+    if kind == "required":
+        missing = [n for n in error.validator_value if n not in instance]
+        return f"{pointer([*path, missing[0]])}: is required but missing"
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        known = set(schema.get("properties", {}))
+        extra = sorted(k for k in instance if k not in known)
+        hint = (" (the version is set at deployment)" if extra and extra[0] == "versionId"
+                else f"; allowed: {', '.join(sorted(known))}")
+        return f"{pointer([*path, extra[0]])}: unknown field{hint}"
+    if "propertyNames" in error.absolute_schema_path:
+        return f"{pointer(path)}: key {_short(instance)} {custom or error.message}"
+    if kind == "const":
+        return f"{pointer(path)}: must be {_short(error.validator_value)}, not {_short(instance)}"
+    if kind == "type" and not custom:
+        wanted = error.validator_value
+        wanted = wanted if isinstance(wanted, list) else [wanted]
+        return (f"{pointer(path)}: must be "
+                + " or ".join(_JSON_TYPES.get(w, w) for w in wanted) + f", not {_short(instance)}")
+    if kind in ("minItems", "minProperties") and error.validator_value == 1 and not custom:
+        return f"{pointer(path)}: must not be empty"
+    if kind == "uniqueItems":
+        return f"{pointer(path)}: holds the same entry twice"
+    if custom:
+        shown = f" ({_short(instance)})" if not isinstance(instance, dict | list) else ""
+        return f"{pointer(path)}{shown}: {custom}"
+    return f"{pointer(path)}: {error.message}"
+
+
+def _errors(kind: ObjectType, document: object) -> list[str]:
+    validator = _validator(kind)
+    found: list[str] = []
+    for error in sorted(validator.iter_errors(document), key=lambda e: pointer(e.absolute_path)):
+        found.append(_describe(error))
+    if found or kind is not ObjectType.WORKFLOW:
+        return found
+    jobs = document.get("jobs", {})  # type: ignore[union-attr]
+    for index, instruction in enumerate(document.get("instructions", [])):  # type: ignore[union-attr]
+        if instruction.get("jobName") not in jobs:
+            found.append(f"{pointer(['instructions', index, 'jobName'])}: names the job "
+                         f"{_short(instruction.get('jobName'))}, which is not in /jobs")
+    return found
+
+
+def validate(kind: ObjectType, document: object, *, what: str = "") -> None:
+    """Refuse ``document`` unless it is a valid ``kind``; the message lists the first few
+    problems, each with the JSON pointer of its field."""
+    problems = list(dict.fromkeys(_errors(kind, document)))
+    if not problems:
+        return
+    more = len(problems) - MAX_REPORTED
+    text = "; ".join(problems[:MAX_REPORTED]) + (f"; and {more} more" if more > 0 else "")
+    subject = what or f"the {kind.label}"
+    raise ValidationError(f"{subject} is not valid: {text}")
+
+
+def parse_json(text: str | bytes, *, what: str) -> dict[str, Any]:
+    """The JSON object in ``text``, or a refusal that gives the line and column."""
+    if len(text) > MAX_CONTENT_BYTES:
+        raise ValidationError(f"{what} is larger than {MAX_CONTENT_BYTES // (1024 * 1024)} MiB")
+    try:
+        document = json.loads(text)
+    except UnicodeDecodeError:
+        raise ValidationError(f"{what} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} "
+                              f"column {exc.colno}") from None
+    if not isinstance(document, dict):
+        raise ValidationError(f"{what} must be a JSON object, not {type(document).__name__}")
+    return document

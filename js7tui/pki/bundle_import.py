@@ -1,0 +1,247 @@
+"""Importing a bundle on the Controller's or Agent's host (no console home there).
+
+Everything is checked before anything is written: the archive's entries and their SHA-256
+against the manifest, the component and name, the store password (the encrypted key and both
+PKCS#12 stores must open with it), that the key belongs to the certificate, that the leaf
+chains to the bundled CA for its purpose and is not on the bundled CRL. Only then the files
+are written (each 0600 through a temporary file and a rename; folders 0700).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from js7tui.errors import ValidationError
+from js7tui.home import make_private_dirs
+from js7tui.pki import bundle as fmt
+from js7tui.pki.authority import CaChain
+from js7tui.pki.keys import load_private_pem, private_pem, same_public_key
+from js7tui.pki.pem import load_certs, serial_hex
+from js7tui.pki.profiles import Purpose
+from js7tui.pki.verify import verify_leaf
+
+MAX_ENTRY_BYTES = 1 << 20
+TARGETS = {
+    fmt.CONFIG: "bundle.toml",
+    fmt.KEYSTORE: "tls/https-keystore.p12",
+    fmt.TRUSTSTORE: "tls/https-truststore.p12",
+    fmt.CERT_PEM: "tls/https-cert.pem",
+    fmt.KEY_PEM: "tls/https-key.pem",
+    fmt.CA_PEM: "tls/ca.pem",
+    fmt.CRL_PEM: "tls/crl.pem",
+    fmt.TRUSTED_ROOT: "trusted-x509-keys/js7tui-root-ca.pem",
+}
+
+
+class BundleRefused(ValidationError):
+    """The bundle cannot be imported; the message says why, nothing was written."""
+
+
+@dataclass(frozen=True)
+class ImportedBundle:
+    component: str
+    name: str
+    subject: str
+    serial: str
+    not_after: str
+    directory: Path
+    written: tuple[Path, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+
+def _read_archive(path: Path) -> dict[str, bytes]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            names = [i.filename for i in infos]
+            expected = {fmt.MANIFEST, *fmt.ENTRIES}
+            unknown = sorted(set(names) - expected)
+            if unknown or len(names) != len(set(names)):
+                raise BundleRefused(f"{path} holds entries a js7tui bundle never has "
+                                    f"({', '.join(unknown) or 'duplicates'}); refused")
+            missing = sorted(expected - set(names))
+            if missing:
+                raise BundleRefused(f"{path} is incomplete: {', '.join(missing)} missing")
+            if any(i.file_size > MAX_ENTRY_BYTES for i in infos):
+                raise BundleRefused(f"{path} has an entry larger than 1 MiB; refused")
+            return {i.filename: archive.read(i) for i in infos}
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BundleRefused(f"{path} is not a js7tui bundle (not a readable zip archive: "
+                            f"{exc})") from None
+
+
+def _manifest(entries: dict[str, bytes]) -> dict[str, object]:
+    try:
+        manifest = json.loads(entries[fmt.MANIFEST])
+    except ValueError:
+        raise BundleRefused("the bundle's manifest.json is not valid JSON") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != fmt.FORMAT:
+        raise BundleRefused(f"the bundle is not in the format {fmt.FORMAT} (found "
+                            f"{manifest.get('format') if isinstance(manifest, dict) else '?'})")
+    hashes = manifest.get("files")
+    if not isinstance(hashes, dict) or set(hashes) != set(fmt.ENTRIES):
+        raise BundleRefused("the manifest does not list exactly the bundle's files")
+    for entry in fmt.ENTRIES:
+        if hashlib.sha256(entries[entry]).hexdigest() != hashes[entry]:
+            raise BundleRefused(f"{entry} does not match its SHA-256 in the manifest: the bundle "
+                                "was altered or damaged in transfer")
+    return manifest
+
+
+def _existing_name(directory: Path, component: str) -> tuple[str | None, str]:
+    """The name this directory already belongs to (bundle.toml, else config.toml [server])."""
+    for filename in ("bundle.toml", "config.toml"):
+        path = directory / filename
+        if not path.exists():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, OSError) as exc:
+            raise BundleRefused(f"{path} cannot be read ({exc}); cannot check which "
+                                f"{component} this directory belongs to") from None
+        if filename == "bundle.toml":
+            if data.get("component") not in (None, component):
+                raise BundleRefused(f"{path} belongs to a {data.get('component')}, not a "
+                                    f"{component}")
+            if isinstance(data.get("name"), str):
+                return data["name"], str(path)
+        else:
+            server = data.get("server")
+            if isinstance(server, dict) and isinstance(server.get("name"), str):
+                return server["name"], f"{path} [server]"
+    return None, ""
+
+
+def _check_identity(manifest: dict[str, object], component: str, name: str | None,
+                    directory: Path) -> str:
+    found = str(manifest.get("component"))
+    bundle_name = str(manifest.get("name"))
+    if found != component:
+        article = "an" if component[0] in "aeiou" else "a"
+        raise BundleRefused(f"this bundle is for the {found} '{bundle_name}', not for "
+                            f"{article} {component}; import it with 'js7tui {found} import-bundle'"
+                            if found in ("controller", "agent") else
+                            f"this bundle is for a {found}, not for {article} {component}")
+    if name is not None and name != bundle_name:
+        raise BundleRefused(f"this bundle is for the {component} '{bundle_name}', not for "
+                            f"'{name}' (--name)")
+    existing, where = _existing_name(directory, component)
+    if existing is not None and existing != bundle_name:
+        raise BundleRefused(f"{directory} belongs to the {component} '{existing}' ({where}); "
+                            f"this bundle is for '{bundle_name}'")
+    return bundle_name
+
+
+def _open_secrets(entries: dict[str, bytes], password: bytes):  # type: ignore[no-untyped-def]
+    wrong = BundleRefused("the store password is wrong: the bundle's key and stores do not open "
+                          "with it (it was shown once when the bundle was made)")
+    try:
+        key = load_private_pem(entries[fmt.KEY_PEM], password)
+        keystore = pkcs12.load_pkcs12(entries[fmt.KEYSTORE], password)
+        pkcs12.load_pkcs12(entries[fmt.TRUSTSTORE], password)
+    except (ValueError, TypeError):
+        raise wrong from None
+    return key, keystore
+
+
+def verify_bundle(entries: dict[str, bytes], manifest: dict[str, object], password: bytes,
+                  now: datetime) -> tuple[bytes, list[str]]:
+    """All cryptographic checks; returns the decrypted key PEM and warnings."""
+    key, keystore = _open_secrets(entries, password)
+    chain = load_certs(entries[fmt.CERT_PEM], fmt.CERT_PEM)
+    ca_certs = load_certs(entries[fmt.CA_PEM], fmt.CA_PEM)
+    if len(ca_certs) != 2 or len(chain) < 1:
+        raise BundleRefused("ca.pem must hold the root and the issuing CA")
+    leaf = chain[0]
+    ca = CaChain(ca_certs[0], ca_certs[1])
+    if keystore.cert is None or keystore.key is None or keystore.cert.certificate != leaf:
+        raise BundleRefused("the keystore does not hold the bundle's certificate and key")
+    if not same_public_key(key.public_key(), leaf.public_key()) or not same_public_key(
+            keystore.key.public_key(), leaf.public_key()):
+        raise BundleRefused("the key does not belong to the certificate")
+    if serial_hex(leaf) != manifest.get("serial") or (
+            leaf.subject.rfc4514_string() != manifest.get("subject")):
+        raise BundleRefused("the certificate is not the one the manifest names")
+    verify_leaf(leaf, ca, Purpose(str(manifest["component"])), now)
+    warnings = []
+    try:
+        crl = x509.load_pem_x509_crl(entries[fmt.CRL_PEM])
+    except ValueError:
+        raise BundleRefused("crl.pem is not a PEM certificate revocation list") from None
+    if crl.issuer != ca.intermediate.subject or not crl.is_signature_valid(
+            ca.intermediate.public_key()):
+        raise BundleRefused("crl.pem was not signed by the bundle's issuing CA")
+    if crl.get_revoked_certificate_by_serial_number(leaf.serial_number) is not None:
+        raise BundleRefused(f"the bundle's certificate (serial {serial_hex(leaf)}) is revoked "
+                            "on its own CRL")
+    if crl.next_update_utc is not None and crl.next_update_utc <= now:
+        warnings.append(f"the CRL's next update ({crl.next_update_utc:%Y-%m-%d}) has passed: "
+                        "servers checking revocation will refuse clients until a current CRL "
+                        "is installed (js7tui cert crl export on the console)")
+    try:
+        config = tomllib.loads(entries[fmt.CONFIG].decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        raise BundleRefused("bundle.toml is not valid TOML") from None
+    if config.get("component") != manifest["component"] or config.get("name") != manifest["name"]:
+        raise BundleRefused("bundle.toml names another component than the manifest")
+    return private_pem(key), warnings
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """0600 from the first byte, then an atomic rename over any older file."""
+    make_private_dirs(path.parent)
+    os.chmod(path.parent, 0o700)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temporary, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+
+
+def import_bundle(archive: Path, directory: Path, *, component: str, password: bytes,
+                  name: str | None = None, now: datetime | None = None) -> ImportedBundle:
+    """Check ``archive`` completely, then write its files under ``directory``."""
+    now = now or datetime.now(UTC)
+    if directory.exists() and not directory.is_dir():
+        raise BundleRefused(f"{directory} is not a directory; give the {component}'s config "
+                            "directory (it is created if missing)")
+    entries = _read_archive(archive)
+    manifest = _manifest(entries)
+    bundle_name = _check_identity(manifest, component, name, directory)
+    try:
+        key_pem, warnings = verify_bundle(entries, manifest, password, now)
+    except BundleRefused:
+        raise
+    except ValidationError as exc:
+        raise BundleRefused(f"refused: {exc}") from None
+    written = []
+    try:
+        make_private_dirs(directory)
+        os.chmod(directory, 0o700)
+        for entry, relative in TARGETS.items():
+            target = directory / relative
+            _write_private(target, key_pem if entry == fmt.KEY_PEM else entries[entry])
+            written.append(target)
+    except OSError as exc:
+        done = ", ".join(str(p.relative_to(directory)) for p in written) or "none"
+        raise ValidationError(f"cannot write into {directory}: {exc.strerror or exc} (files "
+                              f"already replaced: {done}); fix it and import again") from None
+    return ImportedBundle(component=component, name=bundle_name,
+                          subject=str(manifest["subject"]), serial=str(manifest["serial"]),
+                          not_after=str(manifest["not_after"]), directory=directory,
+                          written=tuple(written), warnings=tuple(warnings))
