@@ -111,3 +111,5 @@ def test_plain_rejections_stay_neutral(idp, console):
 def test_login_methods(idp, console):
     assert console.login.login_methods("IDP") == ("device",)
     assert console.login.login_methods("JOC-INITIAL") == ("password",)
+    assert console.login.services_taking("device") == ["IDP"]
+    assert console.login.services_taking("password") == ["JOC-INITIAL"]

@@ -135,6 +135,13 @@ class LoginChain:
         methods = getattr(provider, "login_methods", None)
         return tuple(methods(record, self._context())) if methods else (PASSWORD,)
 
+    def services_taking(self, method: str) -> list[str]:
+        """Enabled first-factor services that take logins by ``method`` ("device": the login
+        form offers them as identity providers), in login order."""
+        return [record.name for record in records.services(self.store.conn)
+                if not record.disabled and not record.second_factor
+                and method in self.login_methods(record.name)]
+
     def _candidates(self, request: LoginRequest, first_factor: list[ServiceRecord],
                     required: list[ServiceRecord]) -> list[ServiceRecord]:
         """The services this login asks. Without a chosen service: the required services, else
