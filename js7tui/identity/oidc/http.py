@@ -15,13 +15,13 @@ provider's short ``error``/``error_description``.
 
 from __future__ import annotations
 
-import ipaddress
-import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from js7tui.identity.tls import ca_context, is_loopback, tls_problem
 
 USER_AGENT = "js7tui-oidc"
 MAX_DESCRIPTION = 200
@@ -61,15 +61,6 @@ class ClientCredentials:
         return form, None
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: str, what: str) -> str:
     """Refuse anything but https, except plain http to a provider on this very machine
     (development and tests): the client secret and tokens travel over this connection."""
@@ -90,29 +81,23 @@ class OidcHttp:
         self.ca_file = ca_file or None
         self.timeout = timeout
 
-    def _tls(self) -> ssl.SSLContext:
-        try:
-            return ssl.create_default_context(cafile=self.ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise ProviderUnreachable(f"the CA file '{self.ca_file}' cannot be used: "
-                                      f"{exc}") from None
-
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         host = urlsplit(url).netloc
         try:
-            with httpx.Client(verify=self._tls(), timeout=self.timeout,
+            with httpx.Client(verify=ca_context(self.ca_file, ProviderUnreachable),
+                              timeout=self.timeout, trust_env=False, follow_redirects=False,
                               headers={"User-Agent": USER_AGENT}) as client:
                 return client.request(method, url, **kwargs)
         except httpx.TimeoutException:
             raise ProviderUnreachable(f"{host} did not answer within {self.timeout:g} s") from None
         except httpx.ConnectError as exc:
-            text = str(exc)
-            if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            tls = tls_problem(exc)
+            if tls:
                 trust = (f"the CA file '{self.ca_file}'" if self.ca_file
                          else "the system's trusted CAs (set ca_file)")
                 raise ProviderUnreachable(f"the TLS certificate of {host} is not trusted by "
-                                          f"{trust}: {_short(text)}") from None
-            raise ProviderUnreachable(f"cannot connect to {host}: {_short(text)}") from None
+                                          f"{trust} ({tls})") from None
+            raise ProviderUnreachable(f"cannot connect to {host}: {_short(str(exc))}") from None
         except httpx.HTTPError as exc:
             raise ProviderUnreachable(f"the request to {host} failed: "
                                       f"{type(exc).__name__}: {_short(str(exc))}") from None
