@@ -31,11 +31,19 @@ class Cli(BaseCli):
         assert code == 0, err
         return out
 
-    def spawn(self, *argv: str) -> subprocess.Popen[str]:
+    def _env(self) -> dict[str, str]:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         env.pop("JS7TUI_SESSION", None)
+        return env
+
+    def spawn(self, *argv: str) -> subprocess.Popen[str]:
         return subprocess.Popen([SCRIPT, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, text=True, env=env)
+                                stdin=subprocess.DEVNULL, text=True, env=self._env())
+
+    def script(self, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        """The installed script (it logs to this home's log file, unlike in-process runs)."""
+        return subprocess.run([SCRIPT, *argv], input=stdin, capture_output=True, text=True,
+                              env=self._env(), timeout=60, check=False)
 
 
 @pytest.fixture
@@ -58,6 +66,18 @@ def cli(tmp_path: Path, glewlwyd) -> Cli:
     cli.ok("role", "create", "administrator", "-s", "IDP")
     cli.ok("role", "grant", "administrator", "sos:products", "-s", "IDP")
     return cli
+
+
+def assert_no_secrets_logged(cli: Cli, *secrets: str) -> None:
+    """Neither the home's log file nor the audit log holds a token, password or secret."""
+    logs = "".join(path.read_text() for path in (cli.home / "logs").glob("*"))
+    audit = cli.ok("--json", "audit", "list", "--limit", "200")
+    history = cli.ok("--json", "login-history", "--limit", "200")
+    assert "login of 'alice'" in logs and "alice" in history
+    for text in (logs, audit, history):
+        assert "eyJ" not in text                       # no JWT (ID or access token)
+        for secret in (CLIENTS["console"], *secrets):
+            assert secret not in text
 
 
 def read_until(process: subprocess.Popen[str], marker: str) -> str:
@@ -88,6 +108,7 @@ def test_device_login_in_a_terminal(cli, glewlwyd):
     assert "alice" in whoami and "IDP" in whoami
     history = json.loads(cli.ok("--json", "login-history", "--limit", "1").splitlines()[0])
     assert history["account"] == "alice"
+    assert_no_secrets_logged(cli, code)
 
 
 def test_ctrl_c_cancels_the_device_login(cli, glewlwyd):
@@ -111,6 +132,10 @@ def test_password_grant_from_the_command_line(cli):
     audit = cli.ok("--json", "audit", "list", "--limit", "20")
     assert CLIENTS["console"] not in audit and "client_secret" in audit
     cli.ok("identity-service", "set", "IDP", "--setting", "password_grant=true")
-    out = cli.ok("login", "-s", "IDP", "--account", "alice", "--password-stdin",
-                 stdin="alice-password\n")
-    assert "logged in as alice via IDP" in out
+    done = cli.script("login", "-s", "IDP", "--account", "alice", "--password-stdin",
+                      stdin="alice-password\n")
+    assert done.returncode == 0 and "logged in as alice via IDP" in done.stdout, done.stderr
+    refused = cli.script("login", "-s", "IDP", "--account", "alice", "--password-stdin",
+                         stdin="wrong-password-77\n")
+    assert refused.returncode == 6 and "wrong account name or password" in refused.stderr
+    assert_no_secrets_logged(cli, "alice-password", "wrong-password-77")
