@@ -81,7 +81,9 @@ _SECTIONS: dict[str, type] = {"log": LogConfig, "passwords": PasswordConfig, "tu
                               "archive": ArchiveConfig}
 
 
-def _section(path: Path, name: str, raw: Any, cls: type) -> Any:
+def parse_section(path: Path, name: str, raw: Any, cls: type) -> Any:
+    """One strict table: every key must be a field of the dataclass ``cls`` (all fields have
+    defaults), of the default's type; unknown keys are refused naming the file."""
     if not isinstance(raw, dict):
         raise ValidationError(f"{path}: [{name}] must be a table")
     allowed = cls.__dataclass_fields__
@@ -118,7 +120,7 @@ def load_config(path: Path) -> Config:
                 f"{path}: unknown key '{name}'{hint}; allowed sections: "
                 f"{', '.join(sorted(_SECTIONS))}"
             )
-        sections[name] = _section(path, name, value, _SECTIONS[name])
+        sections[name] = parse_section(path, name, value, _SECTIONS[name])
     config = Config(**sections)
     for key, value in vars(config.archive).items():
         if value < 1:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from js7tui import audit, logs, security_level
 from js7tui.audit import Category
 from js7tui.audit.service import AuditService
+from js7tui.client.registry import ControllerService
 from js7tui.clock import Clock, SystemClock, to_iso
 from js7tui.config import CONFIG_TEMPLATE, Config, load_config
 from js7tui.deployment import ExportService
@@ -69,6 +70,7 @@ class Console:
     inventory: InventoryService
     exports: ExportService
     certificates: CertificateService
+    controllers: ControllerService
 
     @property
     def security_level(self) -> SecurityLevel:
@@ -131,6 +133,7 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
         exports=ExportService(ops, inventory),
         certificates=CertificateService(store, clock, ops,
                                         lambda: security_level.installation_id(store.conn)),
+        controllers=ControllerService(store, ops, clock, secrets),
     )
 
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 import sqlite3
 import stat
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from js7tui.home import Home
 from js7tui.pki import health
+
+if TYPE_CHECKING:
+    from js7tui.console import Console
 
 
 def _file_modes(home: Home) -> list[str]:
@@ -28,3 +32,10 @@ def _file_modes(home: Home) -> list[str]:
 
 def examine(home: Home, conn: sqlite3.Connection, now: datetime) -> list[str]:
     return _file_modes(home) + health.findings(conn, now)
+
+
+def examine_console(console: Console) -> list[str]:
+    """The findings for an opened console (what ``js7tui doctor`` prints)."""
+    if console.home is None:
+        return health.findings(console.store.conn, console.clock.now())
+    return examine(console.home, console.store.conn, console.clock.now())

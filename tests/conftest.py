@@ -21,6 +21,7 @@ from js7tui.identity.passwords import PasswordHasher
 from js7tui.identity.providers.base import LoginRequest
 from js7tui.identity.sessions import Session
 from js7tui.security_level import SecurityLevel
+from tests.ldap_server import ldap_server  # noqa: F401  (session fixture: a private slapd)
 from tests.openbao import openbao  # noqa: F401  (session fixture: a real OpenBao server)
 
 ROOT_PASSWORD = "root-password-1234"

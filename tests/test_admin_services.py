@@ -426,7 +426,7 @@ def test_an_unknown_service_type_is_refused(root, console):
 def test_a_type_without_a_provider_is_refused_naming_the_available_types(root, console):
     before = snapshot(console)
     with pytest.raises(ValidationError, match="not available") as e:
-        console.identity_services.create(root, "DIRECTORY", "LDAP")
+        console.identity_services.create(root, "DIRECTORY", "KEYCLOAK")
     assert "available: JOC" in str(e.value)
     assert snapshot(console) == before
 

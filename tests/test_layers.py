@@ -12,11 +12,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "js7tui"
 
 def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
     code = (
-        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service,"
-        " js7tui.inventory, js7tui.deployment;"
-        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.doctor;"
-        "import js7tui.identity.providers.oidc, js7tui.identity.oidc.device, js7tui.qr;"
-        "import js7tui.pki.bundle_import, js7tui.pki.material, js7tui.pki.health;"
+        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.doctor,"
+        " js7tui.inventory, js7tui.deployment, js7tui.identity.providers.ldap.provider,"
+        " js7tui.identity.providers.vault, js7tui.pki.bundle_import, js7tui.pki.material,"
+        " js7tui.pki.health, js7tui.signing, js7tui.client, js7tui.client.registry,"
+        " js7tui.engine.shapes, js7tui.engine.config, js7tui.engine.items, js7tui.engine.auth,"
+        " js7tui.engine.tls, js7tui.engine.serve, js7tui.demo,"
+        " js7tui.identity.providers.oidc, js7tui.identity.oidc.device, js7tui.qr;"
         "bad = [m for m in ('textual', 'aiohttp') if m in sys.modules];"
         "print(','.join(bad))"
     )
@@ -57,6 +59,18 @@ def test_no_textual_import_outside_tui() -> None:
     assert offenders == []
 
 
+def test_aiohttp_only_in_the_servers() -> None:
+    """aiohttp serves; it lives in the engine's app base and the two servers only."""
+    allowed = {"engine/app.py", "controller", "agent"}
+    offenders = [
+        str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+        if re.search(r"^\s*(from|import) aiohttp", path.read_text(), re.M)
+        and str(path.relative_to(PACKAGE)) not in allowed
+        and path.relative_to(PACKAGE).parts[0] not in allowed
+    ]
+    assert offenders == []
+
+
 def test_pki_imports_no_surface() -> None:
     """The PKI is domain code: the CLI and TUI use it, never the other way round."""
     offenders = [
@@ -65,3 +79,12 @@ def test_pki_imports_no_surface() -> None:
                      re.M)
     ]
     assert offenders == []
+def test_the_cli_starts_without_loading_the_ldap_client() -> None:
+    """ldap3 costs about 0.2 s to import; only a login through an LDAP service loads it."""
+    code = ("import sys, js7tui.cli, js7tui.console;"
+            "from js7tui.identity.providers import default_registry;"
+            "default_registry().schema('LDAP').keys();"
+            "print('ldap3' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"

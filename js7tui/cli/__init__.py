@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from js7tui import __version__
-from js7tui.cli import cert_cmds, inventory_cmds, tui_cmds
+from js7tui.cli import cert_cmds, demo_cmds, engine_cmds, inventory_cmds, tui_cmds
 from js7tui.cli import identity_cmds as ident
 from js7tui.cli import system_cmds as system
 from js7tui.cli.context import CliContext, default_context
@@ -296,10 +296,12 @@ def _system_parsers(sub: argparse._SubParsersAction) -> None:
 def _component_parsers(sub: argparse._SubParsersAction) -> None:
     """``js7tui controller ...`` / ``js7tui agent ...``: commands run on those hosts."""
     for component in ("controller", "agent"):
-        group = sub.add_parser(component, help=f"commands for a {component} host")
+        group = sub.add_parser(component, help=f"commands for a {component} host" + (
+            "; the Controllers this console talks to" if component == "controller" else ""))
         acts = group.add_subparsers(dest=f"{component}_action", required=True,
                                     metavar="ACTION")
         cert_cmds.add_import_bundle_parser(acts, component)
+        engine_cmds.add_actions(acts, component)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -319,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     _component_parsers(sub)
     cert_cmds.add_doctor_parser(sub)
     tui_cmds.add_parsers(sub)
+    demo_cmds.add_parser(sub)
     return parser
 
 

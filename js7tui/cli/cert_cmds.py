@@ -540,8 +540,8 @@ def cmd_import_bundle(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(ctx: CliContext, args: argparse.Namespace) -> int:
-    from js7tui.doctor import examine
-    findings = examine(ctx.home, ctx.console.store.conn, ctx.console.clock.now())
+    from js7tui.doctor import examine_console
+    findings = examine_console(ctx.console)
     for finding in findings:
         ctx.say(f"warning: {finding}")
     if not findings:

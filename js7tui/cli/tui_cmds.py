@@ -14,13 +14,13 @@ from js7tui.cli.context import CliContext
 from js7tui.errors import ValidationError
 
 
-def _on_terminal(ctx: CliContext) -> bool:
+def on_terminal(ctx: CliContext) -> bool:
     return all(bool(getattr(stream, "isatty", lambda: False)())
                for stream in (ctx.stdin, ctx.stdout))
 
 
 def cmd_tui(ctx: CliContext, args: argparse.Namespace) -> int:
-    if not _on_terminal(ctx):
+    if not on_terminal(ctx):
         raise ValidationError("the console needs a terminal (stdin and stdout); for scripts "
                               "use the commands, e.g. 'js7tui status'")
     console = ctx.console
@@ -29,7 +29,7 @@ def cmd_tui(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def cmd_default(ctx: CliContext, args: argparse.Namespace) -> int:
-    if _on_terminal(ctx) and ctx.home.exists():
+    if on_terminal(ctx) and ctx.home.exists():
         return cmd_tui(ctx, args)
     return system.cmd_status(ctx, args)
 

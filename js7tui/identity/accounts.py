@@ -86,6 +86,29 @@ def _needs_chosen_password(record: ServiceRecord) -> ValidationError:
         "hash): give one with --password-prompt or --password-stdin")
 
 
+# Where the password of an account lives when the console keeps none (types not named: the
+# provider). The console never writes a password to a directory or an identity provider.
+_PASSWORD_KEEPER = {"LDAP": "the LDAP directory", "LDAP-JOC": "the LDAP directory"}
+
+
+def _keeps_no_passwords(record: ServiceRecord) -> ValidationError:
+    keeper = _PASSWORD_KEEPER.get(record.type, f"the {record.type} identity provider")
+    return ValidationError(
+        f"identity service '{record.name}' ({record.type}) keeps no passwords: its accounts' "
+        f"passwords are kept in {keeper}; change them there")
+
+
+def _elsewhere_hint(services: Sequence[ServiceRecord]) -> str:
+    """For a refused password change: which enabled services keep their passwords elsewhere
+    (said whatever the account, so it reveals nothing about accounts)."""
+    external = [s for s in services if not s.disabled and s.type in _PASSWORD_KEEPER]
+    if not external:
+        return ""
+    names = ", ".join(f"{s.name} ({s.type})" for s in external)
+    return (f"; accounts of {names} change their password in "
+            f"{_PASSWORD_KEEPER[external[0].type]}, not here")
+
+
 def _require_store_accounts(record: ServiceRecord) -> None:
     if not records.roles_from_store(record):
         raise ValidationError(
@@ -139,8 +162,7 @@ class AccountService:
         password the provider keeps is checked alike, but no hash is returned."""
         if not _manages_password(record):
             if password is not None:
-                raise ValidationError(f"identity service '{record.name}' ({record.type}) keeps "
-                                      "no passwords")
+                raise _keeps_no_passwords(record)
             return None, False
         stores = _stores_password(record)
         if password is None and not stores:
@@ -287,7 +309,7 @@ class AccountService:
                 permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
             record = self._service(op.conn, session, service)
             if not _manages_password(record):
-                raise ValidationError(f"'{record.name}' ({record.type}) keeps no passwords")
+                raise _keeps_no_passwords(record)
             row = records.account(op.conn, record, name)
             if password is None:
                 if not _stores_password(record):
@@ -398,12 +420,17 @@ class AccountService:
                         service: str | None = None, source: str = "local") -> None:
         """Change a password with the old one (also a forced change); no session needed."""
         conn = self.store.conn
+        if service:
+            named = records.service(conn, service)
+            if not _manages_password(named):
+                raise _keeps_no_passwords(named)
         candidates = [s for s in records.services(conn)
                       if _manages_password(s) and not s.disabled
                       and (service is None or s.name.lower() == service.lower())]
         holders = [s for s in candidates if records.find_account(conn, s, account)]
         if service and not candidates:
-            raise ValidationError(f"identity service '{service}' keeps no passwords here")
+            raise ValidationError(f"identity service '{service}' is disabled; its passwords "
+                                  "cannot be changed now")
         if len(holders) > 1:
             raise ValidationError(
                 f"account '{account}' exists in several identity services ("
@@ -421,7 +448,8 @@ class AccountService:
                             "wrong account name or current password",
                             parameters={"source": source})
             raise AuthenticationError("password not changed: wrong account name or current "
-                                      "password")
+                                      "password" + ("" if service else
+                                                    _elsewhere_hint(records.services(conn))))
         if records.is_blocked(conn, account) or row["disabled"]:
             raise AuthenticationError(f"password not changed: the account '{account}' is "
                                       "blocked or disabled")

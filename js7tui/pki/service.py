@@ -305,55 +305,6 @@ class CertificateService:
             return record
 
     # -- bundles --------------------------------------------------------------------------
-    def _allowed_clients(self, conn: sqlite3.Connection, component: str,
-                         controller: str | None) -> list[AllowedClient]:
-        if component == "console":
-            return []
-        if component == "controller":
-            purpose, name, user = "console", None, "console"
-            missing = ("there is no valid console certificate to allow as the Controller's "
-                       "client (js7tui cert issue console console)")
-        else:
-            if not controller:
-                raise ValidationError("an Agent bundle must name its Controller (--controller "
-                                      "NAME): its certificate is the Agent's only client")
-            purpose, name, user = "controller", controller, "controller"
-            missing = (f"there is no valid certificate of the Controller '{controller}': make "
-                       f"its bundle first (js7tui cert bundle controller {controller})")
-        now = self.clock.now()
-        subjects = []
-        for record in records.certificates(conn, purpose=purpose, name=name,
-                                           status=Status.VALID):
-            if record.not_after and record.not_after > now and record.subject not in subjects:
-                subjects.append(record.subject)
-        if not subjects:
-            raise NotFound(missing)
-        return [AllowedClient(dn, user) for dn in subjects]
-
-    def _bundle_certificate(self, conn: sqlite3.Connection, component: str, name: str,
-                            request: IssueRequest, account: str) -> tuple[CertRecord, Any]:
-        current = [r for r in records.certificates(conn, purpose=component, name=name,
-                                                   status=Status.VALID)
-                   if r.not_after and r.not_after > self.clock.now()]
-        held = [r for r in current if r.key_pem]
-        if held:
-            record = held[-1]
-            wanted = san_strings(parse_san(request.san)) if request.san else None
-            if wanted is not None and set(wanted) != set(record.san):
-                raise Conflict(
-                    f"the certificate of {record.label} already exists with SAN "
-                    f"{', '.join(record.san)}; --dns/--ip/--email/--uri apply to a new "
-                    f"certificate only: revoke this one first, or bundle it without them")
-            return record, load_private_pem(record.key_pem or "")
-        if current:
-            latest = current[-1]
-            raise Conflict(
-                f"the certificate of {latest.label} was already exported and its key is no "
-                f"longer held; renew it (js7tui cert renew {latest.serial}) or revoke it first")
-        issued = issuing.issue(conn, self.clock.now(), request, created_by=account,
-                               hold_key=True)
-        return issued.record, issued.key
-
     def bundle(self, session: Session, component: str, name: str, *,
                password: str | None = None, controller: str | None = None,
                san: Sequence[str] = (), days: int = issuing.LEAF_DAYS,
@@ -364,37 +315,104 @@ class CertificateService:
         The leaf key leaves the store with the bundle unless ``keep_key`` (console: kept);
         ``write`` (e.g. to a 0600 file) runs inside the transaction, so a failed write leaves
         the key in the store."""
-        if component not in COMPONENTS:
-            raise ValidationError(f"bundles are for {', '.join(COMPONENTS)}, not '{component}'")
-        if password is not None and len(password) < 8:
-            raise ValidationError("the store password must have at least 8 characters")
-        generated = password is None
-        secret = password if password is not None else secrets.token_urlsafe(PASSWORD_BYTES)
-        purpose = Purpose(component)
-        request = IssueRequest(purpose, name, san=san, days=days, key_type=key_type,
-                               keep_key=keep_key)
+        check_bundle_request(component, password)
         with self._manage(session, "./pki/bundle/export", meta) as op:
-            now = self.clock.now()
-            ca = authority.chain(op.conn)
-            authority.check_valid_at(ca.root, "root CA", now)
-            authority.check_valid_at(ca.intermediate, "issuing CA", now)
-            allowed = self._allowed_clients(op.conn, component, controller)
-            record, key = self._bundle_certificate(op.conn, component, name, request,
-                                                   session.account)
-            current_crl = crl.fresh_intermediate_crl(op.conn, now)
-            data = build_bundle(component=component, name=name, leaf=record.cert, key=key,
-                                ca=ca,
-                                crl_pem=current_crl.crl_pem.encode("ascii"),
-                                allowed_clients=allowed, password=secret.encode("utf-8"),
-                                now=now)
-            if write is not None:
-                write(data)
-            keep = keep_key or record.keep_key or purpose.profile.key_held
-            records.mark_exported(op.conn, record.id, now, drop_key=not keep)
-            op.record(path=record.subject, parameters={
-                **_cert_params(record), "component": component,
-                "allowedClients": [c.dn for c in allowed], "crlNumber": current_crl.crl_number,
-                "keyKept": keep, "passwordGenerated": generated})
-            return BundleResult(data, records.certificate_by_id(op.conn, record.id), secret,
-                                generated)
+            result, parameters = make_bundle(
+                op.conn, self.clock.now(), session.account, component, name,
+                password=password, controller=controller, san=san, days=days,
+                key_type=key_type, keep_key=keep_key, write=write)
+            op.record(path=result.record.subject, parameters=parameters)
+            return result
+
+
+def check_bundle_request(component: str, password: str | None) -> None:
+    if component not in COMPONENTS:
+        raise ValidationError(f"bundles are for {', '.join(COMPONENTS)}, not '{component}'")
+    if password is not None and len(password) < 8:
+        raise ValidationError("the store password must have at least 8 characters")
+
+
+def _allowed_clients(conn: sqlite3.Connection, now: datetime, component: str,
+                     controller: str | None) -> list[AllowedClient]:
+    if component == "console":
+        return []
+    if component == "controller":
+        purpose, name, user = "console", None, "console"
+        missing = ("there is no valid console certificate to allow as the Controller's "
+                   "client (js7tui cert issue console console)")
+    else:
+        if not controller:
+            raise ValidationError("an Agent bundle must name its Controller (--controller "
+                                  "NAME): its certificate is the Agent's only client")
+        purpose, name, user = "controller", controller, "controller"
+        missing = (f"there is no valid certificate of the Controller '{controller}': make "
+                   f"its bundle first (js7tui cert bundle controller {controller})")
+    subjects = []
+    for record in records.certificates(conn, purpose=purpose, name=name,
+                                       status=Status.VALID):
+        if record.not_after and record.not_after > now and record.subject not in subjects:
+            subjects.append(record.subject)
+    if not subjects:
+        raise NotFound(missing)
+    return [AllowedClient(dn, user) for dn in subjects]
+
+
+def _bundle_certificate(conn: sqlite3.Connection, now: datetime, component: str, name: str,
+                        request: IssueRequest, account: str) -> tuple[CertRecord, Any]:
+    current = [r for r in records.certificates(conn, purpose=component, name=name,
+                                               status=Status.VALID)
+               if r.not_after and r.not_after > now]
+    held = [r for r in current if r.key_pem]
+    if held:
+        record = held[-1]
+        wanted = san_strings(parse_san(request.san)) if request.san else None
+        if wanted is not None and set(wanted) != set(record.san):
+            raise Conflict(
+                f"the certificate of {record.label} already exists with SAN "
+                f"{', '.join(record.san)}; --dns/--ip/--email/--uri apply to a new "
+                f"certificate only: revoke this one first, or bundle it without them")
+        return record, load_private_pem(record.key_pem or "")
+    if current:
+        latest = current[-1]
+        raise Conflict(
+            f"the certificate of {latest.label} was already exported and its key is no "
+            f"longer held; renew it (js7tui cert renew {latest.serial}) or revoke it first")
+    issued = issuing.issue(conn, now, request, created_by=account, hold_key=True)
+    return issued.record, issued.key
+
+
+def make_bundle(conn: sqlite3.Connection, now: datetime, account: str, component: str,
+                name: str, *, password: str | None = None, controller: str | None = None,
+                san: Sequence[str] = (), days: int = issuing.LEAF_DAYS,
+                key_type: KeyType | None = None, keep_key: bool = False,
+                write: Callable[[bytes], None] | None = None
+                ) -> tuple[BundleResult, dict[str, Any]]:
+    """A component's bundle inside the caller's audited transaction (the session-taking
+    :meth:`CertificateService.bundle`, or a setup acting for the system such as ``js7tui
+    demo`` on the home it creates); returns the bundle and the audit entry's parameters."""
+    check_bundle_request(component, password)
+    generated = password is None
+    secret = password if password is not None else secrets.token_urlsafe(PASSWORD_BYTES)
+    purpose = Purpose(component)
+    request = IssueRequest(purpose, name, san=san, days=days, key_type=key_type,
+                           keep_key=keep_key)
+    ca = authority.chain(conn)
+    authority.check_valid_at(ca.root, "root CA", now)
+    authority.check_valid_at(ca.intermediate, "issuing CA", now)
+    allowed = _allowed_clients(conn, now, component, controller)
+    record, key = _bundle_certificate(conn, now, component, name, request, account)
+    current_crl = crl.fresh_intermediate_crl(conn, now)
+    data = build_bundle(component=component, name=name, leaf=record.cert, key=key, ca=ca,
+                        crl_pem=current_crl.crl_pem.encode("ascii"), allowed_clients=allowed,
+                        password=secret.encode("utf-8"), now=now)
+    if write is not None:
+        write(data)
+    keep = keep_key or record.keep_key or purpose.profile.key_held
+    records.mark_exported(conn, record.id, now, drop_key=not keep)
+    parameters = {**_cert_params(record), "component": component,
+                  "allowedClients": [c.dn for c in allowed],
+                  "crlNumber": current_crl.crl_number, "keyKept": keep,
+                  "passwordGenerated": generated}
+    return (BundleResult(data, records.certificate_by_id(conn, record.id), secret, generated),
+            parameters)
 

@@ -19,8 +19,13 @@ from js7tui.errors import StoreError
 BUSY_TIMEOUT_MS = 5000
 
 
-def _migrations() -> list[tuple[int, str, str]]:
-    folder = resources.files("js7tui.store").joinpath("migrations")
+Migration = tuple[int, str, str]
+
+
+def load_migrations(package: str) -> list[Migration]:
+    """The numbered ``migrations/NNNN_*.sql`` of ``package`` (the console store's here; the
+    Controller and Agent journals bring their own)."""
+    folder = resources.files(package).joinpath("migrations")
     found = []
     for entry in folder.iterdir():
         name = entry.name
@@ -29,11 +34,13 @@ def _migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-MIGRATIONS = _migrations()
+MIGRATIONS = load_migrations("js7tui.store")
 SCHEMA_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 0
 
 
-def _open(path: Path) -> sqlite3.Connection:
+def _open(path: Path, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    if synchronous not in ("NORMAL", "FULL"):
+        raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
     # The console calls services from worker threads (one at a time, under the TUI's lock),
     # so the connection may be used by a thread other than the one that opened it.
     conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
@@ -42,34 +49,41 @@ def _open(path: Path) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
     return conn
 
 
 class Store:
-    """An open store. ``Store.create`` for a new home, ``Store.open`` for an existing one."""
+    """An open store. ``Store.create`` for a new home, ``Store.open`` for an existing one.
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    ``migrations`` and ``synchronous`` let the Controller and Agent journals reuse the same
+    machinery with their own schema (and ``FULL`` sync: what they acknowledge must survive)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path,
+                 migrations: list[Migration] | None = None) -> None:
         self.conn = conn
         self.path = path
+        self.migrations = MIGRATIONS if migrations is None else migrations
 
     @classmethod
-    def create(cls, path: Path) -> Store:
+    def create(cls, path: Path, *, migrations: list[Migration] | None = None,
+               synchronous: str = "NORMAL") -> Store:
         if path.exists():
             raise StoreError(f"a store already exists at {path}")
         path.touch(mode=0o600)
-        store = cls(_open(path), path)
+        store = cls(_open(path, synchronous), path, migrations)
         store.migrate()
         return store
 
     @classmethod
-    def open(cls, path: Path) -> Store:
+    def open(cls, path: Path, *, migrations: list[Migration] | None = None,
+             synchronous: str = "NORMAL") -> Store:
         if not path.exists():
             raise StoreError(
                 f"no js7tui home at {path.parent}: create one with 'js7tui init "
                 "--security-level low|medium|high' (or name another with --home)"
             )
-        store = cls(_open(path), path)
+        store = cls(_open(path, synchronous), path, migrations)
         store.migrate()
         return store
 
@@ -90,12 +104,13 @@ class Store:
     def migrate(self) -> None:
         """Apply the migrations the store has not seen, each in its own transaction."""
         current = self.schema_version
-        if current > SCHEMA_VERSION:
+        newest = self.migrations[-1][0] if self.migrations else 0
+        if current > newest:
             raise StoreError(
                 f"the store {self.path} has schema version {current}, newer than this js7tui "
-                f"({SCHEMA_VERSION}); upgrade js7tui"
+                f"({newest}); upgrade js7tui"
             )
-        for number, name, sql in MIGRATIONS:
+        for number, name, sql in self.migrations:
             if number <= current:
                 continue
             try:

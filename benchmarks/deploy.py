@@ -1,0 +1,169 @@
+"""Signed deployment through a Controller to two Agents, and job start latency, on loopback.
+
+What it measures
+    1. Deployment: N signed workflows (default 1,000), each with one job on each of two Agents,
+       signed by the console side (``sign_bytes``) and sent to the Controller in one
+       UpdateItems request; timed until both Agents hold every item (the Controller verifies
+       each item, journals it, forwards it, and each Agent verifies it again and journals it).
+    2. The floor: the bare public-key work of the same run, measured in this process on the
+       same items: N signatures plus 3N verifications (Controller + 2 Agents), with the same
+       key and algorithm; no chain checks, no JSON, no I/O.
+    3. Job start latency: an order is added (client clock before the request) until the Agent
+       has started the job's process (the Agent's timestamp right after the fork); orders one
+       after the other, each waited for, so nothing queues.
+
+Real parts only: the servers are ``js7tui controller serve`` / ``js7tui agent serve``
+subprocesses over HTTPS with client certificates; journals are SQLite with synchronous=FULL.
+
+Targets: deployment within 3x of the floor; job start p50 under 20 ms.
+
+Run: ``python benchmarks/deploy.py [--items N] [--orders M] [--algorithm NAME]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from js7tui.pki.keys import KeyType
+from js7tui.signing import Algorithm, SignedItem, sign_bytes
+from js7tui.signing.algorithms import verify_raw
+from tests.estate import Estate, wait_for, workflow
+
+TARGET_RATIO = 3.0
+TARGET_P50_MS = 20.0
+
+
+def sign_all(estate: Estate, texts: list[str], algorithm: Algorithm) -> list[SignedItem]:
+    signer = estate.signer
+    return [SignedItem(text, sign_bytes(text.encode(), signer.key, certificate=signer.cert,
+                                        chain=signer.chain[1:2], algorithm=algorithm))
+            for text in texts]
+
+
+def floor(estate: Estate, texts: list[str], algorithm: Algorithm) -> tuple[float, float]:
+    """Seconds for N bare signatures and for 3N bare verifications."""
+    import base64
+
+    key, public = estate.signer.key, estate.signer.cert.public_key()
+    data = [t.encode() for t in texts]
+    start = time.perf_counter()
+    signatures = [base64.b64decode(sign_bytes(d, key, certificate=estate.signer.cert,
+                                              algorithm=algorithm)["signatureString"])
+                  for d in data]
+    signed = time.perf_counter() - start
+    start = time.perf_counter()
+    for _ in range(3):
+        for d, s in zip(data, signatures, strict=True):
+            assert verify_raw(algorithm, public, s, d)
+    return signed, time.perf_counter() - start
+
+
+def deploy(estate: Estate, items: list[SignedItem]) -> float:
+    with estate.client() as client:
+        client.login()
+        start = time.perf_counter()
+        results = client.deploy(items)
+        acknowledged = time.perf_counter() - start
+        assert len(results) == len(items)
+        wait_for(lambda: all(a["pendingItems"] == 0 for a in client.agents()),
+                 "every item on both Agents", 600, interval=0.025)
+        total = time.perf_counter() - start
+        refused = sum(a["refusedItems"] for a in client.agents())
+        assert refused == 0, f"{refused} items refused by an Agent"
+    print(f"  Controller acknowledged after {acknowledged:.3f} s")
+    return total
+
+
+def latency(estate: Estate, orders: int) -> tuple[list[float], list[float]]:
+    estate_items = [estate.sign(workflow("latency", {"j": ("agent-1", "true")}))]
+    with estate.client() as client:
+        client.deploy(estate_items)
+        wait_for(lambda: all(a["pendingItems"] == 0 for a in client.agents()), "attached")
+        client.add_order("warm-up", "latency")
+        wait_for(lambda: client.order("warm-up").ended, "warm-up order")
+        end_to_end, server_side = [], []
+        for index in range(orders):
+            before = time.time()
+            client.add_order(f"lat-{index}", "latency")
+            order = wait_for(lambda i=index: (o := client.order(f"lat-{i}")).ended and o,
+                             "order", 30, interval=0.05)
+            started = datetime.fromisoformat(order.steps[0].started).timestamp()
+            created = datetime.fromisoformat(order.created).timestamp()
+            end_to_end.append((started - before) * 1000)
+            server_side.append((started - created) * 1000)
+    return end_to_end, server_side
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--algorithm", default="SHA512withECDSA",
+                        choices=["SHA512withECDSA", "SHA256withECDSA", "SHA256withRSA"],
+                        help="signature algorithm (keys from the console's CA: EC P-256 or "
+                        "RSA 3072)")
+    parser.add_argument("--journal-sync", default="full", choices=["full", "normal"],
+                        help="SQLite synchronous mode of the journals (default: full)")
+    args = parser.parse_args()
+    algorithm = Algorithm(args.algorithm)
+    key_type = KeyType.RSA_3072 if algorithm is Algorithm.SHA256_RSA else KeyType.EC_P256
+    with tempfile.TemporaryDirectory(prefix="js7tui-bench-") as root:
+        estate = Estate(Path(root), agents=["agent-1", "agent-2"],
+                        journal_sync=args.journal_sync, signer_key_type=key_type)
+        try:
+            estate.start_all()
+            texts = [json.dumps(workflow(f"wf-{i:05d}", {"a": ("agent-1", f"echo {i} a"),
+                                                          "b": ("agent-2", f"echo {i} b")}))
+                     for i in range(args.items)]
+            print(f"deploy: {args.items} workflows ({algorithm.value}), Controller + 2 Agents, "
+                  "HTTPS with client certificates, SQLite journals (synchronous="
+                  f"{args.journal_sync.upper()})")
+            start = time.perf_counter()
+            items = sign_all(estate, texts, algorithm)
+            signing = time.perf_counter() - start
+            deployed = deploy(estate, items)
+            sign_floor, verify_floor = floor(estate, texts, algorithm)
+            crypto = sign_floor + verify_floor
+            total = signing + deployed
+            ratio = total / crypto
+            print(f"  signing (console, with certificate)  {signing:8.3f} s")
+            print(f"  deploy until both Agents hold all    {deployed:8.3f} s")
+            print(f"  total                                {total:8.3f} s")
+            print(f"  floor: {args.items} signatures          {sign_floor:8.3f} s")
+            print(f"  floor: {3 * args.items} verifications       {verify_floor:8.3f} s")
+            print(f"  floor total                          {crypto:8.3f} s")
+            print(f"  ratio total / floor                  {ratio:8.2f}x  (target <= "
+                  f"{TARGET_RATIO:.0f}x: {'met' if ratio <= TARGET_RATIO else 'MISSED'})")
+            print(f"  deploy alone / verification floor    {deployed / verify_floor:8.2f}x")
+
+            end_to_end, server_side = latency(estate, args.orders)
+            p50, p95 = percentile(end_to_end, 0.5), percentile(end_to_end, 0.95)
+            print(f"job start latency over {args.orders} orders (order added -> job process "
+                  "started):")
+            print(f"  client-measured  p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   max "
+                  f"{max(end_to_end):6.1f} ms  (target p50 < {TARGET_P50_MS:.0f} ms: "
+                  f"{'met' if p50 < TARGET_P50_MS else 'MISSED'})")
+            print(f"  Controller-side  p50 {percentile(server_side, 0.5):6.1f} ms   p95 "
+                  f"{percentile(server_side, 0.95):6.1f} ms  (order journaled -> started)")
+            print(f"  mean {statistics.mean(end_to_end):.1f} ms")
+        finally:
+            estate.stop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

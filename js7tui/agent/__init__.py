@@ -1,0 +1,1 @@
+"""The Agent server: verified items and the job executor (subprocesses)."""

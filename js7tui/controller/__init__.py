@@ -1,0 +1,1 @@
+"""The Controller server: signed items, orders, and the links to its Agents."""

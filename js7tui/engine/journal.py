@@ -1,0 +1,28 @@
+"""An engine's SQLite journal: the console store's machinery with the component's own schema.
+
+One file per process in its state directory, WAL, ``synchronous = FULL`` by default: what the
+server acknowledged has been fsynced, so a ``kill -9`` (or a power cut) cannot lose it, and
+every change is one transaction, so nothing is ever half applied.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from js7tui.engine.config import ensure_private_dir
+from js7tui.store import Store, load_migrations
+
+
+def open_journal(state_dir: Path, package: str, *, synchronous: str = "FULL") -> Store:
+    """Open (or create) ``state_dir/journal.db`` with ``package``'s migrations (the first
+    one creates ``journal_info`` with a random journal id, in the same transaction)."""
+    ensure_private_dir(state_dir)
+    path = state_dir / "journal.db"
+    migrations = load_migrations(package)
+    if path.exists():
+        return Store.open(path, migrations=migrations, synchronous=synchronous)
+    return Store.create(path, migrations=migrations, synchronous=synchronous)
+
+
+def journal_id(store: Store) -> str:
+    return str(store.conn.execute("SELECT journal_id FROM journal_info").fetchone()[0])

@@ -1,0 +1,126 @@
+"""TLS for the engine: a server context requiring client certificates, checked against the CRL,
+re-read when the CRL (or the key material) changes; and client contexts for outgoing hops.
+
+Why a context subclass: asyncio's SSL transport calls ``context.wrap_bio`` once per accepted
+connection (``asyncio.sslproto.SSLProtocol``), with the context given to ``create_server``.
+:class:`ReloadingServerContext` is that context; its ``wrap_bio`` hands each new connection to a
+freshly built :class:`ssl.SSLContext` whenever a watched file changed, so a revocation applies to
+the next handshake without a restart, while established connections keep their session. A
+changed file that does not load (half-written CRL, wrong issuer) leaves the previous context in
+force and is logged: failing open is never an option, failing everyone is not either.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import threading
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from js7tui.engine.config import TlsFiles
+
+log = logging.getLogger("js7tui.engine.tls")
+
+
+def _check_crl(files: TlsFiles) -> None:
+    """Refuse a CRL that is not signed by one of our CA certificates (OpenSSL would then fail
+    every handshake with a less helpful message)."""
+    if files.crl is None:
+        return
+    crl = x509.load_pem_x509_crl(files.crl.read_bytes())
+    cas = x509.load_pem_x509_certificates(files.ca.read_bytes())
+    for ca in cas:
+        if ca.subject == crl.issuer:
+            if not crl.is_signature_valid(ca.public_key()):  # type: ignore[arg-type]
+                raise ValueError(f"{files.crl}: the CRL's signature does not verify with "
+                                 f"'{ca.subject.rfc4514_string()}'")
+            return
+    raise ValueError(f"{files.crl}: the CRL's issuer '{crl.issuer.rfc4514_string()}' is none "
+                     f"of the CA certificates in {files.ca}")
+
+
+def build_server_context(files: TlsFiles) -> ssl.SSLContext:
+    """Server side: our certificate chain, client certificates required from our CA, the CRL
+    checked for the client's certificate when there is one."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(files.cert, files.key)
+    ctx.load_verify_locations(cafile=files.ca)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    if files.crl is not None:
+        _check_crl(files)
+        ctx.load_verify_locations(cafile=files.crl)
+        ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+    return ctx
+
+
+def build_client_context(ca: Path, cert: Path | None = None, key: Path | None = None, *,
+                         crl: Path | None = None) -> ssl.SSLContext:
+    """Client side of a hop: trust ``ca``, present ``cert``/``key``, and with ``crl`` refuse a
+    server whose certificate is revoked."""
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if crl is not None:
+        ctx.load_verify_locations(cafile=crl)
+        ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+    if cert is not None:
+        ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def _stamp(files: TlsFiles) -> tuple[Any, ...]:
+    paths = [files.cert, files.key, files.ca, *([files.crl] if files.crl else [])]
+    stamp = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+            stamp.append((info.st_ino, info.st_mtime_ns, info.st_size))
+        except OSError:
+            stamp.append(None)
+    return tuple(stamp)
+
+
+class ReloadingServerContext(ssl.SSLContext):
+    """The context handed to the server; each connection gets the current real context."""
+
+    def __new__(cls, files: TlsFiles) -> ReloadingServerContext:
+        return super().__new__(cls, ssl.PROTOCOL_TLS_SERVER)
+
+    def __init__(self, files: TlsFiles) -> None:
+        self.files = files
+        self._lock = threading.Lock()
+        self._stamp = _stamp(files)
+        self._current = build_server_context(files)
+        self.reloads = 0
+
+    def current(self) -> ssl.SSLContext:
+        stamp = _stamp(self.files)
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    self._reload(stamp)
+        return self._current
+
+    def _reload(self, stamp: tuple[Any, ...]) -> None:
+        try:
+            fresh = build_server_context(self.files)
+        except (OSError, ValueError, ssl.SSLError) as exc:
+            log.error("TLS files changed but cannot be loaded (%s); the previous certificates "
+                      "and CRL stay in force", exc)
+            # Not remembering the stamp: the next connection tries again (a copy may be
+            # half-way).
+            return
+        self._current = fresh
+        self._stamp = stamp
+        self.reloads += 1
+        log.info("TLS files changed: reloaded certificate, CA and CRL for new connections")
+
+    def wrap_bio(self, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO,
+                 server_side: bool = False, server_hostname: str | None = None,
+                 session: ssl.SSLSession | None = None) -> ssl.SSLObject:
+        return self.current().wrap_bio(incoming, outgoing, server_side=server_side,
+                                       server_hostname=server_hostname, session=session)
