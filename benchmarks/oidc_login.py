@@ -49,7 +49,7 @@ from js7tui.identity.providers.base import LoginRequest
 from js7tui.security_level import SecurityLevel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.oidc.glewlwyd import CLIENTS, USERS, Glewlwyd, free_port, write_tls
+from tests.oidc.glewlwyd import CLIENTS, USERS, Glewlwyd
 
 ROOT_PASSWORD = "benchmark-root-password"
 
@@ -65,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        server = Glewlwyd(directory, free_port(), write_tls(directory)[0])
+        server = Glewlwyd(directory / "glewlwyd")
         started = time.perf_counter()
         server.start()
         ready = time.perf_counter()

@@ -16,7 +16,7 @@ import pytest
 from js7tui.audit import AuditMeta
 from js7tui.console import Console
 from js7tui.identity.sessions import Session
-from tests.oidc.glewlwyd import CLIENTS, Glewlwyd, free_port, write_tls
+from tests.oidc.glewlwyd import CLIENTS, Glewlwyd
 
 
 @dataclass
@@ -40,9 +40,7 @@ class LiveClock:
 
 @pytest.fixture(scope="session")
 def glewlwyd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Glewlwyd]:
-    directory = tmp_path_factory.mktemp("glewlwyd")
-    ca, _, _ = write_tls(directory)
-    server = Glewlwyd(directory, free_port(), ca)
+    server = Glewlwyd(tmp_path_factory.mktemp("glewlwyd"))
     try:
         server.start()
         server.configure()

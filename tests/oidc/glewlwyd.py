@@ -17,13 +17,10 @@ Notes from glewlwyd 2.7.5 (its source, ``src/plugin/protocol_oidc.c``, and tryin
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import ssl
 import subprocess
@@ -35,10 +32,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+# The LDAP fixture's helpers: a free loopback port, and a CA with a server certificate for
+# localhost/127.0.0.1 (plus an unrelated CA) written as ca.pem, server.pem, key.pem.
+from tests.ldap_server import free_port, write_certificates
 
 SCHEMA_SQL = Path("/usr/share/dbconfig-common/data/glewlwyd/install/sqlite3")
 ADMIN = ("admin", "password")        # created by glewlwyd's schema script
@@ -93,51 +92,6 @@ database =
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def write_tls(directory: Path) -> tuple[Path, Path, Path]:
-    """A CA and a server certificate for 127.0.0.1 (cryptography); returns ca, cert, key."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "js7tui test OIDC CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(minutes=5))
-          .not_valid_after(now + dt.timedelta(days=2))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
-                                       False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
-                         critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    os.chmod(paths[2], 0o600)
-    return paths
-
-
 def signing_key() -> tuple[str, str]:
     """(private PKCS8 PEM, public SPKI PEM) of a fresh P-256 key for a plugin's tokens."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -151,10 +105,21 @@ def signing_key() -> tuple[str, str]:
 @dataclass
 class Glewlwyd:
     directory: Path
-    port: int
-    ca_file: Path
+    port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
     keys: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.certificates = write_certificates(self.directory)
+
+    @property
+    def ca_file(self) -> Path:
+        return self.certificates["ca"]
+
+    @property
+    def other_ca_file(self) -> Path:
+        """A CA that issued nothing here: a client trusting only it refuses glewlwyd."""
+        return self.certificates["other_ca"]
 
     @property
     def base(self) -> str:
@@ -184,7 +149,7 @@ class Glewlwyd:
         if binary is None or not SCHEMA_SQL.exists():
             raise RuntimeError("glewlwyd is not installed: run .ci/run (apt-get install "
                                "glewlwyd with the debconf preseed of the test notes)")
-        cert, key = self.directory / "server.pem", self.directory / "server.key"
+        cert, key = self.directory / "server.pem", self.directory / "key.pem"
         with sqlite3.connect(self.db) as conn:
             conn.executescript(SCHEMA_SQL.read_text())
             row = conn.execute("SELECT gumi_parameters FROM g_user_module_instance "

@@ -20,7 +20,7 @@ from js7tui.identity.oidc.keys import KeyCache, UnknownKey
 from js7tui.identity.providers.base import LoginRequest, ProviderContext
 from tests.conftest import cheap_hasher
 from tests.oidc.conftest import add_oidc_service
-from tests.oidc.glewlwyd import CLIENTS
+from tests.oidc.glewlwyd import CLIENTS, free_port
 
 ROLES = {"scheduler-admins": ["administrator"]}
 
@@ -262,10 +262,15 @@ def test_an_untrusted_certificate_is_reported(console, root, glewlwyd):
         console.login.login(LoginRequest("", None, "test", service="IDP"))
     [attempt] = console.sessions.login_history(root, failed_only=True, limit=1)
     assert "is not trusted by the system's trusted CAs (set ca_file)" in attempt.details[0][1]
+    console.identity_services.set_settings(root, "IDP", {"ca_file": str(glewlwyd.other_ca_file)})
+    with pytest.raises(LoginFailed):     # another source: no delay from the failure above
+        console.login.login(LoginRequest("", None, "test-2", service="IDP"))
+    [attempt] = console.sessions.login_history(root, failed_only=True, limit=1)
+    assert (f"is not trusted by the CA file '{glewlwyd.other_ca_file}' (certificate verify "
+            "failed: unable to get local issuer certificate)") in attempt.details[0][1]
 
 
 def test_a_provider_that_is_down_is_reported(console, root, glewlwyd):
-    from tests.oidc.glewlwyd import free_port
     add_oidc_service(console, root, glewlwyd,
                      issuer_url=f"https://127.0.0.1:{free_port()}/api/oidc")
     with pytest.raises(LoginFailed, match="no identity service could be reached"):
