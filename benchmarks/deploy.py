@@ -8,7 +8,14 @@ What it measures
     2. The floor: the bare public-key work of the same run, measured in this process on the
        same items: N signatures plus 3N verifications (Controller + 2 Agents), with the same
        key and algorithm; no chain checks, no JSON, no I/O.
-    3. Job start latency: an order is added (client clock before the request) until the Agent
+    3. The console side of external signing (``--console-side``, on by default): N workflows
+       imported into the console's inventory, ``export --for-signing`` (zip), every file
+       signed outside the console (ECDSA P-256 / SHA-256, what ``openssl dgst -sha256 -sign``
+       produces; a key the console never sees, its certificate registered from a CSR), the
+       signed zip written, then ``import-deploy``: hardened read, inventory match, every
+       signature verified against the registered certificate and chain, the exact bytes sent
+       to the Controller; and until both Agents hold every item. Time per step.
+    4. Job start latency: an order is added (client clock before the request) until the Agent
        has started the job's process (the Agent's timestamp right after the fork); orders one
        after the other, each waited for, so nothing queues.
 
@@ -17,7 +24,8 @@ subprocesses over HTTPS with client certificates; journals are SQLite with synch
 
 Targets: deployment within 3x of the floor; job start p50 under 20 ms.
 
-Run: ``python benchmarks/deploy.py [--items N] [--orders M] [--algorithm NAME]``
+Run: ``python benchmarks/deploy.py [--items N] [--orders M] [--algorithm NAME]
+[--no-console-side]``
 """
 
 from __future__ import annotations
@@ -103,6 +111,66 @@ def latency(estate: Estate, orders: int) -> tuple[list[float], list[float]]:
     return end_to_end, server_side
 
 
+def console_side(estate: Estate, count: int, root: Path) -> None:
+    """Export, sign outside and import-deploy ``count`` workflows through the console."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from js7tui.audit import AuditMeta
+    from js7tui.deployment import ArchiveEntry, ArchiveFormat, read_archive, write_archive
+    from js7tui.inventory import ImportFile
+    from js7tui.pki.issuing import IssueRequest
+    from js7tui.pki.profiles import Purpose
+    from tests.estate import CONSOLE_PASSWORD
+
+    console, admin, meta = estate.console, estate.admin, AuditMeta()
+    console.controllers.register(admin, "controller-1", estate.servers["controller-1"].url,
+                                 "console", CONSOLE_PASSWORD, meta=meta)
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "release")]))
+           .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    issued = console.certificates.issue_from_csr(admin, csr,
+                                                 IssueRequest(Purpose.SIGNING, "release"))
+    console.signing_keys.register(admin, issued.cert_chain_pem, meta=meta)
+    def document(i: int) -> bytes:
+        wf = workflow(f"cs-{i:05d}", {"a": ("agent-1", f"echo {i} a"),
+                                      "b": ("agent-2", f"echo {i} b")})
+        return json.dumps({k: v for k, v in wf.items() if k != "versionId"}).encode()
+    files = [ImportFile(f"cs-{i:05d}.workflow.json", document(i)) for i in range(count)]
+    exported, signed = root / "export.zip", root / "signed.zip"
+
+    def step(label: str, action):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        result = action()
+        spent = time.perf_counter() - start
+        print(f"  {label:<46} {spent:8.3f} s  {spent / count * 1e3:7.2f} ms/workflow")
+        return result
+
+    print(f"console side: {count} workflows, export -> sign outside -> import-deploy")
+    step("import into the inventory", lambda: console.inventory.import_files(
+        admin, "/bench", files, meta=meta))
+    step("export --for-signing (zip)", lambda: console.exports.for_signing(
+        admin, ["/bench"], exported, meta=meta))
+    entries = read_archive(exported)
+
+    def sign() -> list[ArchiveEntry]:
+        return [ArchiveEntry(e.name + ".sig", key.sign(e.data, ec.ECDSA(hashes.SHA256())))
+                for e in entries if e.name != "meta_inf"]
+    signatures = step("sign every file outside (ECDSA P-256/SHA-256)", sign)
+    step("write the signed zip", lambda: write_archive(signed, ArchiveFormat.ZIP,
+                                                        [*entries, *signatures]))
+    result = step("import-deploy (read, verify all, deploy)", lambda: (
+        console.deployments.import_deploy(admin, signed, "controller-1", meta=meta)))
+    assert result.ok, result.targets
+    with estate.client() as client:
+        step("until both Agents hold every item", lambda: wait_for(
+            lambda: all(a["pendingItems"] == 0 for a in client.agents()),
+            "every item on both Agents", 600, interval=0.025))
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -116,6 +184,8 @@ def main() -> int:
                         choices=["SHA512withECDSA", "SHA256withECDSA", "SHA256withRSA"],
                         help="signature algorithm (keys from the console's CA: EC P-256 or "
                         "RSA 3072)")
+    parser.add_argument("--no-console-side", action="store_true",
+                        help="skip export, external signing and import-deploy")
     parser.add_argument("--journal-sync", default="full", choices=["full", "normal"],
                         help="SQLite synchronous mode of the journals (default: full)")
     args = parser.parse_args()
@@ -150,6 +220,8 @@ def main() -> int:
                   f"{TARGET_RATIO:.0f}x: {'met' if ratio <= TARGET_RATIO else 'MISSED'})")
             print(f"  deploy alone / verification floor    {deployed / verify_floor:8.2f}x")
 
+            if not args.no_console_side:
+                console_side(estate, args.items, Path(root))
             end_to_end, server_side = latency(estate, args.orders)
             p50, p95 = percentile(end_to_end, 0.5), percentile(end_to_end, 0.95)
             print(f"job start latency over {args.orders} orders (order added -> job process "

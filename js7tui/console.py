@@ -17,6 +17,8 @@ from js7tui.client.registry import ControllerService
 from js7tui.clock import Clock, SystemClock, to_iso
 from js7tui.config import CONFIG_TEMPLATE, Config, load_config
 from js7tui.deployment import ExportService
+from js7tui.deployment.keys import SigningKeyService
+from js7tui.deployment.service import DeploymentService
 from js7tui.errors import StoreError
 from js7tui.home import Home, write_private_file
 from js7tui.identity import settings as identity_settings
@@ -71,6 +73,8 @@ class Console:
     exports: ExportService
     certificates: CertificateService
     controllers: ControllerService
+    signing_keys: SigningKeyService
+    deployments: DeploymentService
 
     @property
     def security_level(self) -> SecurityLevel:
@@ -116,6 +120,8 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
     ops = Operations(store, clock)
     secrets = SecretBox(home.secrets_key_path if home else None)
     inventory = InventoryService(store, ops, clock)
+    controllers = ControllerService(store, ops, clock, secrets)
+    signing_keys = SigningKeyService(store, ops, clock, secrets)
     return Console(
         home=home, store=store, clock=clock, config=config, hasher=hasher, registry=registry,
         ops=ops,
@@ -133,7 +139,10 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
         exports=ExportService(ops, inventory),
         certificates=CertificateService(store, clock, ops,
                                         lambda: security_level.installation_id(store.conn)),
-        controllers=ControllerService(store, ops, clock, secrets),
+        controllers=controllers,
+        signing_keys=signing_keys,
+        deployments=DeploymentService(store, ops, clock, signing_keys, inventory, controllers,
+                                      config.archive),
     )
 
 

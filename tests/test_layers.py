@@ -13,7 +13,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "js7tui"
 def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
     code = (
         "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.doctor,"
-        " js7tui.inventory, js7tui.deployment, js7tui.identity.providers.ldap.provider,"
+        " js7tui.inventory, js7tui.deployment, js7tui.deployment.keys, js7tui.deployment.service,"
+        " js7tui.identity.providers.ldap.provider,"
         " js7tui.identity.providers.vault, js7tui.pki.bundle_import, js7tui.pki.material,"
         " js7tui.pki.health, js7tui.signing, js7tui.client, js7tui.client.registry,"
         " js7tui.engine.shapes, js7tui.engine.config, js7tui.engine.items, js7tui.engine.auth,"

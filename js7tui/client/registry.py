@@ -160,12 +160,10 @@ class ControllerService:
             op.record(controller_id=controller_id, path=controller_id,
                       parameters={"controllerId": controller_id})
 
-    def connect(self, session: Session, controller_id: str, *,
-                ssl_context: ssl.SSLContext | None = None) -> ControllerClient:
-        """A client for this Controller (it logs in on first use), presenting the console's
-        client certificate; ``ssl_context`` overrides that certificate and the CA."""
-        self.ops.authorize(session, [CONTROLLER_VIEW], request="./controller/connect",
-                           category=CAT, controller=controller_id)
+    def client(self, controller_id: str, *,
+               ssl_context: ssl.SSLContext | None = None) -> ControllerClient:
+        """A client for a registered Controller, for a caller that has already checked the
+        acting session's permission on it (``connect``, deployment); no session check here."""
         record = self._get(controller_id)
         if ssl_context is None:
             ssl_context = pki_context(self.store.conn, record)
@@ -173,3 +171,11 @@ class ControllerService:
                                       (controller_id,)).fetchone()
         return ControllerClient(record.url, record.hop_user, self.secrets.open(row[0]),
                                 ssl_context=ssl_context)
+
+    def connect(self, session: Session, controller_id: str, *,
+                ssl_context: ssl.SSLContext | None = None) -> ControllerClient:
+        """A client for this Controller (it logs in on first use), presenting the console's
+        client certificate; ``ssl_context`` overrides that certificate and the CA."""
+        self.ops.authorize(session, [CONTROLLER_VIEW], request="./controller/connect",
+                           category=CAT, controller=controller_id)
+        return self.client(controller_id, ssl_context=ssl_context)

@@ -1,0 +1,151 @@
+"""``signing-key``, ``deploy``, ``revoke``, ``deployment`` and ``import-deploy``: thin over the
+signing key and deployment services. A deployment that failed on any Controller exits 9 (the
+Controller's reason is printed and kept in the history)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from js7tui.cli.context import CliContext, audit_meta
+from js7tui.deployment.keys import SigningIdentity
+from js7tui.deployment.service import Deployment
+from js7tui.errors import ValidationError
+from js7tui.pki.keys import KeyType
+
+FAILED_EXIT = 9
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _identity(ctx: CliContext, identity: SigningIdentity, verb: str) -> None:
+    ctx.say(f"{verb} the signing certificate of '{identity.account}': {identity.subject} "
+            f"(valid until {identity.cert.not_valid_after_utc.isoformat()})")
+
+
+def cmd_signing_key(ctx: CliContext, args: argparse.Namespace) -> int:
+    keys = ctx.console.signing_keys
+    session = ctx.session()
+    action = args.key_action
+    if action == "show":
+        found = keys.show(session, args.account)
+        ctx.table(["Account", "Subject", "Origin", "Key held", "Not after"],
+                  [[found.account, found.subject, found.origin, found.origin != "REGISTERED",
+                    found.cert.not_valid_after_utc.isoformat()]])
+        return 0
+    meta = audit_meta(args)
+    if action == "generate":
+        kind = KeyType.parse(args.key_type) if args.key_type else None
+        _identity(ctx, keys.generate(session, account=args.account, key_type=kind, meta=meta),
+                  "generated key and")
+    elif action == "import":
+        _identity(ctx, keys.import_key(session, _read(args.key), _read(args.cert),
+                                       account=args.account, meta=meta), "imported key and")
+    elif action == "register":
+        _identity(ctx, keys.register(session, _read(args.cert), account=args.account,
+                                     meta=meta), "registered")
+    else:
+        raise ValidationError(f"unknown signing-key action {action}")
+    return 0
+
+
+def _report(ctx: CliContext, result: Deployment) -> int:
+    ctx.say(f"commit {result.commit_id}: {result.operation.lower()} of {len(result.objects)} "
+            f"object(s)" + (f", signed by {result.signer}" if result.signer else ""))
+    ctx.table(["Controller", "State", "Reason"],
+              [[t.controller_id, t.state.lower(), t.message] for t in result.targets])
+    return 0 if result.ok else FAILED_EXIT
+
+
+def cmd_deploy(ctx: CliContext, args: argparse.Namespace) -> int:
+    service = ctx.console.deployments
+    method = service.revoke if args.command == "revoke" else service.deploy
+    return _report(ctx, method(ctx.session(), args.paths, args.controller,
+                               recursive=not args.no_recursive, meta=audit_meta(args)))
+
+
+def cmd_import_deploy(ctx: CliContext, args: argparse.Namespace) -> int:
+    return _report(ctx, ctx.console.deployments.import_deploy(
+        ctx.session(), Path(args.archive), args.controller, meta=audit_meta(args)))
+
+
+def cmd_deployment(ctx: CliContext, args: argparse.Namespace) -> int:
+    service = ctx.console.deployments
+    if args.deployment_action == "show":
+        found = service.show(ctx.session(), args.commit_id)
+        ctx.say(f"commit {found.commit_id}  {found.operation.lower()} by {found.account} at "
+                f"{found.created}" + (f", signed by {found.signer}" if found.signer else "")
+                + (f", audit entry {found.audit_id}" if found.audit_id else ""))
+        ctx.table(["Type", "Path", "Version"], [list(o) for o in found.objects])
+        ctx.table(["Controller", "State", "Reason"],
+                  [[t.controller_id, t.state.lower(), t.message] for t in found.targets])
+        return 0
+    rows = service.history(ctx.session(), controller_id=args.controller, limit=args.limit)
+    ctx.table(["Commit", "Operation", "Account", "Objects", "Controllers", "Created"],
+              [[d.commit_id, d.operation.lower(), d.account, len(d.objects),
+                [f"{t.controller_id}:{t.state.lower()}" for t in d.targets], d.created]
+               for d in rows])
+    return 0
+
+
+def register(sub: argparse._SubParsersAction,
+             meta: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add the signing-key and deployment commands to the command line."""
+    keys = sub.add_parser("signing-key", help="your signing key or certificate (by security "
+                                              "level)")
+    keys.set_defaults(func=cmd_signing_key)
+    acts = keys.add_subparsers(dest="key_action", required=True, metavar="ACTION")
+
+    def add(name: str, text: str) -> argparse.ArgumentParser:
+        parser = acts.add_parser(name, help=text, description=text)
+        parser.add_argument("--account", help="another account's (needs accounts:manage); "
+                                              "at LOW always the installation's")
+        if name != "show":
+            meta(parser)
+        return parser
+
+    add("show", "the signing certificate in force for you")
+    add("generate", "a new key and certificate from the console's CA (LOW, MEDIUM)"
+        ).add_argument("--key-type", help="rsa-2048, ec-p256, ... (default: the CA's)")
+    p = add("import", "your own key and certificate (LOW, MEDIUM; refused at HIGH)")
+    p.add_argument("--key", required=True, metavar="FILE", help="PEM private key")
+    p.add_argument("--cert", required=True, metavar="FILE",
+                   help="PEM certificate, then its intermediates and root")
+    add("register", "a certificate only; its key stays outside (every level, the HIGH way)"
+        ).add_argument("cert", metavar="FILE",
+                       help="PEM certificate, then its intermediates and root")
+
+    for name, text in (("deploy", "sign objects (or folders) and deploy them (LOW, MEDIUM)"),
+                       ("revoke", "remove objects (or folders) from Controllers")):
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument("paths", nargs="+", metavar="PATH")
+        p.add_argument("--controller", "-c", action="append", required=True, metavar="ID",
+                       help="target Controller (repeat for several)")
+        p.add_argument("--no-recursive", action="store_true", help="folders: not below")
+        meta(p)
+        p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser("import-deploy", help="deploy an archive signed outside",
+                       description="Verify every signature of ARCHIVE (export --for-signing, "
+                                   "signed with openssl) against your registered signing "
+                                   "certificate and its chain, then deploy the exact signed "
+                                   "bytes; nothing is deployed unless everything verifies.")
+    p.add_argument("archive", metavar="ARCHIVE")
+    p.add_argument("--controller", "-c", required=True, metavar="ID")
+    meta(p)
+    p.set_defaults(func=cmd_import_deploy)
+
+    history = sub.add_parser("deployment", help="the deployment history")
+    history.set_defaults(func=cmd_deployment)
+    acts = history.add_subparsers(dest="deployment_action", required=True, metavar="ACTION")
+    p = acts.add_parser("list", help="deployments, newest first")
+    p.add_argument("--controller", "-c", metavar="ID")
+    p.add_argument("--limit", type=int, default=50)
+    acts.add_parser("show", help="one deployment: objects, versions, states").add_argument(
+        "commit_id")
