@@ -9,18 +9,19 @@ import shutil
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SNAPSHOTS = HERE.parent / "tests" / "tui" / "__snapshots__" / "test_snapshots"
+SNAPSHOTS = HERE.parent / "tests" / "tui" / "__snapshots__"
 NAMES = {
-    "test_login_80x24.svg": "login-80x24.svg",
-    "test_forced_password_change.svg": "password-change.svg",
-    "test_services.svg": "identity-services.svg",
-    "test_services_80x24_ansi_dark.svg": "identity-services-80x24-ansi-dark.svg",
-    "test_accounts_filtered.svg": "accounts-filtered.svg",
-    "test_new_account_form.svg": "new-account.svg",
-    "test_accounts_readonly.svg": "accounts-readonly.svg",
-    "test_comment_modal_80x24.svg": "audit-comment-80x24.svg",
-    "test_settings.svg": "settings.svg",
-    "test_dashboard_help_80x24.svg": "dashboard-help-80x24.svg",
+    "test_snapshots/test_login_80x24.svg": "login-80x24.svg",
+    "test_snapshots/test_forced_password_change.svg": "password-change.svg",
+    "test_snapshots/test_services.svg": "identity-services.svg",
+    "test_snapshots/test_services_80x24_ansi_dark.svg": "identity-services-80x24-ansi-dark.svg",
+    "test_snapshots/test_accounts_filtered.svg": "accounts-filtered.svg",
+    "test_snapshots/test_new_account_form.svg": "new-account.svg",
+    "test_snapshots/test_accounts_readonly.svg": "accounts-readonly.svg",
+    "test_snapshots/test_comment_modal_80x24.svg": "audit-comment-80x24.svg",
+    "test_snapshots/test_settings.svg": "settings.svg",
+    "test_snapshots/test_dashboard_help_80x24.svg": "dashboard-help-80x24.svg",
+    "test_device_panel/test_device_panel_80x24.svg": "device-login-80x24.svg",
 }
 
 if __name__ == "__main__":

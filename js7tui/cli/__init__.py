@@ -207,6 +207,9 @@ def _system_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--password-stdin", action="store_true")
     p.add_argument("--print-token", action="store_true",
                    help="print the token for JS7TUI_SESSION instead of keeping it in a file")
+    p.add_argument("--identity-service", "-s", metavar="NAME",
+                   help="log in with this service only (OIDC: device flow, no account needed)")
+    p.add_argument("--no-qr", action="store_true", help="device flow: no QR code")
     p.set_defaults(func=system.cmd_login)
     sub.add_parser("logout", help="end the session and delete its file").set_defaults(
         func=system.cmd_logout)

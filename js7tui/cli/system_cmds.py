@@ -9,6 +9,7 @@ from datetime import timedelta
 from js7tui import audit, remember
 from js7tui.cli import cert_cmds
 from js7tui.cli.context import CliContext, audit_meta
+from js7tui.cli.service_login import login_with_service
 from js7tui.console import initialize
 from js7tui.durations import parse_moment
 from js7tui.errors import AuthenticationError, ValidationError
@@ -93,14 +94,18 @@ def cmd_locate(ctx: CliContext, args: argparse.Namespace) -> int:
 
 # -- login / logout / whoami / passwd -----------------------------------------------------
 def cmd_login(ctx: CliContext, args: argparse.Namespace) -> int:
-    account = args.account or ctx.ask("Account: ")
-    password = ctx.password(from_stdin=args.password_stdin)
-    result = ctx.console.login.login(LoginRequest(account, password, login_source(ctx)))
+    if getattr(args, "identity_service", None):
+        result = login_with_service(ctx, args, args.identity_service, login_source(ctx))
+    else:
+        account = args.account or ctx.ask("Account: ")
+        password = ctx.password(from_stdin=args.password_stdin)
+        result = ctx.console.login.login(LoginRequest(account, password, login_source(ctx)))
     if result.status is LoginStatus.SECOND_FACTOR_REQUIRED:
         raise AuthenticationError(f"{result.message}: the command line cannot provide a second "
                                   "factor yet")
     if result.status is not LoginStatus.AUTHENTICATED or not result.token:
         raise AuthenticationError(f"login not completed: {result.message}")
+    account = result.session.account if result.session else ""
     remember = ctx.console.remember_me_enabled
     if args.print_token or not remember:
         if not remember:

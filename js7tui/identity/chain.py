@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -29,6 +29,7 @@ from js7tui.identity import history, records, sessions, throttle
 from js7tui.identity import settings as identity_settings
 from js7tui.identity.passwords import PasswordHasher
 from js7tui.identity.providers.base import (
+    PASSWORD,
     Authenticated,
     InteractionNeeded,
     LoginRequest,
@@ -124,14 +125,65 @@ class LoginChain:
             return "disabled"
         return None
 
+    def login_methods(self, name: str) -> tuple[str, ...]:
+        """How the service ``name`` takes logins ("password", "device"): what a login form must
+        know before it asks for anything, so no session is needed."""
+        record = records.service(self.store.conn, name)
+        provider = self.registry.get(record.type)
+        if provider is None:
+            return ()
+        methods = getattr(provider, "login_methods", None)
+        return tuple(methods(record, self._context())) if methods else (PASSWORD,)
+
+    def services_taking(self, method: str) -> list[str]:
+        """Enabled first-factor services that take logins by ``method`` ("device": the login
+        form offers them as identity providers), in login order."""
+        return [record.name for record in records.services(self.store.conn)
+                if not record.disabled and not record.second_factor
+                and method in self.login_methods(record.name)]
+
+    def _candidates(self, request: LoginRequest, first_factor: list[ServiceRecord],
+                    required: list[ServiceRecord]) -> list[ServiceRecord]:
+        """The services this login asks. Without a chosen service: the required services, else
+        the optional ones in order. With one: just that one when no service is required; when
+        services are required, all of them, and the chosen one must be among them (required
+        services are never bypassed)."""
+        if request.service is None:
+            return required or first_factor
+        chosen = [s for s in first_factor if s.name.lower() == request.service.lower()]
+        if not chosen:
+            raise ValidationError(f"there is no enabled identity service '{request.service}' to "
+                                  "log in with")
+        if required and not chosen[0].required:
+            raise ValidationError(
+                f"'{chosen[0].name}' is optional, and every login must pass the required "
+                f"identity services ({', '.join(s.name for s in required)})")
+        return required or chosen
+
+    def _confirm_account(self, request: LoginRequest, record: ServiceRecord,
+                         outcome: object) -> tuple[LoginRequest, object]:
+        """The provider's account is the session's account: an empty typed account takes it;
+        a typed account that differs refuses the login (and the provider's token is revoked)."""
+        if not isinstance(outcome, Authenticated):
+            return request, outcome
+        if not request.account:
+            return replace(request, account=outcome.account), outcome
+        if outcome.account != request.account:
+            self._discard(_Attempt([], [(record, outcome)]))
+            return request, Rejected(
+                f"authenticated the account '{outcome.account}', not the account "
+                f"'{request.account}' that was entered",
+                public=f"login failed: '{record.name}' confirmed the account "
+                       f"'{outcome.account}', not '{request.account}'")
+        return request, outcome
+
     # -- the chain ------------------------------------------------------------------------
     def login(self, request: LoginRequest) -> LoginResult:
-        account = request.account.strip()
-        if not account:
+        typed = request.account.strip()
+        if not typed and not request.service:
             raise ValidationError("the account name is empty")
-        request = LoginRequest(account, request.password, request.source,
-                               request.second_factor, request.extra)
-        delay = throttle.delay_for(self.store.conn, self.clock, account, request.source)
+        request = replace(request, account=typed)
+        delay = throttle.delay_for(self.store.conn, self.clock, typed, request.source)
         if delay:
             self.clock.sleep(delay)
 
@@ -141,14 +193,16 @@ class LoginChain:
         attempt = _Attempt([], [])
         if not first_factor:
             return self._fail(request, attempt, "login failed: no identity service is enabled")
+        candidates = self._candidates(request, first_factor, required)
 
         if required:
-            for record in required:
+            for record in candidates:
                 outcome = self._ask(record, request)
                 if isinstance(outcome, InteractionNeeded):
                     self._discard(attempt)
                     return LoginResult(LoginStatus.INTERACTION_NEEDED, outcome.message,
                                        interaction={"service": record.name, **outcome.prompt})
+                request, outcome = self._confirm_account(request, record, outcome)
                 if not isinstance(outcome, Authenticated):
                     attempt.details.append((record.name, _describe(outcome)))
                     return self._fail(request, attempt, _public_message(record, outcome))
@@ -156,25 +210,32 @@ class LoginChain:
                 attempt.subjects.append((record, outcome))
         else:
             unreachable: list[str] = []
-            for record in first_factor:
+            public: str | None = None
+            for record in candidates:
                 outcome = self._ask(record, request)
                 if isinstance(outcome, InteractionNeeded):
                     return LoginResult(LoginStatus.INTERACTION_NEEDED, outcome.message,
                                        interaction={"service": record.name, **outcome.prompt})
+                request, outcome = self._confirm_account(request, record, outcome)
                 attempt.details.append((record.name, _describe(outcome)))
                 if isinstance(outcome, Authenticated):
                     attempt.subjects.append((record, outcome))
                     break
                 if isinstance(outcome, Unreachable):
                     unreachable.append(record.name)
+                if isinstance(outcome, Rejected) and outcome.public:
+                    public = outcome.public     # the person was dealing with this service
+                    break
             if not attempt.subjects:
-                tried = len(first_factor)
-                if unreachable and len(unreachable) == tried:
+                if public:
+                    message = public
+                elif unreachable and len(unreachable) == len(candidates):
                     message = ("login failed: no identity service could be reached ("
                                + ", ".join(unreachable) + ")")
                 else:
                     message = NEUTRAL_FAILURE
                 return self._fail(request, attempt, message)
+        account = request.account
 
         # Blocked and disabled accounts are refused whatever authenticated them; told only
         # after the credentials were right, so the form does not reveal which accounts exist.
@@ -199,7 +260,7 @@ class LoginChain:
                 result = self._second_factor(request, record, attempt)
                 if result is not None:
                     return result
-        return self._succeed(request, attempt)
+        return self._succeed(request, attempt, typed)
 
     def _second_factor(self, request: LoginRequest, first: ServiceRecord,
                        attempt: _Attempt) -> LoginResult | None:
@@ -230,7 +291,8 @@ class LoginChain:
                               "another account")
         return None
 
-    def _succeed(self, request: LoginRequest, attempt: _Attempt) -> LoginResult:
+    def _succeed(self, request: LoginRequest, attempt: _Attempt,
+                 typed_account: str = "") -> LoginResult:
         grants = [
             records.Grant(record.name, RolesFrom.STORE if outcome.roles is None
                           else RolesFrom.PROVIDER, tuple(outcome.roles or ()))
@@ -248,6 +310,7 @@ class LoginChain:
                 valid_until=min(limits) if limits else None,
             )
             throttle.reset(conn, request.account, request.source)
+            throttle.reset(conn, typed_account, request.source)
             history.record(conn, self.clock, account=request.account, source=request.source,
                            success=True, message="logged in", details=attempt.details)
             session = sessions.refresh(conn, self.clock, session_id)
@@ -287,6 +350,8 @@ def _describe(outcome: object) -> str:
 
 
 def _public_message(record: ServiceRecord, outcome: object, *, second: bool = False) -> str:
+    if isinstance(outcome, Rejected) and outcome.public:
+        return outcome.public
     if isinstance(outcome, Unreachable):
         return f"login failed: the identity service '{record.name}' cannot be reached"
     if second:

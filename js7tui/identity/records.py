@@ -100,6 +100,13 @@ def role(conn: sqlite3.Connection, record: ServiceRecord, name: str) -> sqlite3.
     return row
 
 
+def role_names(conn: sqlite3.Connection, record: ServiceRecord) -> list[str]:
+    """The roles defined in a service, in their order."""
+    return [row[0] for row in conn.execute(
+        "SELECT name FROM roles WHERE identity_service_id = ? ORDER BY ordering, name",
+        (record.id,))]
+
+
 def account_role_names(conn: sqlite3.Connection, account_id: int) -> list[str]:
     return [row[0] for row in conn.execute(
         "SELECT r.name FROM account_roles ar JOIN roles r ON r.id = ar.role_id "

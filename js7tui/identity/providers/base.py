@@ -30,6 +30,10 @@ class LoginRequest:
     second_factor: dict[str, Any] | None = None
     # Extra material for interactive providers (device-flow state, OIDC tokens...).
     extra: dict[str, Any] = field(default_factory=dict)
+    # The identity service chosen at the login (JS7's X-IDENTITY-SERVICE): only that service is
+    # asked (see LoginChain.login). With a service chosen the account may be empty: the
+    # provider then names it (the claim of an OIDC token).
+    service: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,11 @@ class Rejected:
     login history (administrators); the person at the login form sees a neutral message."""
 
     reason: str
+    # What the person at the login may be told instead of the neutral "wrong account name or
+    # password", for refusals that are not about credentials (a device code that expired, a
+    # login denied at the provider). A rejection with a public text also ends the login: the
+    # person was interacting with this service, so no other service is tried.
+    public: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +151,18 @@ class AccountSync(Protocol):
     def rename_account(self, service: ServiceRecord, account: str, new_name: str,
                        context: ProviderContext) -> None: ...
 
+
+class LoginMethods(Protocol):
+    """Optional: how a service takes logins, so a login form knows what to ask before it asks
+    (``"password"``; ``"device"`` for a code confirmed elsewhere). Providers without it take
+    passwords."""
+
+    def login_methods(self, service: ServiceRecord, context: ProviderContext) -> tuple[str, ...]:
+        ...
+
+
+PASSWORD = "password"
+DEVICE = "device"
 
 ProviderFactory = Callable[[], IdentityProvider]
 

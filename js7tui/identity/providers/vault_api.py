@@ -13,13 +13,14 @@ Nothing here logs; errors carry reasons without passwords or tokens.
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
+
+from js7tui.identity.tls import ca_context, is_loopback, tls_problem
 
 TOKEN_HEADER = "X-Vault-Token"
 
@@ -42,15 +43,6 @@ class VaultRefused(Exception):
         return "; ".join(e.strip() for e in self.errors if e.strip()) or f"HTTP {self.status}"
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: str | None) -> str:
     """The base URL without a trailing slash; refuses what would send passwords in clear."""
     url = (url or "").strip()
@@ -58,7 +50,7 @@ def check_url(url: str | None) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise VaultUnavailable(f"the Vault URL '{url}' is not an http(s) URL such as "
                                "https://vault.example:8200")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise VaultUnavailable(f"the Vault URL '{url}' is plain http to another host; passwords "
                                "and tokens would travel in clear: use https")
     if parts.path.strip("/") or parts.query:
@@ -94,23 +86,7 @@ class Endpoint:
     timeout: float = 10.0
 
     def ssl_context(self) -> ssl.SSLContext:
-        try:
-            return ssl.create_default_context(cafile=self.ca_file or None)
-        except (OSError, ssl.SSLError) as exc:
-            raise VaultUnavailable(f"the CA file '{self.ca_file}' cannot be used: {exc}") from None
-
-
-def _tls_problem(exc: BaseException) -> str | None:
-    """OpenSSL's reason when ``exc`` comes from an untrusted certificate, else None."""
-    chain: list[BaseException] = []
-    seen: BaseException | None = exc
-    while seen is not None and len(chain) < 10:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    for error in chain:
-        if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
-            return f"certificate verify failed: {error.verify_message}"
-    return next((str(e) for e in chain if "CERTIFICATE_VERIFY_FAILED" in str(e)), None)
+        return ca_context(self.ca_file, VaultUnavailable)
 
 
 class VaultClient:
@@ -142,7 +118,7 @@ class VaultClient:
             raise VaultUnavailable(f"{self.url} did not answer within "
                                    f"{self.endpoint.timeout:g} s") from None
         except httpx.HTTPError as exc:
-            tls = _tls_problem(exc)
+            tls = tls_problem(exc)
             if tls:
                 raise VaultUnavailable(f"the TLS certificate of {self.url} is not trusted "
                                        f"({tls}); set ca_file to the CA that issued it") from None

@@ -2,12 +2,18 @@
 
 Outcomes: logged in (on to the forced password change or the sections), a refusal shown as the
 chain words it (wrong credentials, blocked, disabled, service unreachable), or an interaction
-the provider needs (a device-flow code to enter elsewhere) shown in a panel with a key to
-continue, which repeats the login with the interaction attached.
+the provider needs, shown in a panel with a key to continue, which repeats the login with the
+interaction attached.
+
+A device-flow login (OIDC: ctrl+o, or enter with an empty password) shows the device panel -
+URL, code, QR code, expiry - and polls by itself in a worker, waiting the provider's interval
+between polls; esc cancels it at the provider's side of the console.
 """
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
 from typing import Any
 
 from rich.markup import escape
@@ -17,11 +23,15 @@ from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Footer, Input, Label, Static
+from textual.worker import get_current_worker
 
 from js7tui.errors import Js7Error
 from js7tui.identity.chain import LoginResult, LoginStatus
-from js7tui.identity.providers.base import LoginRequest
+from js7tui.identity.oidc.device import PROMPT_TYPE
+from js7tui.identity.providers.base import DEVICE, LoginRequest
 from js7tui.tui.screens.base import ServiceScreen
+from js7tui.tui.widgets.device_flow import DeviceFlowPanel
+from js7tui.tui.widgets.modals import Field, FormModal
 
 
 class LoginDone(Message):
@@ -32,10 +42,28 @@ class LoginDone(Message):
         self.keep = keep
 
 
+class DeviceUpdate(Message):
+    """A device-flow poll that is still waiting (or was told to slow down)."""
+
+    def __init__(self, result: LoginResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+def is_device_prompt(result: LoginResult | None) -> bool:
+    return (result is not None and result.status is LoginStatus.INTERACTION_NEEDED
+            and (result.interaction or {}).get("type") == PROMPT_TYPE)
+
+
 class LoginScreen(ServiceScreen):
     BINDINGS = [
         Binding("ctrl+r", "continue_login", "Continue", id="login.continue",
                 tooltip="Repeat the login after completing the step shown in the panel"),
+        Binding("ctrl+o", "provider_login", "Identity provider", id="login.provider",
+                tooltip="Log in at an identity provider (OIDC device flow): a code to confirm "
+                        "in a browser on any device; the account may stay empty"),
+        Binding("escape", "cancel_device", "Cancel", id="login.cancel_device",
+                tooltip="Cancel the device-flow login"),
         Binding("ctrl+q", "app.quit", "Quit", id="login.quit", tooltip="Leave js7tui"),
     ]
     HELP = "Log in with an account of one of the identity services. **enter** logs in."
@@ -45,6 +73,9 @@ class LoginScreen(ServiceScreen):
         self.message = message
         self.interaction: dict[str, Any] | None = None
         self.busy = False
+        self.device: dict[str, Any] | None = None     # the device-flow prompt being shown
+        self._request: LoginRequest | None = None
+        self._device_cancel = threading.Event()
 
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="login-box", classes="dialog"):
@@ -61,17 +92,30 @@ class LoginScreen(ServiceScreen):
                 yield Label("Action needed", classes="dialog-title")
                 yield Static("", id="login-interaction-text")
                 yield Static("then press [b]ctrl+r[/b] to continue", classes="dialog-keys")
+        with Center(id="login-device-box"):
+            yield DeviceFlowPanel(id="login-device")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#login-interaction").display = False
+        self.query_one("#login-device-box").display = False
         self.query_one("#login-remember").display = self.ctx.remember_me_enabled
         self.query_one("#login-account", Input).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "continue_login":
             return self.interaction is not None
+        if action == "cancel_device":
+            return self.device is not None
+        if action == "provider_login":
+            return self.device is None and bool(self._device_services())
         return True
+
+    def _device_services(self) -> list[str]:
+        try:
+            return self.ctx.call(self.ctx.console.login.services_taking, DEVICE)
+        except Js7Error:
+            return []
 
     def reset(self, message: str = "") -> None:
         """Back to an empty form (logout, idle timeout): unsaved input is dropped."""
@@ -82,6 +126,8 @@ class LoginScreen(ServiceScreen):
         self.query_one("#login-remember", Checkbox).value = False
         self.query_one("#login-remember").display = self.ctx.remember_me_enabled
         self.query_one("#login-interaction").display = False
+        self._device_cancel.set()
+        self._hide_device()
         self.say(message)
         self.query_one("#login-account", Input).focus()
 
@@ -109,7 +155,90 @@ class LoginScreen(ServiceScreen):
         self.say("logging in…")
         keep = bool(self.query_one("#login-remember", Checkbox).value)
         request = LoginRequest(account, password, self.ctx.source, extra=extra or {})
+        self._request = replace(request, extra={})
         self._login(request, keep)
+
+    # -- device flow ----------------------------------------------------------------------
+    def action_provider_login(self) -> None:
+        services = self._device_services()
+        if self.busy or not services:
+            return
+        if len(services) == 1:
+            self._start_device(services[0])
+            return
+
+        def chosen(values: dict[str, Any] | None) -> None:
+            if values and values.get("service"):
+                self._start_device(values["service"])
+
+        self.app.push_screen(FormModal(
+            "Log in at an identity provider",
+            [Field("service", "identity service", kind="choice", choices=services,
+                   value=services[0], required=True)]), chosen)
+
+    def _start_device(self, service: str) -> None:
+        account = self.query_one("#login-account", Input).value.strip()
+        keep = bool(self.query_one("#login-remember", Checkbox).value)
+        self.busy = True
+        self.say(f"asking '{service}' for a device code…")
+        self._request = LoginRequest(account, None, self.ctx.source, service=service)
+        self._login(self._request, keep)
+
+    def _show_device(self, result: LoginResult) -> None:
+        self.device = dict(result.interaction or {})
+        panel = self.query_one("#login-device", DeviceFlowPanel)
+        panel.show(self.device, result.message, dark_background=self.app.current_theme.dark)
+        self.query_one("#login-box").display = False
+        self.query_one("#login-device-box").display = True
+        self.refresh_bindings()
+
+    def _hide_device(self) -> None:
+        self.device = None
+        self.query_one("#login-device-box").display = False
+        self.query_one("#login-box").display = True
+        self.refresh_bindings()
+
+    def action_cancel_device(self) -> None:
+        if self.device is not None:
+            self._device_cancel.set()
+            self.query_one("#login-device", DeviceFlowPanel).update_status("cancelling…")
+
+    @work(thread=True, group="login", exclusive=True)
+    def _poll_device(self, request: LoginRequest, interaction: dict[str, Any],
+                     keep: bool) -> None:
+        """Poll until the login ends: wait the provider's interval (waking at once for esc
+        or when the app closes), then repeat the login with the device handle."""
+        worker = get_current_worker()
+        while True:
+            steps = max(1, int(float(interaction.get("interval") or 5) * 10))
+            for _ in range(steps):
+                if self._device_cancel.is_set() or worker.is_cancelled:
+                    break
+                self._device_cancel.wait(0.1)
+            if worker.is_cancelled:
+                return
+            continued = replace(request, extra={"device_handle": interaction["device_handle"],
+                                                **({"cancel": True}
+                                                   if self._device_cancel.is_set() else {})})
+            try:
+                result = self.ctx.call(self.ctx.console.login.login, continued)
+            except Js7Error as exc:
+                self.post_message(LoginDone(None, str(exc), keep))
+                return
+            except Exception as exc:
+                self.post_message(LoginDone(None, f"{type(exc).__name__}: {exc}", keep))
+                return
+            if not is_device_prompt(result):
+                self.post_message(LoginDone(result, None, keep))
+                return
+            interaction = dict(result.interaction or {})
+            self.post_message(DeviceUpdate(result))
+
+    def on_device_update(self, message: DeviceUpdate) -> None:
+        if self.device is not None:
+            self.device = dict(message.result.interaction or {})
+            self.query_one("#login-device", DeviceFlowPanel).update_status(
+                message.result.message)
 
     @work(thread=True, group="login", exclusive=True)
     def _login(self, request: LoginRequest, keep: bool) -> None:
@@ -124,6 +253,8 @@ class LoginScreen(ServiceScreen):
 
     def on_login_done(self, message: LoginDone) -> None:
         self.busy = False
+        if self.device is not None:
+            self._hide_device()
         if message.error is not None:
             self.say(message.error)
             password = self.query_one("#login-password", Input)
@@ -132,6 +263,13 @@ class LoginScreen(ServiceScreen):
             return
         result = message.result
         assert result is not None
+        if is_device_prompt(result) and self._request is not None:
+            self.busy = True
+            self._device_cancel = threading.Event()
+            self.say("")
+            self._show_device(result)
+            self._poll_device(self._request, dict(result.interaction or {}), message.keep)
+            return
         if result.status is LoginStatus.INTERACTION_NEEDED:
             self.show_interaction(result)
             return
