@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from js7tui.audit.log import AuditEntry, Category
-from js7tui.audit.query import AuditFilter, entry, page
+from js7tui.audit.query import AuditFilter, AuditKey, count, entry, newest_key, page
 from js7tui.audit.verify import ChainReport, verify_chain
 from js7tui.errors import NotFound
 from js7tui.identity.sessions import Session
@@ -32,6 +32,31 @@ class AuditService:
                                    category=Category.OTHERS)
         return page(self.store.conn, self._restricted(fresh, filter or AuditFilter()),
                     limit=limit, before_id=before_id)
+
+    def page(self, session: Session, filter: AuditFilter, *, limit: int = 100,
+             older_than: AuditKey | None = None, newer_than: AuditKey | None = None,
+             offset: int = 0, nearest_newer: bool = False) -> list[AuditEntry]:
+        """A keyset page for a viewer (see ``query.page``); folder permissions applied."""
+        fresh = self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log",
+                                   category=Category.OTHERS)
+        return page(self.store.conn, self._restricted(fresh, filter), limit=limit,
+                    older_than=older_than, newer_than=newer_than, offset=offset,
+                    nearest_newer=nearest_newer)
+
+    def count(self, session: Session, filter: AuditFilter, *,
+              older_than: AuditKey | None = None, newer_than: AuditKey | None = None) -> int:
+        """How many entries the reader may see in the window (a viewer's total or a row's
+        position)."""
+        fresh = self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log",
+                                   category=Category.OTHERS)
+        return count(self.store.conn, self._restricted(fresh, filter), older_than=older_than,
+                     newer_than=newer_than)
+
+    def newest_key(self, session: Session) -> AuditKey | None:
+        """Where the log ends now: a viewer's snapshot."""
+        self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log",
+                           category=Category.OTHERS)
+        return newest_key(self.store.conn)
 
     def detail(self, session: Session, entry_id: int) -> AuditEntry:
         fresh = self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log/detail",
