@@ -76,6 +76,22 @@ class Console:
         before any session exists, so it needs no permission."""
         return bool(identity_settings.read(self.store.conn, "enable_remember_me"))
 
+    @property
+    def comments_required(self) -> bool:
+        """Whether every change needs an audit comment (``force_comments_for_audit_log``);
+        clients read it to ask for the comment before the change, without a permission."""
+        return bool(identity_settings.read(self.store.conn, "force_comments_for_audit_log"))
+
+    @property
+    def comment_choices(self) -> list[str]:
+        """The predefined audit comments (``comments_for_audit_log``) offered when asking."""
+        return list(identity_settings.read(self.store.conn, "comments_for_audit_log"))
+
+    @property
+    def minimum_password_length(self) -> int:
+        """Shown on password forms before any session exists."""
+        return int(identity_settings.read(self.store.conn, "minimum_password_length"))
+
     def close(self) -> None:
         self.store.close()
 

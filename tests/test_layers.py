@@ -21,12 +21,27 @@ def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
     assert out == "", f"imported by the domain layer or CLI: {out}"
 
 
-def test_cli_never_touches_sql() -> None:
+def test_cli_and_tui_never_touch_sql() -> None:
     offenders = [
-        str(path.relative_to(PACKAGE)) for path in (PACKAGE / "cli").rglob("*.py")
-        if re.search(r"\.execute\(|SELECT |INSERT |UPDATE |DELETE FROM", path.read_text())
+        str(path.relative_to(PACKAGE))
+        for folder in ("cli", "tui") for path in (PACKAGE / folder).rglob("*.py")
+        if re.search(r"\.execute\(|SELECT |INSERT |UPDATE |DELETE FROM|\.conn\b",
+                     path.read_text())
     ]
     assert offenders == []
+
+
+def test_cli_imports_textual_only_when_the_console_opens() -> None:
+    """``js7tui --help`` and every command but ``tui`` run without loading Textual."""
+    code = (
+        "import sys, io, js7tui.cli;"
+        "from js7tui.cli import build_parser; build_parser().format_help();"
+        "import js7tui.tui, js7tui.remember;"
+        "print(','.join(m for m in sys.modules if m == 'textual' or m.startswith('textual.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == ""
 
 
 def test_no_textual_import_outside_tui() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from js7tui import __version__
 from js7tui.cli import identity_cmds as ident
 from js7tui.cli import system_cmds as system
+from js7tui.cli import tui_cmds
 from js7tui.cli.context import CliContext, default_context
 from js7tui.errors import Js7Error
 
@@ -292,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     _account_parsers(sub)
     _role_parsers(sub)
     _service_parsers(sub)
+    tui_cmds.add_parsers(sub)
     return parser
 
 
@@ -300,7 +302,7 @@ def run(argv: Sequence[str], ctx: CliContext) -> int:
     args = parser.parse_args(list(argv))
     ctx.home_option = args.home
     ctx.json_output = args.json
-    func = getattr(args, "func", None) or system.cmd_status
+    func = getattr(args, "func", None) or tui_cmds.cmd_default
     try:
         return int(func(ctx, args) or 0)
     except Js7Error as exc:

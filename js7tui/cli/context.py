@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from js7tui import remember
 from js7tui.audit import AuditMeta
 from js7tui.console import Console, open_console
 from js7tui.errors import SessionRequired, ValidationError
-from js7tui.home import Home, resolve_home, state_dir, write_private_file
+from js7tui.home import Home, resolve_home
 from js7tui.identity.sessions import Session
 
 PASSWORD_ENV = "JS7TUI_PASSWORD"
@@ -54,27 +55,21 @@ class CliContext:
             self._console.close()
             self._console = None
 
-    # -- remembered session ---------------------------------------------------------------
+    # -- remembered session (js7tui.remember, shared with the console) ----------------------
     def session_file(self) -> Path:
-        return state_dir(self.env) / "sessions" / f"{self.console.installation_id}.json"
+        return remember.session_file(self.env, self.console.installation_id)
 
     def remember(self, account: str, token: str) -> Path:
-        path = self.session_file()
-        payload = {"home": str(self.home.root), "account": account, "token": token}
-        write_private_file(path, json.dumps(payload).encode("utf-8"))
-        return path
+        return remember.remember(self.env, self.console.installation_id, home=self.home.root,
+                                 account=account, token=token)
 
     def remembered(self) -> dict[str, str] | None:
-        path = self.session_file()
-        if not path.exists():
-            return None
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        saved = remember.remembered(self.env, self.console.installation_id)
+        return None if saved is None else {"home": saved.home, "account": saved.account,
+                                           "token": saved.token}
 
     def forget(self) -> None:
-        self.session_file().unlink(missing_ok=True)
+        remember.forget(self.env, self.console.installation_id)
 
     def token(self) -> str | None:
         if self.env.get(SESSION_ENV):

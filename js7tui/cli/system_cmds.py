@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import pwd
 
-from js7tui import audit
+from js7tui import audit, remember
 from js7tui.cli.context import CliContext, audit_meta
 from js7tui.console import initialize
 from js7tui.durations import parse_moment
@@ -21,13 +19,7 @@ from js7tui.security_level import SecurityLevel
 
 
 def login_source(ctx: CliContext) -> str:
-    """Where a login comes from: the OS user and the SSH client address, if any."""
-    try:
-        user = pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:
-        user = str(os.getuid())
-    client = (ctx.env.get("SSH_CLIENT") or "").split(" ")[0] or "local"
-    return f"cli:{user}@{client}"
+    return remember.client_source(ctx.env, "cli")
 
 
 # -- init / locate ------------------------------------------------------------------------
@@ -52,7 +44,7 @@ def cmd_init(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def cmd_status(ctx: CliContext, args: argparse.Namespace) -> int:
-    """``js7tui`` alone: where things are and what to do next (the TUI comes here later)."""
+    """``js7tui status`` (and ``js7tui`` alone off a terminal): where things are, what next."""
     home = ctx.home
     if not home.exists():
         ctx.say(f"no js7tui home at {home.root} yet. Create one:")

@@ -34,7 +34,10 @@ SCHEMA_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 0
 
 
 def _open(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    # The console calls services from worker threads (one at a time, under the TUI's lock),
+    # so the connection may be used by a thread other than the one that opened it.
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                           check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")

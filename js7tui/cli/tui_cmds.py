@@ -1,0 +1,43 @@
+"""``js7tui`` alone, ``js7tui tui [--readonly]`` and ``js7tui status``.
+
+``js7tui`` alone opens the console when it runs on a terminal and the home exists; otherwise it
+prints the home's status (what ``js7tui status`` prints), so scripts and pipes still get text.
+Textual is imported only here, inside the command, never when the CLI module loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from js7tui.cli import system_cmds as system
+from js7tui.cli.context import CliContext
+from js7tui.errors import ValidationError
+
+
+def _on_terminal(ctx: CliContext) -> bool:
+    return all(bool(getattr(stream, "isatty", lambda: False)())
+               for stream in (ctx.stdin, ctx.stdout))
+
+
+def cmd_tui(ctx: CliContext, args: argparse.Namespace) -> int:
+    if not _on_terminal(ctx):
+        raise ValidationError("the console needs a terminal (stdin and stdout); for scripts "
+                              "use the commands, e.g. 'js7tui status'")
+    console = ctx.console
+    from js7tui.tui.app import run_tui
+    return run_tui(console, readonly=bool(getattr(args, "readonly", False)), env=ctx.env)
+
+
+def cmd_default(ctx: CliContext, args: argparse.Namespace) -> int:
+    if _on_terminal(ctx) and ctx.home.exists():
+        return cmd_tui(ctx, args)
+    return system.cmd_status(ctx, args)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tui", help="open the console (the default on a terminal)")
+    p.add_argument("--readonly", action="store_true",
+                   help="hide and refuse every change (browse only)")
+    p.set_defaults(func=cmd_tui)
+    sub.add_parser("status", help="the home, its security level and who is logged in"
+                   ).set_defaults(func=system.cmd_status)

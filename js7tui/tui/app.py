@@ -1,0 +1,200 @@
+"""The console app: a thin shell over the console's services, built by ``make_app``.
+
+One Textual mode per section (see ``sections.py``) plus the ``login`` mode. Logging out, an
+idle timeout or a session ended elsewhere switch back to the login form and throw the sections'
+screens away, so no unsaved input survives. The idle timeout counts key presses on the
+console's clock, so tests advance a frozen clock instead of waiting.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from textual import events, work
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from js7tui.console import Console
+from js7tui.identity.sessions import Session
+from js7tui.tui.commands import ActionCommands, SectionCommands
+from js7tui.tui.context import TuiContext
+from js7tui.tui.screens.login import LoginScreen
+from js7tui.tui.sections import BY_MODE, SECTIONS, Section
+
+THEME_ENV = "JS7TUI_THEME"
+
+
+def _section_bindings() -> list[Binding]:
+    return [Binding(s.key, f"section('{s.mode}')", s.title, show=False,
+                    id=f"section.{s.mode}", tooltip=f"Go to {s.title}: {s.description}")
+            for s in SECTIONS]
+
+
+class Js7App(App[int]):
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "js7tui"
+    DEFAULT_MODE = "login"
+    COMMANDS: ClassVar = App.COMMANDS | {SectionCommands, ActionCommands}
+    BINDINGS: ClassVar = [
+        Binding("question_mark", "toggle_help", "Help", id="app.help",
+                tooltip="Show or hide the keys of the focused widget and screen"),
+        Binding("colon", "command_palette", "Palette", show=False, id="app.palette",
+                tooltip="Find a section or an action by name"),
+        Binding("ctrl+l", "logout", "Log out", id="app.logout",
+                tooltip="End the session (the remembered token too) and show the login form"),
+        Binding("ctrl+t", "toggle_comments", "Comments", show=False, id="app.comments",
+                tooltip="Ask for an audit comment on every change (always on when the "
+                        "setting force_comments_for_audit_log is)"),
+        *_section_bindings(),
+    ]
+
+    def __init__(self, ctx: TuiContext, *, theme: str | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.animation_level = "none"
+        self.add_mode("login", self._login_screen)
+        for section in SECTIONS:
+            self.add_mode(section.mode, self._section_factory(section))
+        if theme and theme in self.available_themes:
+            self.theme = theme
+
+    # -- modes ----------------------------------------------------------------------------
+    def _login_screen(self) -> Screen:
+        return LoginScreen(self.ctx)
+
+    def _section_factory(self, section: Section) -> Callable[[], Screen]:
+        def build() -> Screen:
+            return section.factory()(self.ctx)
+        return build
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.check_session_idle, name="idle")
+        session = self.ctx.resume_remembered()
+        if session is not None:
+            self.logged_in(session)
+
+    @property
+    def login_screen(self) -> LoginScreen:
+        stack = self._screen_stacks.get("login") or []
+        return stack[0]  # type: ignore[return-value]
+
+    # -- session life ---------------------------------------------------------------------
+    def logged_in(self, session: Session, *, keep: bool = False) -> None:
+        self.ctx.sign_in(session, keep=keep)
+        if session.must_change_password:
+            from js7tui.tui.screens.password import PasswordChangeScreen
+            minimum = self.ctx.call(lambda: self.ctx.console.minimum_password_length)
+            self.push_screen(PasswordChangeScreen(self.ctx, session.account, minimum))
+            return
+        self.enter_sections()
+
+    def password_changed(self, session: Session) -> None:
+        self.ctx.sign_in(session)
+        if self.screen is not self.login_screen:
+            self.pop_screen()
+        self.notify("password changed")
+        self.enter_sections()
+
+    def enter_sections(self) -> None:
+        first = next(s for s in SECTIONS if self.ctx.can(s.permission))
+        self.switch_mode(first.mode)
+
+    def logout(self, message: str = "logged out") -> None:
+        self._end_session(message, sign_out=True)
+
+    def session_ended(self, message: str) -> None:
+        """The store refused the session (cancelled, blocked, expired): back to the form."""
+        self._end_session(message, sign_out=False)
+
+    def _end_session(self, message: str, *, sign_out: bool) -> None:
+        if sign_out:
+            self._sign_out()
+        else:
+            self.ctx.drop_session()
+        self.run_worker(self._back_to_login(message), group="navigation", exclusive=True)
+
+    @work(thread=True, group="signout")
+    def _sign_out(self) -> None:
+        self.ctx.sign_out()
+
+    async def _back_to_login(self, message: str) -> None:
+        if self.current_mode != "login":
+            await self.switch_mode("login")
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        self.login_screen.reset(message)
+        for section in SECTIONS:
+            if section.mode in self._screen_stacks:
+                await self.remove_mode(section.mode)
+                self.add_mode(section.mode, self._section_factory(section))
+
+    # -- idle timeout ---------------------------------------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown) and self.ctx.session is not None:
+            if self.check_session_idle():
+                return  # the key that found the session over is not acted upon
+            self.ctx.touch()
+        await super().on_event(event)
+
+    def check_session_idle(self) -> bool:
+        """End the session when the idle timeout passed without a key; True if it did."""
+        left = self.ctx.idle_left()
+        if left is None or left > 0:
+            return False
+        session = self.ctx.session
+        timeout = session.idle_timeout if session else 0
+        from js7tui.durations import format_duration
+        self.logout(f"the session ended after {format_duration(timeout)} without a key press; "
+                    "log in again")
+        return True
+
+    # -- actions --------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "section":
+            section = BY_MODE.get(str(parameters[0])) if parameters else None
+            return section is not None and self.ctx.can(section.permission)
+        if action in ("logout", "toggle_comments"):
+            return self.ctx.session is not None
+        return True
+
+    def action_section(self, mode: str) -> None:
+        section = BY_MODE[mode]
+        if self.ctx.can(section.permission):
+            self.switch_mode(mode)
+
+    def action_logout(self) -> None:
+        self.logout()
+
+    def action_toggle_comments(self) -> None:
+        self.ctx.ask_comments = not self.ctx.ask_comments
+        state = "on" if self.ctx.ask_comments else "off (unless the setting forces them)"
+        self.notify(f"asking for audit comments: {state}")
+
+    def action_toggle_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+
+def make_app(console: Console, *, readonly: bool = False,
+             env: Mapping[str, str] = os.environ) -> Js7App:
+    """The console app over ``console`` (the CLI, tests and demos all build it here).
+
+    ``env`` supplies the state directory (remember me), ``JS7TUI_THEME`` (else the home's
+    ``[tui] theme``), ``NO_COLOR`` and ``SSH_CLIENT`` (login source).
+    """
+    if env is not os.environ and "NO_COLOR" in env:
+        os.environ["NO_COLOR"] = env["NO_COLOR"]  # Textual reads (and removes) it at start
+    ctx = TuiContext(console, readonly=readonly, env=env)
+    theme = env.get(THEME_ENV) or console.config.tui.theme
+    return Js7App(ctx, theme=theme)
+
+
+def run_tui(console: Console, readonly: bool = False, **kwargs: Any) -> int:
+    app = make_app(console, readonly=readonly, **kwargs)
+    app.run()
+    return app.return_code or 0

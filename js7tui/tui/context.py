@@ -1,0 +1,145 @@
+"""What every screen is handed: the console's services, the session, read-only mode.
+
+Screens never keep their own session copy: ``TuiContext.session`` is the one the app logged in,
+refreshed by every service call (``Operations`` updates the object in place), so what a screen
+hides with ``check_action`` follows what the service layer would refuse.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from js7tui import remember
+from js7tui.console import Console
+from js7tui.identity.sessions import Session
+
+T = TypeVar("T")
+
+
+@dataclass
+class TuiContext:
+    console: Console
+    readonly: bool = False
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    # Ask for an audit comment on every change even when the setting does not force it.
+    ask_comments: bool = False
+    _session: Session | None = field(default=None, repr=False)
+    _remembered: bool = False
+    last_activity: datetime | None = None
+    _level: str | None = field(default=None, repr=False)
+    # One connection, many worker threads: service calls run one at a time.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    # -- session --------------------------------------------------------------------------
+    @property
+    def session(self) -> Session | None:
+        return self._session
+
+    @property
+    def source(self) -> str:
+        return remember.client_source(self.env, "tui")
+
+    def sign_in(self, session: Session, *, keep: bool = False) -> None:
+        """Adopt a logged-in session; ``keep`` writes it to the remember-me file."""
+        self._session = session
+        self.touch()
+        if keep and session.token and self.remember_me_enabled:
+            self.call(self._write_remembered, session)
+            self._remembered = True
+
+    def _write_remembered(self, session: Session) -> None:
+        home = self.console.home.root if self.console.home else None
+        if home is not None and session.token:
+            remember.remember(self.env, self.console.installation_id, home=home,
+                              account=session.account, token=session.token)
+
+    def sign_out(self) -> None:
+        """Invalidate the token in the store and forget it locally (logout, idle timeout)."""
+        session, self._session = self._session, None
+        if session is not None and session.token:
+            self.call(self.console.sessions.logout, session.token)
+        if self._remembered or self.remembered_session() is not None:
+            self.call(remember.forget, self.env, self.console.installation_id)
+        self._remembered = False
+        self.last_activity = None
+
+    def drop_session(self) -> None:
+        """The store already ended the session (cancelled, blocked...): forget it here."""
+        self._session = None
+        if self._remembered:
+            self.call(remember.forget, self.env, self.console.installation_id)
+        self._remembered = False
+
+    @property
+    def remember_me_enabled(self) -> bool:
+        return self.call(lambda: self.console.remember_me_enabled)
+
+    def remembered_session(self) -> remember.Remembered | None:
+        if self.console.home is None:
+            return None
+        return remember.remembered(self.env, self.console.installation_id)
+
+    def resume_remembered(self) -> Session | None:
+        """The remembered session if its token is still valid (a new start skips the form)."""
+        saved = self.remembered_session() if self.remember_me_enabled else None
+        if saved is None:
+            return None
+        try:
+            session = self.call(self.console.sessions.resume, saved.token)
+        except Exception:
+            remember.forget(self.env, self.console.installation_id)
+            return None
+        self._remembered = True
+        return session
+
+    @property
+    def security_level(self) -> str:
+        if self._level is None:
+            self._level = self.call(lambda: self.console.security_level.value)
+        return self._level
+
+    # -- permissions ----------------------------------------------------------------------
+    def can(self, permission: str | None, controller: str = "") -> bool:
+        """May the session see/do this? (No session, or a pending password change: no.)"""
+        session = self._session
+        if session is None or session.must_change_password:
+            return False
+        return permission is None or session.can(permission, controller)
+
+    def may_change(self, permission: str | None, controller: str = "") -> bool:
+        """For mutating actions: permitted, and the console is not read-only."""
+        return not self.readonly and self.can(permission, controller)
+
+    # -- audit comments -------------------------------------------------------------------
+    def comments_required(self) -> bool:
+        return self.call(lambda: self.console.comments_required)
+
+    def wants_comment(self) -> bool:
+        """Ask for a comment before a change: forced by the setting, or chosen by the user."""
+        return self.ask_comments or self.comments_required()
+
+    def predefined_comments(self) -> list[str]:
+        return self.call(lambda: self.console.comment_choices)
+
+    # -- activity and idle timeout --------------------------------------------------------
+    def touch(self) -> None:
+        self.last_activity = self.console.clock.now()
+
+    def idle_left(self) -> float | None:
+        """Seconds until the idle timeout ends the session; None when it never does."""
+        session = self._session
+        if session is None or session.idle_timeout < 0 or self.last_activity is None:
+            return None
+        idle = (self.console.clock.now() - self.last_activity).total_seconds()
+        return session.idle_timeout - idle
+
+    # -- service calls --------------------------------------------------------------------
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a service call holding the lock (workers and the UI thread share a connection)."""
+        with self._lock:
+            return fn(*args, **kwargs)

@@ -1,0 +1,1 @@
+"""One module per section screen, plus the login and password screens."""

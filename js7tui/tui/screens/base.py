@@ -1,0 +1,163 @@
+"""The base of every section screen: header, footer, permission gating, workers, comments.
+
+Habits (Harlequin's worker discipline, Posting's bindings):
+
+* Service calls run in ``@work(thread=True)`` workers that post ``ServiceDone``; the handler on
+  the UI thread updates widgets. Nothing blocks the event loop; tests wait on the workers.
+* ``ACTION_PERMISSIONS`` maps each action to the permission it needs; ``check_action`` hides
+  the action (and its key in the footer, help and palette) when the session lacks it, and hides
+  every action listed in ``MUTATING`` in read-only mode. The service layer still checks.
+* ``change(what, fn, ...)`` asks for the audit comment when needed (``CommentModal``), then runs
+  ``fn(session, ..., meta=meta)`` in a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from js7tui.audit import AuditMeta
+from js7tui.errors import Js7Error, SessionRequired
+from js7tui.tui.context import TuiContext
+from js7tui.tui.widgets.header import SessionHeader
+from js7tui.tui.widgets.modals import CommentModal
+
+log = logging.getLogger("js7tui.tui")
+
+
+class ServiceDone(Message):
+    """A worker's service call finished: ``result`` or ``error`` (a sentence to show)."""
+
+    def __init__(self, what: str, result: Any = None, error: Exception | None = None,
+                 then: Callable[[Any], None] | None = None,
+                 failed: Callable[[Exception], None] | None = None) -> None:
+        super().__init__()
+        self.what = what
+        self.result = result
+        self.error = error
+        self.then = then
+        self.failed = failed
+
+
+class ServiceScreen(Screen):
+    """A screen that calls the console's services through workers."""
+
+    ACTION_PERMISSIONS: ClassVar[dict[str, str | None]] = {}
+    MUTATING: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, ctx: TuiContext, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ctx = ctx
+
+    # -- permission gating ----------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.MUTATING and self.ctx.readonly:
+            return False
+        if action in self.ACTION_PERMISSIONS:
+            needed = self.ACTION_PERMISSIONS[action]
+            if action in self.MUTATING:
+                return self.ctx.may_change(needed)
+            return self.ctx.can(needed)
+        return True
+
+    # -- workers --------------------------------------------------------------------------
+    def run_service(self, what: str, fn: Callable[..., Any], *args: Any,
+                    then: Callable[[Any], None] | None = None,
+                    failed: Callable[[Exception], None] | None = None, **kwargs: Any) -> None:
+        """Call ``fn(*args, **kwargs)`` in a worker; ``then(result)`` runs on the UI thread."""
+        self._service_worker(what, fn, args, kwargs, then, failed)
+
+    @work(thread=True, group="service")
+    def _service_worker(self, what: str, fn: Callable[..., Any], args: tuple[Any, ...],
+                        kwargs: dict[str, Any], then: Callable[[Any], None] | None,
+                        failed: Callable[[Exception], None] | None) -> None:
+        try:
+            result = self.ctx.call(fn, *args, **kwargs)
+        except Js7Error as exc:
+            self.post_message(ServiceDone(what, error=exc, failed=failed))
+        except Exception as exc:  # never let a worker take the console down
+            log.exception("%s failed", what)
+            self.post_message(ServiceDone(what, error=exc, failed=failed))
+        else:
+            self.post_message(ServiceDone(what, result=result, then=then))
+
+    def on_service_done(self, message: ServiceDone) -> None:
+        message.stop()
+        if message.error is None:
+            if message.then is not None:
+                message.then(message.result)
+            return
+        error = message.error
+        if isinstance(error, SessionRequired):
+            self.app.session_ended(str(error))  # type: ignore[attr-defined]
+            return
+        text = str(error) if isinstance(error, Js7Error) else \
+            f"{type(error).__name__}: {error}"
+        self.show_error(f"{message.what}: {text}" if message.what else text)
+        if message.failed is not None:
+            message.failed(error)
+
+    def show_error(self, text: str) -> None:
+        self.notify(escape(text), title="Refused", severity="error", timeout=8)
+
+    def show_done(self, text: str) -> None:
+        self.notify(escape(text), timeout=4)
+
+    # -- changes with audit comments ------------------------------------------------------
+    def change(self, what: str, fn: Callable[..., Any], *args: Any,
+               then: Callable[[Any], None] | None = None, **kwargs: Any) -> None:
+        """Ask for the audit comment when needed, then call ``fn(session, *args, meta=...)``."""
+        session = self.ctx.session
+        if session is None:
+            return
+
+        def go(meta: AuditMeta | None) -> None:
+            if meta is None:
+                self.notify("cancelled; nothing was changed", timeout=3)
+                return
+            self.run_service(what, fn, session, *args, meta=meta, then=then, **kwargs)
+
+        if self.ctx.wants_comment():
+            self.app.push_screen(
+                CommentModal(what, required=self.ctx.comments_required(),
+                             choices=self.ctx.predefined_comments()), go)
+        else:
+            go(AuditMeta())
+
+
+class SectionScreen(ServiceScreen):
+    """A section's base screen: header with tabs and session, body, footer with live keys."""
+
+    SECTION: ClassVar[str] = ""
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("r", "reload", "Reload", id="section.reload",
+                tooltip="Read the section again from the store"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield SessionHeader(self.ctx, self.SECTION)
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("")
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted:
+            self.query_one(SessionHeader).refresh_session()
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the section's data again (in a worker)."""
+
+    def action_reload(self) -> None:
+        self.reload()

@@ -1,0 +1,1 @@
+"""House widgets: the list every section uses, modals, the session header."""

@@ -1,0 +1,70 @@
+"""The two header lines: the sections with their digits, and who is logged in for how long.
+
+States are words (``READ-ONLY``, ``[3 Accounts]`` for the current section), never colour alone.
+The time left is the idle timeout minus the time since the last key press, read from the
+console's clock so tests with a frozen clock see exact values.
+"""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from js7tui.tui.context import TuiContext
+from js7tui.tui.sections import SECTIONS
+
+
+def time_left_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "no idle timeout"
+    seconds = max(0, int(seconds))
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    clock = f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+    return f"{clock} left"
+
+
+class SessionHeader(Vertical):
+    DEFAULT_CSS = """
+    SessionHeader { height: 2; dock: top; background: $panel; }
+    SessionHeader > Static { height: 1; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
+    def __init__(self, ctx: TuiContext, current: str) -> None:
+        super().__init__(id="session-header")
+        self.ctx = ctx
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._tabs(), id="header-tabs")
+        yield Static(self._who(), id="header-who")
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.refresh_session)
+
+    def _tabs(self) -> str:
+        parts = []
+        for section in SECTIONS:
+            if not self.ctx.can(section.permission):
+                continue
+            label = f"{section.key} {escape(section.title)}"
+            parts.append(f"[reverse b]\\[{label}][/]" if section.mode == self.current
+                         else f" {label} ")
+        return " ".join(parts)
+
+    def _who(self) -> str:
+        session = self.ctx.session
+        if session is None:
+            return "not logged in"
+        level = self.ctx.security_level
+        services = ", ".join(session.services)
+        readonly = "  [b]READ-ONLY[/b]" if self.ctx.readonly else ""
+        return (f"{escape(session.account)} @ {escape(services)}  ·  security {level}  ·  "
+                f"{time_left_text(self.ctx.idle_left())}{readonly}")
+
+    def refresh_session(self) -> None:
+        self.query_one("#header-tabs", Static).update(self._tabs())
+        self.query_one("#header-who", Static).update(self._who())
+
