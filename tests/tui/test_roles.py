@@ -1,0 +1,126 @@
+"""Roles and the permission tree editor, driven with keys only; assertions on the store."""
+
+from __future__ import annotations
+
+from js7tui.console import Console
+from js7tui.permissions import ROOT, catalogue
+from js7tui.tui.app import Js7App
+from js7tui.tui.screens.permission_editor import PermissionEditorScreen
+from js7tui.tui.widgets.lists import HouseTable
+from tests.conftest import ROOT_PASSWORD
+from tests.tui.conftest import login, settle, type_text
+
+TARGET = "sos:products:joc:auditlog:view"
+
+
+def entries(console: Console, root, role: str) -> set[tuple[str, str, bool]]:
+    view = console.roles.show(root, role)
+    return {(p.controller, p.permission, p.excluded) for p in view.permissions}
+
+
+def without(found: set[tuple[str, str, bool]], name: str) -> set[tuple[str, str, bool]]:
+    return {e for e in found if e[1] != name}
+
+
+async def open_role(app: Js7App, pilot, role: str) -> PermissionEditorScreen:
+    await login(pilot, "root", ROOT_PASSWORD)
+    await pilot.press("4")
+    await settle(pilot)
+    await pilot.press("slash")
+    await type_text(pilot, role)
+    await pilot.press("enter", "enter")
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, PermissionEditorScreen)
+    return screen
+
+
+async def go_to(pilot, name: str, root: str = ROOT) -> None:
+    names = [node.name for node in catalogue().walk(root)]
+    await pilot.press("g", *["j"] * names.index(name))
+
+
+async def test_deny_undo_redo_and_explain(app: Js7App, console: Console, root) -> None:
+    if any(e[1] == TARGET for e in entries(console, root, "it_operator")):
+        console.roles.remove_permission(root, "it_operator", TARGET)
+    before = entries(console, root, "it_operator")
+    first_id = console.audit.list(root, limit=1)[0].id
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_role(app, pilot, "it_operator")
+        await go_to(pilot, TARGET)
+        assert screen.tree.current == TARGET
+        await pilot.press("minus")
+        await settle(pilot)
+        assert entries(console, root, "it_operator") == before | {("", TARGET, True)}
+        await pilot.press("e")
+        detail = str(screen.query_one("#perm-detail").render())
+        assert "NOT GRANTED" in detail and f"-{TARGET}" in detail
+        await pilot.press("u")
+        await settle(pilot)
+        assert entries(console, root, "it_operator") == before
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert entries(console, root, "it_operator") == before | {("", TARGET, True)}
+        await pilot.press("space")  # grant replaces the denial
+        await settle(pilot)
+        assert entries(console, root, "it_operator") == before | {("", TARGET, False)}
+        await pilot.press("x")
+        await settle(pilot)
+        assert entries(console, root, "it_operator") == before
+        # Undo walks back: the grant, then the denial, then nothing.
+        for expected in ({("", TARGET, False)}, {("", TARGET, True)}, set()):
+            await pilot.press("u")
+            await settle(pilot)
+            assert entries(console, root, "it_operator") == before | expected
+    changes = [e for e in console.audit.list(root, limit=50)
+               if e.id > first_id and e.request.startswith("./iam/permissions")]
+    assert len(changes) == 8  # every change, undo and redo is an audited change
+
+
+async def test_controller_section_and_folders(app: Js7App, console: Console, root) -> None:
+    cancel = "sos:products:controller:orders:cancel"
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_role(app, pilot, "it_operator")
+        await pilot.press("c")
+        await type_text(pilot, "c1")
+        await pilot.press("enter")
+        await settle(pilot)
+        await go_to(pilot, cancel, "sos:products:controller")
+        assert screen.tree.current == cancel
+        await pilot.press("minus")
+        await settle(pilot)
+        assert ("c1", cancel, True) in entries(console, root, "it_operator")
+        await pilot.press("a", "ctrl+a", "ctrl+k")
+        await type_text(pilot, "/prod")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        folders = console.roles.show(root, "it_operator").folders
+        assert [(f.folder, f.recursive, f.controller) for f in folders] == [("/prod", True, "c1")]
+        await pilot.press("tab")  # the folder list
+        assert isinstance(app.focused, HouseTable)
+        await pilot.press("d", "y")
+        await settle(pilot)
+        assert console.roles.show(root, "it_operator").folders == ()
+        await pilot.press("shift+tab", "u")
+        await settle(pilot)
+        assert len(console.roles.show(root, "it_operator").folders) == 1
+
+
+async def test_roles_list_create_move_delete(app: Js7App, console: Console, root) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "root", ROOT_PASSWORD)
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("n")
+        await type_text(pilot, "auditors")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        names = [r.name for r in console.roles.list(root)]
+        assert names[-1] == "auditors"
+        await pilot.press("G", "K")
+        await settle(pilot)
+        names = [r.name for r in console.roles.list(root)]
+        assert names[-2:] == ["auditors", names[-1]] and names[-1] != "auditors"
+        await pilot.press("d", "y")
+        await settle(pilot)
+        assert "auditors" not in [r.name for r in console.roles.list(root)]
