@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from js7tui.audit.log import AuditEntry, Category
@@ -47,10 +48,30 @@ class AuditService:
               older_than: AuditKey | None = None, newer_than: AuditKey | None = None) -> int:
         """How many entries the reader may see in the window (a viewer's total or a row's
         position)."""
+        return self.prepare_count(session, filter, older_than=older_than,
+                                  newer_than=newer_than)()
+
+    def prepare_count(self, session: Session, filter: AuditFilter, *,
+                      older_than: AuditKey | None = None,
+                      newer_than: AuditKey | None = None) -> Callable[[], int]:
+        """Authorize now; the returned step counts on a connection of its own.
+
+        A count with a text filter walks every entry (about a second per million), so a
+        client that serialises its calls on the store's connection (the TUI) runs the step
+        outside that: pages and changes go on meanwhile.
+        """
         fresh = self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log",
                                    category=Category.OTHERS)
-        return count(self.store.conn, self._restricted(fresh, filter), older_than=older_than,
-                     newer_than=newer_than)
+        restricted = self._restricted(fresh, filter)
+
+        def run() -> int:
+            conn = self.store.reader()
+            try:
+                return count(conn, restricted, older_than=older_than, newer_than=newer_than)
+            finally:
+                if conn is not self.store.conn:
+                    conn.close()
+        return run
 
     def newest_key(self, session: Session) -> AuditKey | None:
         """Where the log ends now: a viewer's snapshot."""

@@ -95,7 +95,8 @@ class AuditLogScreen(SectionScreen):
             return ctx.call(audit.page, ctx.session, flt, **request.arguments())
 
         def count(flt: AuditFilter, older_than: AuditKey | None) -> int:
-            return ctx.call(audit.count, ctx.session, flt, older_than=older_than)
+            # Authorized under the lock; the counting itself runs on its own connection.
+            return ctx.call(audit.prepare_count, ctx.session, flt, older_than=older_than)()
 
         return AuditSource(newest, page, count)
 
