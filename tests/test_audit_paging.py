@@ -15,6 +15,7 @@ from js7tui import audit
 from js7tui.audit import AuditFilter, AuditKey, filter_text, query
 from js7tui.audit.export import ExportWriter, format_for, open_private
 from js7tui.audit.pager import AuditPager, snapshot_ceiling
+from js7tui.audit.service import CountCancelled
 from js7tui.clock import FrozenClock
 from js7tui.console import Console
 from js7tui.errors import PermissionDenied, ValidationError
@@ -165,3 +166,31 @@ def test_export_writers_and_private_file(console: Console, clock: FrozenClock, t
     assert target.stat().st_mode & 0o777 == 0o600
     with pytest.raises(ValidationError, match="already exists"):
         open_private(target)
+
+
+def test_pager_with_a_known_total_reads_the_far_end_from_the_bottom(console: Console,
+                                                                   clock: FrozenClock):
+    fill(console, clock, 95)
+    truth = everything(console, AuditFilter())
+    conn = console.store.conn
+    pager = AuditPager(AuditFilter(), snapshot_ceiling(query.newest_key(conn)), page_size=10)
+    pager.set_total(len(truth))
+    request = pager.plan(len(truth) // 10)
+    assert request.nearest_newer and request.offset == 0 and request.limit == len(truth) % 10
+    pager.store(request, query.page(conn, AuditFilter(), **request.arguments()))
+    middle = pager.plan(6)  # no neighbour: counted from the bottom too
+    assert middle.offset == len(truth) - 70 and middle.limit == 10
+    pager.store(middle, query.page(conn, AuditFilter(), **middle.arguments()))
+    for position in range(60, len(truth)):
+        for index in pager.missing(position, position):
+            req = pager.plan(index)
+            pager.store(req, query.page(conn, AuditFilter(), **req.arguments()))
+        assert pager.entry(position) == truth[position]
+
+
+def test_a_pending_count_can_be_cancelled(console: Console, root: Session):
+    pending = console.audit.prepare_count(root, AuditFilter())
+    assert pending.run() == console.audit.count(root, AuditFilter()) > 0
+    pending.cancel()
+    with pytest.raises(CountCancelled):
+        pending.run()

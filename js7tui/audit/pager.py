@@ -98,6 +98,11 @@ class AuditPager:
         if below:
             return PageRequest(index, size, older_than=self.ceiling,
                                newer_than=AuditKey.of(below[0]), nearest_newer=True)
+        if self.total is not None and index * size * 2 > self.total:
+            # Nearer the oldest end: count from there (G costs a page, not a million skips).
+            end = min((index + 1) * size, self.total)
+            return PageRequest(index, end - index * size, older_than=self.ceiling,
+                               offset=self.total - end, nearest_newer=True)
         return PageRequest(index, size, older_than=self.ceiling, offset=index * size)
 
     def store(self, request: PageRequest, entries: list[AuditEntry]) -> None:

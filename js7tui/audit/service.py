@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sqlite3
 from dataclasses import replace
 
 from js7tui.audit.log import AuditEntry, Category
@@ -13,6 +13,46 @@ from js7tui.identity.sessions import Session
 from js7tui.operations import Operations
 from js7tui.permissions.names import AUDITLOG_VIEW
 from js7tui.store import Store
+
+
+class CountCancelled(Exception):
+    """A pending count was cancelled before it finished."""
+
+
+class PendingCount:
+    """An authorized count of audit entries, to run on a read connection of its own."""
+
+    def __init__(self, store: Store, filter: AuditFilter, older_than: AuditKey | None,
+                 newer_than: AuditKey | None) -> None:
+        self.store = store
+        self.filter = filter
+        self.older_than = older_than
+        self.newer_than = newer_than
+        self._conn: sqlite3.Connection | None = None
+        self._cancelled = False
+
+    def run(self) -> int:
+        conn = self._conn = self.store.reader()
+        try:
+            if self._cancelled:
+                raise CountCancelled("the count was cancelled")
+            return count(conn, self.filter, older_than=self.older_than,
+                         newer_than=self.newer_than)
+        except sqlite3.OperationalError:
+            if self._cancelled:
+                raise CountCancelled("the count was cancelled") from None
+            raise
+        finally:
+            self._conn = None
+            if conn is not self.store.conn:
+                conn.close()
+
+    def cancel(self) -> None:
+        """Stop the count (from any thread); ``run`` then raises CountCancelled."""
+        self._cancelled = True
+        conn = self._conn
+        if conn is not None and conn is not self.store.conn:
+            conn.interrupt()
 
 
 class AuditService:
@@ -49,29 +89,21 @@ class AuditService:
         """How many entries the reader may see in the window (a viewer's total or a row's
         position)."""
         return self.prepare_count(session, filter, older_than=older_than,
-                                  newer_than=newer_than)()
+                                  newer_than=newer_than).run()
 
     def prepare_count(self, session: Session, filter: AuditFilter, *,
                       older_than: AuditKey | None = None,
-                      newer_than: AuditKey | None = None) -> Callable[[], int]:
-        """Authorize now; the returned step counts on a connection of its own.
+                      newer_than: AuditKey | None = None) -> PendingCount:
+        """Authorize now; the count itself runs later, on a connection of its own.
 
         A count with a text filter walks every entry (about a second per million), so a
-        client that serialises its calls on the store's connection (the TUI) runs the step
-        outside that: pages and changes go on meanwhile.
+        client that serialises its calls on the store's connection (the TUI) runs it outside
+        that, and cancels it when the filter changes: pages and changes go on meanwhile.
         """
         fresh = self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log",
                                    category=Category.OTHERS)
-        restricted = self._restricted(fresh, filter)
-
-        def run() -> int:
-            conn = self.store.reader()
-            try:
-                return count(conn, restricted, older_than=older_than, newer_than=newer_than)
-            finally:
-                if conn is not self.store.conn:
-                    conn.close()
-        return run
+        return PendingCount(self.store, self._restricted(fresh, filter), older_than,
+                            newer_than)
 
     def newest_key(self, session: Session) -> AuditKey | None:
         """Where the log ends now: a viewer's snapshot."""

@@ -24,6 +24,7 @@ from js7tui.audit.export import ExportWriter, format_for, open_private
 from js7tui.audit.log import AuditEntry
 from js7tui.audit.pager import PageRequest
 from js7tui.audit.query import AuditFilter, AuditKey
+from js7tui.audit.service import PendingCount
 from js7tui.audit.verify import ChainReport
 from js7tui.errors import Js7Error, ValidationError
 from js7tui.permissions.names import AUDITLOG_VIEW
@@ -94,11 +95,11 @@ class AuditLogScreen(SectionScreen):
         def page(flt: AuditFilter, request: PageRequest) -> list[AuditEntry]:
             return ctx.call(audit.page, ctx.session, flt, **request.arguments())
 
-        def count(flt: AuditFilter, older_than: AuditKey | None) -> int:
+        def counter(flt: AuditFilter, older_than: AuditKey | None) -> PendingCount:
             # Authorized under the lock; the counting itself runs on its own connection.
-            return ctx.call(audit.prepare_count, ctx.session, flt, older_than=older_than)()
+            return ctx.call(audit.prepare_count, ctx.session, flt, older_than=older_than)
 
-        return AuditSource(newest, page, count)
+        return AuditSource(newest, page, counter)
 
     @property
     def view(self) -> AuditLogView:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from rich.segment import Segment
 from rich.style import Style
@@ -38,7 +38,15 @@ class AuditSource:
 
     newest: Callable[[], AuditKey | None]
     page: Callable[[AuditFilter, PageRequest], list[AuditEntry]]
-    count: Callable[[AuditFilter, AuditKey | None], int]
+    counter: Callable[[AuditFilter, AuditKey | None], Counter]
+
+
+class Counter(Protocol):
+    """A count authorized already; ``run`` blocks, ``cancel`` stops it from another thread."""
+
+    def run(self) -> int: ...
+
+    def cancel(self) -> None: ...
 
 
 def clean(text: str) -> str:
@@ -153,6 +161,7 @@ class AuditLogView(ScrollView, can_focus=True):
         self.pager: AuditPager | None = None
         self.marked_id: int | None = None  # e.g. the first broken entry found by verify
         self._jump: int | None = None      # a position to go to once its page/total is known
+        self._counting: Counter | None = None
 
     # -- opening ----------------------------------------------------------------------------
     def open(self, filter: AuditFilter, *, jump_to: AuditKey | None = None) -> None:
@@ -169,8 +178,8 @@ class AuditLogView(ScrollView, can_focus=True):
             entries = self.source.page(filter, request) if ceiling is not None else []
             position = None
             if jump_to is not None:
-                position = self.source.count(filter, ceiling) - self.source.count(
-                    filter, AuditKey(jump_to.created, jump_to.id)) - 1
+                position = self.source.counter(filter, ceiling).run() - self.source.counter(
+                    filter, jump_to).run() - 1
         except Exception as exc:  # shown by the screen; the view keeps what it had
             self.post_message(self.LoadFailed(self, exc))
             return
@@ -179,6 +188,9 @@ class AuditLogView(ScrollView, can_focus=True):
     def _opened(self, pager: AuditPager, request: PageRequest, entries: list[AuditEntry],
                 position: int | None) -> None:
         pager.store(request, entries)
+        if self._counting is not None:
+            self._counting.cancel()  # the old filter's count is of no use any more
+            self._counting = None
         self.pager = pager
         self._jump = None
         self.cursor = 0
@@ -197,9 +209,14 @@ class AuditLogView(ScrollView, can_focus=True):
     @work(thread=True, group="audit-count")
     def _count_worker(self, pager: AuditPager) -> None:
         try:
-            total = self.source.count(pager.filter, pager.ceiling)
+            counter = self.source.counter(pager.filter, pager.ceiling)
+            if pager is not self.pager:
+                return
+            self._counting = counter
+            total = counter.run()
         except Exception as exc:
-            self.post_message(self.LoadFailed(self, exc))
+            if pager is self.pager:  # a cancelled count of an old filter is no error
+                self.post_message(self.LoadFailed(self, exc))
             return
         self.post_message(self._CountDone(pager, total))
 
