@@ -39,7 +39,8 @@ def cmd_init(ctx: CliContext, args: argparse.Namespace) -> int:
     ctx.say(f"created a js7tui home at {ctx.home.root} with security level {level.value}")
     ctx.say("identity service JOC-INITIAL holds the account 'root' with password 'root', which "
             "must be changed at the first login:")
-    ctx.say("  js7tui login --account root   (then: js7tui passwd --account root)")
+    ctx.say("  js7tui                        (the console, on a terminal)")
+    ctx.say("  js7tui login --account root   (the command line; then: js7tui passwd)")
     return 0
 
 
@@ -64,7 +65,8 @@ def cmd_status(ctx: CliContext, args: argparse.Namespace) -> int:
             ctx.say(f"not logged in ({exc})")
     else:
         ctx.say("not logged in")
-    ctx.say("  log in with: js7tui login --account root   (first password: root)")
+    ctx.say("  open the console with: js7tui   (first login: root / root)")
+    ctx.say("  or log in on the command line: js7tui login --account root")
     return 0
 
 

@@ -157,7 +157,8 @@ class Js7App(App[int]):
             section = BY_MODE.get(str(parameters[0])) if parameters else None
             return section is not None and self.ctx.can(section.permission)
         if action in ("logout", "toggle_comments"):
-            return self.ctx.session is not None
+            # during the forced password change its screen offers its own way out
+            return self.ctx.session is not None and not self.ctx.session.must_change_password
         return True
 
     def action_section(self, mode: str) -> None:

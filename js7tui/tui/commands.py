@@ -11,14 +11,11 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from js7tui.tui.sections import SECTIONS
 
 
-class SectionCommands(Provider):
+class _ListedCommands(Provider):
+    """A provider over a short list of (text, help, callable), fuzzy-matched."""
+
     def _commands(self) -> list[tuple[str, str, object]]:
-        app = self.app
-        ctx = app.ctx  # type: ignore[attr-defined]
-        if ctx.session is None or ctx.session.must_change_password:
-            return []
-        return [(f"{s.key} {s.title}", s.description, partial(app.action_section, s.mode))
-                for s in SECTIONS if ctx.can(s.permission)]
+        raise NotImplementedError
 
     async def discover(self) -> Hits:
         for text, help_text, command in self._commands():
@@ -33,7 +30,17 @@ class SectionCommands(Provider):
                           text=text, help=help_text)
 
 
-class ActionCommands(Provider):
+class SectionCommands(_ListedCommands):
+    def _commands(self) -> list[tuple[str, str, object]]:
+        app = self.app
+        ctx = app.ctx  # type: ignore[attr-defined]
+        if ctx.session is None or ctx.session.must_change_password:
+            return []
+        return [(f"{s.key} {s.title}", s.description, partial(app.action_section, s.mode))
+                for s in SECTIONS if ctx.can(s.permission)]
+
+
+class ActionCommands(_ListedCommands):
     """The screen's live bindings that have a description (mutating keys hidden by
     ``check_action`` are not listed)."""
 
@@ -51,15 +58,3 @@ class ActionCommands(Provider):
             out.append((label, binding.tooltip or "",
                         partial(active.node.run_action, binding.action)))
         return out
-
-    async def discover(self) -> Hits:
-        for text, help_text, command in self._commands():
-            yield DiscoveryHit(text, command, help=help_text)  # type: ignore[arg-type]
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for text, help_text, command in self._commands():
-            score = matcher.match(f"{text} {help_text}")
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), command,  # type: ignore[arg-type]
-                          text=text, help=help_text)

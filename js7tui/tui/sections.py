@@ -40,6 +40,7 @@ class Section:
     mode: str               # the Textual mode name
     key: str                # the digit that switches to it
     title: str
+    tab: str                # short title for the header tabs (80 columns)
     screen: str             # "module:attribute", a callable (ctx) -> Screen
     permission: str | None  # needed to open the section; None: any session
     description: str
@@ -50,19 +51,21 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("dashboard", "1", "Dashboard", "js7tui.tui.screens.dashboard:DashboardScreen",
+    Section("dashboard", "1", "Dashboard", "Dashboard",
+            "js7tui.tui.screens.dashboard:DashboardScreen",
             None, "Who is logged in, security level, where to go next"),
-    Section("services", "2", "Identity services", "js7tui.tui.screens.services:ServicesScreen",
+    Section("services", "2", "Identity services", "Services",
+            "js7tui.tui.screens.services:ServicesScreen",
             ACCOUNTS_VIEW, "Login order, required/optional, disabled, per-type settings"),
-    Section("accounts", "3", "Accounts", "js7tui.tui.screens.accounts:AccountsScreen",
+    Section("accounts", "3", "Accounts", "Accounts", "js7tui.tui.screens.accounts:AccountsScreen",
             ACCOUNTS_VIEW, "Accounts per identity service: roles, passwords, block, disable"),
-    Section("roles", "4", "Roles", "js7tui.tui.screens.roles:RolesScreen",
+    Section("roles", "4", "Roles", "Roles", "js7tui.tui.screens.roles:RolesScreen",
             ACCOUNTS_VIEW, "Roles, their permission tree and folders"),
-    Section("audit", "5", "Audit log", "js7tui.tui.screens.audit_log:AuditLogScreen",
+    Section("audit", "5", "Audit log", "Audit", "js7tui.tui.screens.audit_log:AuditLogScreen",
             AUDITLOG_VIEW, "Every change and refusal; verify the hash chain; export"),
-    Section("sessions", "6", "Sessions", "js7tui.tui.screens.sessions:SessionsScreen",
+    Section("sessions", "6", "Sessions", "Sessions", "js7tui.tui.screens.sessions:SessionsScreen",
             ACCOUNTS_VIEW, "Live console sessions; cancel one"),
-    Section("settings", "7", "Settings", "js7tui.tui.screens.settings:SettingsScreen",
+    Section("settings", "7", "Settings", "Settings", "js7tui.tui.screens.settings:SettingsScreen",
             SETTINGS_VIEW, "Idle timeout, initial password, minimum length, audit comments"),
 )
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from js7tui.console import Console
 from js7tui.tui.app import Js7App, make_app
@@ -37,6 +39,13 @@ async def settle(pilot: Pilot) -> None:
 
 
 async def type_text(pilot: Pilot, text: str) -> None:
+    """Type into the focused input as a terminal paste (one event instead of a frame per
+    key; Input handles bracketed paste like typing)."""
+    focused = pilot.app.focused
+    if isinstance(focused, Input) and len(text) > 1:
+        focused.post_message(events.Paste(text))
+        await pilot.pause()
+        return
     await pilot.press(*[_key(ch) for ch in text])
 
 

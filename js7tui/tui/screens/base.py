@@ -29,7 +29,7 @@ from js7tui.audit import AuditMeta
 from js7tui.errors import Js7Error, SessionRequired
 from js7tui.tui.context import TuiContext
 from js7tui.tui.widgets.header import SessionHeader
-from js7tui.tui.widgets.modals import CommentModal
+from js7tui.tui.widgets.modals import CommentModal, Field, FormModal
 
 log = logging.getLogger("js7tui.tui")
 
@@ -111,6 +111,15 @@ class ServiceScreen(Screen):
 
     def show_done(self, text: str) -> None:
         self.notify(escape(text), timeout=4)
+
+    def ask_name(self, title: str, label: str, then: Callable[[str], None], *,
+                 value: str = "", note: str = "") -> None:
+        """A one-field form for a (new) name; ``then(name)`` with the name stripped."""
+        def done(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                then(values["name"].strip())
+        self.app.push_screen(FormModal(title, [Field("name", label, value=value, required=True)],
+                                       note=note), done)
 
     # -- changes with audit comments ------------------------------------------------------
     def change(self, what: str, fn: Callable[..., Any], *args: Any,

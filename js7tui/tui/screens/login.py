@@ -55,6 +55,8 @@ class LoginScreen(ServiceScreen):
             yield Input(id="login-password", placeholder="password", password=True)
             yield Checkbox("remember me on this machine", id="login-remember")
             yield Static(escape(self.message), id="login-message", classes="error")
+            yield Static("[b]enter[/b] log in   [b]tab[/b] next field   [b]ctrl+q[/b] quit",
+                         classes="dialog-keys")
             with Vertical(id="login-interaction"):
                 yield Label("Action needed", classes="dialog-title")
                 yield Static("", id="login-interaction-text")

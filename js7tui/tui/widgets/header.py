@@ -49,9 +49,9 @@ class SessionHeader(Vertical):
         for section in SECTIONS:
             if not self.ctx.can(section.permission):
                 continue
-            label = f"{section.key} {escape(section.title)}"
+            label = f"{section.key} {escape(section.tab)}"
             parts.append(f"[reverse b]\\[{label}][/]" if section.mode == self.current
-                         else f" {label} ")
+                         else label)
         return " ".join(parts)
 
     def _who(self) -> str:

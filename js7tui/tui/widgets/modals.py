@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -72,7 +73,7 @@ class TypedConfirmModal(_Modal):
         self.title_text = title
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog form"):
             yield Label(self.title_text, classes="dialog-title")
             yield Static(self.question, classes="dialog-text")
             yield Static(f"Type [b]{_escape(self.expected)}[/b] and press enter, or escape.",
@@ -103,7 +104,7 @@ class CommentModal(_Modal):
         self.choices = list(choices)
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog form"):
             yield Label("Audit comment", classes="dialog-title")
             note = ("required: every change needs a comment (force_comments_for_audit_log)"
                     if self.required else "optional")
@@ -144,6 +145,26 @@ class CommentModal(_Modal):
 
     def _error(self, text: str) -> None:
         self.query_one("#comment-error", Static).update(_escape(text))
+
+
+class CheckList(SelectionList[str]):
+    """A checklist whose state is written in each line (``[+]`` chosen, ``[ ]`` not), so it
+    reads right without colour (NO_COLOR, monochrome terminals, screen readers)."""
+
+    def __init__(self, choices: Sequence[str], chosen: Sequence[str], **kwargs: Any) -> None:
+        self._labels = list(choices)
+        picked = set(chosen)
+        super().__init__(*[(_mark(c, c in picked), c, c in picked) for c in choices], **kwargs)
+
+    @on(SelectionList.SelectedChanged)
+    def _marks(self) -> None:
+        picked = set(self.selected)
+        for index, label in enumerate(self._labels):
+            self.replace_option_prompt_at_index(index, _mark(label, label in picked))
+
+
+def _mark(label: str, on: bool) -> Text:
+    return Text(f"[{'+' if on else ' '}] {label}")
 
 
 @dataclass
@@ -204,9 +225,7 @@ class FormModal(_Modal):
                              allow_blank=not f.required, id=wid)
         elif f.kind == "multi":
             yield Label(label, classes="form-label")
-            chosen = set(f.value or ())
-            yield SelectionList[str](*[(c, c, c in chosen) for c in f.choices], id=wid,
-                                     classes="form-multi")
+            yield CheckList(f.choices, list(f.value or ()), id=wid, classes="form-multi")
         else:
             with Horizontal(classes="form-row"):
                 yield Label(label, classes="form-label")

@@ -1,0 +1,29 @@
+"""Copy the snapshot SVGs of the main screens here, under names the README links to.
+
+Run after ``pytest tests/tui --snapshot-update``: ``python screenshots/update.py``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SNAPSHOTS = HERE.parent / "tests" / "tui" / "__snapshots__" / "test_snapshots"
+NAMES = {
+    "test_login_80x24.svg": "login-80x24.svg",
+    "test_forced_password_change.svg": "password-change.svg",
+    "test_services.svg": "identity-services.svg",
+    "test_services_80x24_ansi_dark.svg": "identity-services-80x24-ansi-dark.svg",
+    "test_accounts_filtered.svg": "accounts-filtered.svg",
+    "test_new_account_form.svg": "new-account.svg",
+    "test_accounts_readonly.svg": "accounts-readonly.svg",
+    "test_comment_modal_80x24.svg": "audit-comment-80x24.svg",
+    "test_settings.svg": "settings.svg",
+    "test_dashboard_help_80x24.svg": "dashboard-help-80x24.svg",
+}
+
+if __name__ == "__main__":
+    for source, target in NAMES.items():
+        shutil.copyfile(SNAPSHOTS / source, HERE / target)
+        print(f"screenshots/{target}")
