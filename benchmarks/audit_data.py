@@ -61,7 +61,8 @@ def _entries(first_id: int, prev_hash: str, count: int, seed: int):
             account=rnd.choice(ACCOUNTS), request=REQUESTS[category], category=category,
             outcome="REFUSED" if rnd.random() < 0.01 else "OK",
             controller_id="controller" + str(rnd.randint(1, 3)) if folder else "",
-            object_type="WORKFLOW" if folder else "", path=f"{folder}/{name}" if folder else "",
+            object_type="WORKFLOW" if folder else "",
+            path=f"{folder.rstrip('/')}/{name}" if folder else "",
             folder=folder,
             comment=f"change #{entry_id} for ticket {entry_id % 500}" if rnd.random() < 0.2
             else "",
@@ -81,8 +82,8 @@ def _entries(first_id: int, prev_hash: str, count: int, seed: int):
 
 def build_home(root: Path, entries: int, *, seed: int = 7) -> Console:
     """A LOW home whose root has changed its password, with ``entries`` more audit entries
-    (created 30 s apart from 2025-01-01); the clock is frozen just after the last one."""
-    clock = FrozenClock(START + STEP * (entries + 10))
+    (created 30 s apart from 2025-01-01)."""
+    clock = FrozenClock(START - STEP)  # init and the password change come first
     console = initialize(Home(root), SecurityLevel.LOW, clock=clock, hasher=bench_hasher())
     console.accounts.change_password(account="root", old="root", new=ROOT_PASSWORD)
     with console.store.transaction() as conn:

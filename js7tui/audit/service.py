@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 
 from js7tui.audit.log import AuditEntry, Category
@@ -120,7 +121,25 @@ class AuditService:
             raise NotFound(f"no audit entry {entry_id}")
         return found
 
-    def verify(self, session: Session) -> ChainReport:
+    def verify(self, session: Session,
+               progress: Callable[[int], None] | None = None) -> ChainReport:
+        return self.prepare_verify(session)(progress)
+
+    def prepare_verify(self, session: Session) -> Callable[..., ChainReport]:
+        """Authorize now; the returned step walks the chain in one read transaction on a
+        connection of its own (a consistent snapshot, and the store's connection stays free
+        for the minute a million entries take)."""
         self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log/verify",
                            category=Category.OTHERS)
-        return verify_chain(self.store.conn)
+
+        def run(progress: Callable[[int], None] | None = None) -> ChainReport:
+            conn = self.store.reader()
+            if conn is self.store.conn:
+                return verify_chain(conn, progress=progress)
+            try:
+                conn.execute("BEGIN")
+                return verify_chain(conn, progress=progress)
+            finally:
+                conn.execute("ROLLBACK")
+                conn.close()
+        return run

@@ -17,6 +17,7 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Input, Static
 
 from js7tui.audit import filter_text
@@ -36,6 +37,12 @@ from js7tui.tui.widgets.modals import Field, FormModal
 EXPORT_PAGE = 1000
 
 
+class VerifyProgress(Message):
+    def __init__(self, checked: int) -> None:
+        super().__init__()
+        self.checked = checked
+
+
 class FilterLine(Input):
     """The one-line filter; enter applies it, escape closes it (keeping the filter)."""
 
@@ -52,6 +59,11 @@ class FilterLine(Input):
 
 class AuditLogScreen(SectionScreen):
     SECTION = "audit"
+    DEFAULT_CSS = """
+    #audit-columns { padding-left: 1; height: 1; }
+    #audit-status { height: 1; }
+    #audit-detail { max-height: 12; }
+    """
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("slash", "filter", "Filter", id="audit.filter",
                 tooltip="Filter by account, category, object, folder, comment, dates "
@@ -74,6 +86,7 @@ class AuditLogScreen(SectionScreen):
         self.filter = AuditFilter()
         self.filter_source = ""
         self.report: ChainReport | None = None
+        self.verifying: int | None = None  # entries checked so far while verifying
         self._opened_once = False
 
     # -- layout -----------------------------------------------------------------------------
@@ -133,7 +146,9 @@ class AuditLogScreen(SectionScreen):
             count = f"{total:,} entries" if total else "no entries match"
         shown = f"filter: {self.filter_source}" if self.filter_source else "no filter"
         chain = ""
-        if self.report is not None:
+        if self.verifying is not None:
+            chain = f"  verifying: {self.verifying:,} entries checked"
+        elif self.report is not None:
             chain = ("  chain: intact" if self.report.ok
                      else f"  chain: BROKEN at entry {self.report.broken_id}")
         self.query_one("#audit-status", Static).update(
@@ -197,11 +212,28 @@ class AuditLogScreen(SectionScreen):
     # -- verify -----------------------------------------------------------------------------
     def action_verify(self) -> None:
         self.notify("verifying the hash chain...", timeout=3)
-        session = self.ctx.session
-        self.run_service("verifying the audit log", self.ctx.console.audit.verify, session,
-                         then=self._verified)
+        self._verify_worker()
+
+    @work(thread=True, exclusive=True, group="audit-verify")
+    def _verify_worker(self) -> None:
+        from js7tui.tui.screens.base import ServiceDone
+        ctx = self.ctx
+        try:
+            # Authorized under the lock; the walk runs on its own connection meanwhile.
+            walk = ctx.call(ctx.console.audit.prepare_verify, ctx.session)
+            report = walk(lambda checked: self.post_message(VerifyProgress(checked)))
+        except Exception as exc:
+            self.post_message(ServiceDone("verifying the audit log", error=exc))
+            return
+        self.post_message(ServiceDone("verifying the audit log", result=report,
+                                      then=self._verified))
+
+    def on_verify_progress(self, message: VerifyProgress) -> None:
+        self.verifying = message.checked
+        self._status()
 
     def _verified(self, report: ChainReport) -> None:
+        self.verifying = None
         self.report = report
         self._status()
         if report.ok:

@@ -75,6 +75,7 @@ class AuditLogView(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     AuditLogView {
         height: 1fr;
+        overflow-x: hidden;
         border: round $panel-lighten-2;
     }
     AuditLogView:focus {
@@ -286,6 +287,9 @@ class AuditLogView(ScrollView, can_focus=True):
         row = int(self.scroll_offset.y) + y
         pager = self.pager
         base = self.rich_style
+        if pager is not None and pager.total == 0 and y == 0:
+            text = "  no entries match (esc clears the filter)"
+            return Strip([Segment(text, base)]).crop_extend(0, width, base)
         if pager is None or row >= pager.known_rows:
             return Strip.blank(width, base)
         entry = pager.entry(row)
