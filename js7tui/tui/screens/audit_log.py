@@ -62,7 +62,7 @@ class AuditLogScreen(SectionScreen):
     DEFAULT_CSS = """
     #audit-columns { padding-left: 1; height: 1; }
     #audit-status { height: 1; }
-    #audit-detail { max-height: 12; }
+    #audit-detail { height: auto; max-height: 40%; }
     """
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("slash", "filter", "Filter", id="audit.filter",
@@ -311,7 +311,7 @@ class AuditLogScreen(SectionScreen):
 def describe(entry: AuditEntry) -> str:
     """The detail pane: every field, then the parameters pretty-printed."""
     try:
-        parameters = json.dumps(json.loads(entry.parameters), indent=1, ensure_ascii=False)
+        parameters = json.dumps(json.loads(entry.parameters), ensure_ascii=False)
     except ValueError:
         parameters = entry.parameters
     when = datetime.fromisoformat(entry.created).strftime("%Y-%m-%d %H:%M:%S UTC")

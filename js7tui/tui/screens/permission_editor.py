@@ -34,6 +34,11 @@ EDITS = frozenset({"grant", "deny", "remove", "undo", "redo", "add_folder", "rem
 
 class PermissionEditorScreen(SectionScreen):
     SECTION = "roles"
+    DEFAULT_CSS = """
+    #perm-title { height: auto; }
+    #perm-detail { height: auto; max-height: 7; }
+    #perm-folders { height: auto; max-height: 7; }
+    """
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "back", "Back", id="perm.back", tooltip="Back to the roles"),
         Binding("space", "grant", "Grant", id="perm.grant",
@@ -78,6 +83,8 @@ class PermissionEditorScreen(SectionScreen):
                          empty="no folder entries: the role is not restricted to folders")
 
     def on_mount(self) -> None:
+        self.tree.border_title = "[+] granted  [-] denied  [~] inherited  [ ] none"
+        self.query_one(HouseTable).display = False
         self.tree.focus()
 
     @property
@@ -99,13 +106,15 @@ class PermissionEditorScreen(SectionScreen):
         self.tree.relabel(self._marks().mark)
         section = f"Controller '{self.section}'" if self.section else "default section"
         sections = ", ".join(view.controllers) or "none"
-        self.query_one("#perm-title", Static).update(escape(
-            f"Role '{view.name}' of {view.service}  |  {section}  |  Controller sections: "
-            f"{sections}  |  [+] granted [-] denied [~] inherited"))
         folders = [f for f in view.folders if f.controller == self.section]
-        self.query_one(HouseTable).set_rows(
+        self.query_one("#perm-title", Static).update(escape(
+            f"{view.name} ({view.service}) | {section} | Controller sections: {sections} | "
+            f"folders: {len(folders) or 'none (a adds)'}"))
+        table = self.query_one(HouseTable)
+        table.set_rows(
             Row(f.folder, (f.folder, "yes" if f.recursive else "no",
                            f.controller or "(default)")) for f in folders)
+        table.display = bool(folders)
         self._describe()
         self.refresh_bindings()
 

@@ -48,6 +48,7 @@ class PermissionTree(Tree[str], inherit_bindings=False):
     DEFAULT_CSS = """
     PermissionTree {
         height: 1fr;
+        overflow-x: hidden;
         border: round $panel-lighten-2;
     }
     PermissionTree:focus {
