@@ -81,7 +81,7 @@ async def test_filter_detail_and_relative_dates(app: Js7App, console: Console,
 async def test_verify_finds_the_tampered_entry(app: Js7App, console: Console,
                                                clock: FrozenClock) -> None:
     console.accounts.change_password(account="root", old="root", new=ROOT_PASSWORD)
-    fill(console, clock, 250)
+    fill(console, clock, 350)  # entry 77 is beyond the first three pages
     console.store.conn.execute("UPDATE audit_log SET account = 'mallory' WHERE id = 77")
     async with app.run_test(size=(120, 40)) as pilot:
         view = await open_audit(app, pilot)

@@ -107,9 +107,10 @@ class PermissionEditorScreen(SectionScreen):
         section = f"Controller '{self.section}'" if self.section else "default section"
         sections = ", ".join(view.controllers) or "none"
         folders = [f for f in view.folders if f.controller == self.section]
+        none = "none (a adds)" if self.ctx.may_change(ACCOUNTS_MANAGE) else "none"
         self.query_one("#perm-title", Static).update(escape(
             f"{view.name} ({view.service}) | {section} | Controller sections: {sections} | "
-            f"folders: {len(folders) or 'none (a adds)'}"))
+            f"folders: {len(folders) or none}"))
         table = self.query_one(HouseTable)
         table.set_rows(
             Row(f.folder, (f.folder, "yes" if f.recursive else "no",
@@ -224,6 +225,13 @@ class PermissionEditorScreen(SectionScreen):
         lines.append("(this role alone; an account's other roles can add grants and denials: "
                      "see w on the roles list)")
         self.query_one("#perm-detail", Static).update(escape("\n".join(lines)))
+        self.call_after_refresh(self._cursor_in_view)
+
+    def _cursor_in_view(self) -> None:
+        """The detail pane grew: keep the node it talks about on screen."""
+        tree = self.tree
+        if tree.cursor_node is not None:
+            tree.scroll_to_node(tree.cursor_node, animate=False)
 
     # -- folders ----------------------------------------------------------------------------
     def action_add_folder(self) -> None:

@@ -177,18 +177,21 @@ class AuditLogView(ScrollView, can_focus=True):
             pager = AuditPager(filter, ceiling, page_size=self.page_size)
             request = pager.plan(0)
             entries = self.source.page(filter, request) if ceiling is not None else []
-            position = None
+            position = total = None
             if jump_to is not None:
-                position = self.source.counter(filter, ceiling).run() - self.source.counter(
-                    filter, jump_to).run() - 1
+                total = self.source.counter(filter, ceiling).run()
+                position = total - self.source.counter(filter, jump_to).run() - 1
         except Exception as exc:  # shown by the screen; the view keeps what it had
             self.post_message(self.LoadFailed(self, exc))
             return
-        self.app.call_from_thread(self._opened, pager, request, entries, position)
+        self.app.call_from_thread(self._opened, pager, request, entries, position, total)
 
     def _opened(self, pager: AuditPager, request: PageRequest, entries: list[AuditEntry],
-                position: int | None) -> None:
+                position: int | None, total: int | None) -> None:
         pager.store(request, entries)
+        if total is not None:
+            pager.set_total(total)
+            self.post_message(self.Counted(self, total))
         if self._counting is not None:
             self._counting.cancel()  # the old filter's count is of no use any more
             self._counting = None
@@ -312,18 +315,26 @@ class AuditLogView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._resize_virtual()
+        # The detail pane below grew or shrank: keep the cursor row on screen.
+        self.call_after_refresh(self._scroll_to_cursor)
         self._request_visible()
 
     # -- the cursor -------------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:
-        height = self.size.height
-        top = int(self.scroll_offset.y)
-        if new < top:
-            self.scroll_to(y=new, animate=False, immediate=True)
-        elif height and new >= top + height:
-            self.scroll_to(y=new - height + 1, animate=False, immediate=True)
+        self._scroll_to_cursor()
+        # A jump right after the virtual height grew: the scroll range follows on the next
+        # refresh, so look again then.
+        self.call_after_refresh(self._scroll_to_cursor)
         self.refresh()
         self._announce()
+
+    def _scroll_to_cursor(self) -> None:
+        height = self.size.height
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif height and self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
 
     def _announce(self) -> None:
         if self.pager is not None:
