@@ -194,3 +194,15 @@ def test_a_pending_count_can_be_cancelled(console: Console, root: Session):
     pending.cancel()
     with pytest.raises(CountCancelled):
         pending.run()
+
+
+def test_paging_filter_export_history_and_marks_need_no_textual():
+    """The pure parts of the viewer and the editor stay testable without a terminal."""
+    import subprocess
+    import sys
+    code = ("import sys, js7tui.audit.pager, js7tui.audit.filter_text, js7tui.audit.export,"
+            " js7tui.tui.role_history, js7tui.tui.permission_marks;"
+            "print('textual' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from js7tui.console import Console
 from js7tui.permissions import ROOT, catalogue
 from js7tui.tui.app import Js7App
@@ -124,3 +126,63 @@ async def test_roles_list_create_move_delete(app: Js7App, console: Console, root
         await pilot.press("d", "y")
         await settle(pilot)
         assert "auditors" not in [r.name for r in console.roles.list(root)]
+
+
+async def test_readonly_and_view_only_sessions_cannot_edit(console: Console, root,
+                                                           env: dict[str, str]) -> None:
+    from js7tui.errors import PermissionDenied
+    from js7tui.tui.app import make_app
+    from tests.conftest import make_account
+
+    console.roles.create(root, "viewers")
+    console.roles.set_permission(root, "viewers", "sos:products:joc:administration:accounts:view")
+    viewer = make_account(console, root, "viewer", ["viewers"], password="viewer-password-1")
+    before = entries(console, root, "it_operator")
+    for app, account, password in [
+        (make_app(console, readonly=True, env=env), "root", ROOT_PASSWORD),
+        (make_app(console, env=env), "viewer", "viewer-password-1"),
+    ]:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, account, password)
+            await pilot.press("4")
+            await settle(pilot)
+            roles_keys = {b.binding.action for b in app.screen.active_bindings.values()
+                          if b.enabled}
+            assert not roles_keys & {"create", "rename", "delete", "move_up", "move_down"}
+            await pilot.press("slash")
+            await type_text(pilot, "it_op")
+            await pilot.press("enter", "enter")
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, PermissionEditorScreen)
+            shown = {b.binding.action for b in screen.active_bindings.values() if b.enabled}
+            assert "explain" in shown and not shown & {"grant", "deny", "remove", "undo",
+                                                        "add_folder"}
+            await go_to(pilot, TARGET)
+            await pilot.press("minus", "space", "x", "a")
+            await settle(pilot)
+            assert app.screen is screen  # no form opened
+    assert entries(console, root, "it_operator") == before
+    # The service layer refuses on its own, whatever a client shows.
+    with pytest.raises(PermissionDenied):
+        console.roles.set_permission(viewer, "it_operator", TARGET, excluded=True)
+    assert entries(console, root, "it_operator") == before
+
+
+async def test_forced_comment_goes_into_the_audit_entry(app: Js7App, console: Console,
+                                                        root) -> None:
+    console.settings.set(root, "force_comments_for_audit_log", True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_role(app, pilot, "it_operator")
+        await go_to(pilot, TARGET)
+        await pilot.press("minus")
+        await settle(pilot)
+        await pilot.press("enter")  # an empty comment is refused, the dialog stays
+        await settle(pilot)
+        assert type(app.screen).__name__ == "CommentModal"
+        await type_text(pilot, "INC-42")
+        await pilot.press("enter")
+        await settle(pilot)
+    assert ("", TARGET, True) in entries(console, root, "it_operator")
+    last = console.audit.list(root, limit=1)[0]
+    assert last.request == "./iam/permissions/store" and last.comment == "INC-42"
