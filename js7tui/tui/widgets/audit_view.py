@@ -167,6 +167,9 @@ class AuditLogView(ScrollView, can_focus=True):
     # -- opening ----------------------------------------------------------------------------
     def open(self, filter: AuditFilter, *, jump_to: AuditKey | None = None) -> None:
         """Show ``filter`` from a fresh snapshot (first page in one worker, then the count)."""
+        if self._counting is not None:
+            self._counting.cancel()  # the old filter's count is of no use any more
+            self._counting = None
         self._open_worker(filter, jump_to)
 
     @work(thread=True, exclusive=True, group="audit-open")
