@@ -155,8 +155,9 @@ async def audit_figures(home: Path) -> None:
         await pilot.pause()
         start = time.perf_counter()
         await pilot.press("5")
+        while not (isinstance(app.screen, AuditLogScreen) and app.screen.query(AuditLogView)):
+            await asyncio.sleep(0.0005)
         screen = app.screen
-        assert isinstance(screen, AuditLogScreen)
         view = screen.query_one(AuditLogView)
         first = (await painted(view, pilot, None) - start) * 1000
         while view.total is None:
