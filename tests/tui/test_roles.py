@@ -79,6 +79,20 @@ async def test_deny_undo_redo_and_explain(app: Js7App, console: Console, root) -
     assert len(changes) == 8  # every change, undo and redo is an audited change
 
 
+async def test_find_jumps_to_a_permission(app: Js7App, console: Console, root) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_role(app, pilot, "it_operator")
+        await pilot.press("slash")
+        await type_text(pilot, "auditlog")
+        assert screen.tree.current == "sos:products:joc:auditlog"
+        await pilot.press("enter")
+        assert screen.tree.current == "sos:products:joc:auditlog:view"
+        await pilot.press("escape", "minus")
+        await settle(pilot)
+        assert ("", "sos:products:joc:auditlog:view", True) in entries(console, root,
+                                                                        "it_operator")
+
+
 async def test_controller_section_and_folders(app: Js7App, console: Console, root) -> None:
     cancel = "sos:products:controller:orders:cancel"
     async with app.run_test(size=(120, 40)) as pilot:

@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.markup import escape
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from js7tui.audit import AuditMeta
 from js7tui.identity.roles import RoleView
@@ -30,6 +31,19 @@ from js7tui.tui.widgets.modals import ConfirmModal, Field, FormModal
 from js7tui.tui.widgets.permission_tree import PermissionTree
 
 EDITS = frozenset({"grant", "deny", "remove", "undo", "redo", "add_folder", "remove_folder"})
+
+
+class TreeFind(Input):
+    """Find-as-you-type over the tree; escape goes back to it."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "close", "Close", id="perm.find.close", tooltip="Back to the tree"),
+    ]
+    HELP = "Type part of a permission's name or description; **enter** next match, **esc** back."
+
+    def action_close(self) -> None:
+        self.display = False
+        self.screen.query_one(PermissionTree).focus()
 
 
 class PermissionEditorScreen(SectionScreen):
@@ -52,6 +66,8 @@ class PermissionEditorScreen(SectionScreen):
                 tooltip="Redo the change undone last"),
         Binding("e", "explain", "Explain", id="perm.explain",
                 tooltip="Why this role grants or does not grant the permission"),
+        Binding("slash", "find", "Find", id="perm.find",
+                tooltip="Jump to a permission by name or description (enter: next match)"),
         Binding("c", "section_choose", "Section", id="perm.section",
                 tooltip="Edit the default section or one Controller's section"),
         Binding("a", "add_folder", "Add folder", id="perm.add_folder",
@@ -81,6 +97,10 @@ class PermissionEditorScreen(SectionScreen):
         yield Static("", id="perm-detail", classes="detail")
         yield HouseTable(["Folder", "Recursive", "Section"], id="perm-folders",
                          empty="no folder entries: the role is not restricted to folders")
+        find = TreeFind(placeholder="find a permission (enter: next, esc: close)",
+                        id="perm-find")
+        find.display = False
+        yield find
 
     def on_mount(self) -> None:
         self.tree.border_title = "[+] granted  [-] denied  [~] inherited  [ ] none"
@@ -134,6 +154,27 @@ class PermissionEditorScreen(SectionScreen):
         self.query_one("#perm-detail", Static).update(escape(
             f"{name}\n{catalogue().nodes[name].description}\n"
             f"[{mark.mark}] {state}{note}; for this role: {effective}"))
+
+    # -- finding ----------------------------------------------------------------------------
+    def action_find(self) -> None:
+        find = self.query_one(TreeFind)
+        find.display = True
+        find.focus()
+
+    @on(Input.Changed, "#perm-find")
+    def _find_changed(self, event: Input.Changed) -> None:
+        self._jump(event.value, from_current=False)
+
+    @on(Input.Submitted, "#perm-find")
+    def _find_next(self, event: Input.Submitted) -> None:
+        self._jump(event.value, from_current=True)
+
+    def _jump(self, text: str, *, from_current: bool) -> None:
+        tree = self.tree
+        found = tree.find(text, tree.current if from_current else None)
+        if found is not None:
+            tree.select_name(found)
+            self._describe()
 
     # -- the section ------------------------------------------------------------------------
     def action_section_choose(self) -> None:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol
 
 from rich.segment import Segment
 from rich.style import Style
-from textual import work
+from textual import events, work
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
@@ -352,6 +352,12 @@ class AuditLogView(ScrollView, can_focus=True):
         if rows:
             self.cursor = max(0, min(position, rows - 1))
             self._request_visible()
+
+    def on_click(self, event: events.Click) -> None:
+        """The mouse is optional, but a click puts the cursor on the row."""
+        row = int(self.scroll_offset.y) + event.y
+        if self.pager is not None and row < self._rows():
+            self.go_to(row)
 
     def action_cursor_down(self) -> None:
         self.go_to(self.cursor + 1)

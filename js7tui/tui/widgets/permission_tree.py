@@ -111,6 +111,20 @@ class PermissionTree(Tree[str], inherit_bindings=False):
         if node is not None:
             self.move_cursor(node)
 
+    def find(self, text: str, after: str | None = None) -> str | None:
+        """The next permission (in tree order, after ``after``, wrapping) whose name or
+        description contains ``text`` (any case)."""
+        needle = text.strip().lower()
+        if not needle:
+            return None
+        names = list(self.by_name)
+        start = names.index(after) + 1 if after in names else 0
+        for name in names[start:] + names[:start]:
+            node = catalogue().nodes[name]
+            if needle in name.lower() or needle in node.description.lower():
+                return name
+        return None
+
     def action_collapse(self) -> None:
         node = self.cursor_node
         if node is None:
