@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import os
 import pty
 import select
@@ -98,6 +99,16 @@ def cold_start(home: Path, runs: int) -> None:
           f"(target <= 1.30x) {'OK' if o / m <= 1.3 else 'MISSED'}")
 
 
+async def until(condition, what: str, timeout: float = 60.0) -> None:
+    """Wait for ``condition()``; a wait that never ends is an error that says what it waited
+    for, never a hang."""
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"waited {timeout:.0f} s for {what}")
+        await asyncio.sleep(0.0005)
+
+
 def raw_page_ms(db: Path, text: str, now) -> float:
     import sqlite3
     conn = sqlite3.connect(db)
@@ -144,8 +155,8 @@ async def audit_figures(home: Path) -> None:
     AuditLogView.render_line = render_line  # type: ignore[method-assign]
 
     async def painted(view: AuditLogView, pilot, old) -> float:
-        while view.pager is old or view.pager is None or id(view.pager) not in drawn:
-            await asyncio.sleep(0.0005)
+        await until(lambda: view.pager is not old and view.pager is not None
+                    and id(view.pager) in drawn, "the first page of the new view painted")
         return drawn[id(view.pager)]
 
     async with app.run_test(size=(120, 40)) as pilot:
@@ -155,13 +166,12 @@ async def audit_figures(home: Path) -> None:
         await pilot.pause()
         start = time.perf_counter()
         await pilot.press("5")
-        while not (isinstance(app.screen, AuditLogScreen) and app.screen.query(AuditLogView)):
-            await asyncio.sleep(0.0005)
+        await until(lambda: isinstance(app.screen, AuditLogScreen)
+                    and bool(app.screen.query(AuditLogView)), "the audit log screen")
         screen = app.screen
         view = screen.query_one(AuditLogView)
         first = (await painted(view, pilot, None) - start) * 1000
-        while view.total is None:
-            await asyncio.sleep(0.001)
+        await until(lambda: view.total is not None, "the count of all entries")
         counted = (time.perf_counter() - start) * 1000
         print(f"\naudit log with {entries:,} entries (120x40, headless, logged in as root)")
         print(f"  {'what':<44} {'in the app':>10} {'raw SQLite':>11}")
@@ -183,16 +193,16 @@ async def audit_figures(home: Path) -> None:
             label = f"filter {text}"
             print(f"  {label:<44} {took:8.1f} ms {raw:8.2f} ms"
                   f"   {'OK' if took < 150 else 'MISSED'}")
+        old = view.pager
         screen.apply_filter("")
         await painted(view, pilot, old)
         print(f"  (not targets) key 5 to the count of all entries: {counted:.0f} ms")
-        while view.total is None:
-            await asyncio.sleep(0.001)
+        await until(lambda: view.total is not None, "the count after clearing the filter")
         start = time.perf_counter()
         await pilot.press("G")
         target = view.total - 1
-        while view.cursor != target or view.current is None:
-            await asyncio.sleep(0.001)
+        await until(lambda: view.cursor == target and view.current is not None,
+                    "the oldest entry under the cursor")
         await pilot.pause()
         print(f"  (not targets) G to the oldest entry: {(time.perf_counter() - start) * 1000:.0f}"
               f" ms (entry {view.current.id})")
@@ -206,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args(argv)
+    # A benchmark must not hang a CI or a terminal: after 10 minutes, say where it was.
+    faulthandler.dump_traceback_later(600, exit=True)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     home = args.data
     if not (home / "js7tui.db").exists():
         print(f"building {home} with {args.entries:,} audit entries (about a minute)...",

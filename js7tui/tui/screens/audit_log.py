@@ -59,11 +59,6 @@ class FilterLine(Input):
 
 class AuditLogScreen(SectionScreen):
     SECTION = "audit"
-    DEFAULT_CSS = """
-    #audit-columns { padding-left: 1; height: 1; }
-    #audit-status { height: 1; }
-    #audit-detail { height: auto; max-height: 40%; }
-    """
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("slash", "filter", "Filter", id="audit.filter",
                 tooltip="Filter by account, category, object, folder, comment, dates "

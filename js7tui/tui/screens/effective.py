@@ -41,10 +41,6 @@ def effective_mark(effective: EffectivePermissions | None, controller: str):
 
 class EffectivePermissionsScreen(SectionScreen):
     SECTION = "roles"
-    DEFAULT_CSS = """
-    #effective-form { height: auto; }
-    #effective-form Input { width: 1fr; }
-    """
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "back", "Back", id="effective.back", tooltip="Back to the roles"),
         Binding("e", "explain", "Explain", id="effective.explain",

@@ -48,11 +48,6 @@ class TreeFind(Input):
 
 class PermissionEditorScreen(SectionScreen):
     SECTION = "roles"
-    DEFAULT_CSS = """
-    #perm-title { height: auto; }
-    #perm-detail { height: auto; max-height: 7; }
-    #perm-folders { height: auto; max-height: 7; }
-    """
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "back", "Back", id="perm.back", tooltip="Back to the roles"),
         Binding("space", "grant", "Grant", id="perm.grant",

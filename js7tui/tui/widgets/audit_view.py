@@ -72,27 +72,6 @@ class AuditLogView(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "audit-view--cursor", "audit-view--refused", "audit-view--loading",
     }
-    DEFAULT_CSS = """
-    AuditLogView {
-        height: 1fr;
-        overflow-x: hidden;
-        border: round $panel-lighten-2;
-    }
-    AuditLogView:focus {
-        border: round $accent;
-    }
-    AuditLogView > .audit-view--cursor {
-        background: $block-cursor-background;
-        color: $block-cursor-foreground;
-        text-style: bold;
-    }
-    AuditLogView > .audit-view--refused {
-        color: $text-warning;
-    }
-    AuditLogView > .audit-view--loading {
-        color: $text-muted;
-    }
-    """
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("down,j", "cursor_down", "Down", show=False, id="audit.down",
                 tooltip="Next (older) entry"),
@@ -163,6 +142,7 @@ class AuditLogView(ScrollView, can_focus=True):
         self.marked_id: int | None = None  # e.g. the first broken entry found by verify
         self._jump: int | None = None      # a position to go to once its page/total is known
         self._counting: Counter | None = None
+        self._generation = 0  # which open() the answer in flight belongs to
 
     # -- opening ----------------------------------------------------------------------------
     def open(self, filter: AuditFilter, *, jump_to: AuditKey | None = None) -> None:
@@ -170,10 +150,12 @@ class AuditLogView(ScrollView, can_focus=True):
         if self._counting is not None:
             self._counting.cancel()  # the old filter's count is of no use any more
             self._counting = None
-        self._open_worker(filter, jump_to)
+        self._generation += 1
+        self._open_worker(filter, jump_to, self._generation)
 
-    @work(thread=True, exclusive=True, group="audit-open")
-    def _open_worker(self, filter: AuditFilter, jump_to: AuditKey | None) -> None:
+    @work(thread=True, group="audit-open")
+    def _open_worker(self, filter: AuditFilter, jump_to: AuditKey | None,
+                     generation: int) -> None:
         try:
             newest = self.source.newest()
             ceiling = None if newest is None else AuditKey(newest.created, newest.id + 1)
@@ -187,10 +169,13 @@ class AuditLogView(ScrollView, can_focus=True):
         except Exception as exc:  # shown by the screen; the view keeps what it had
             self.post_message(self.LoadFailed(self, exc))
             return
-        self.app.call_from_thread(self._opened, pager, request, entries, position, total)
+        self.app.call_from_thread(self._opened, pager, request, entries, position, total,
+                                  generation)
 
     def _opened(self, pager: AuditPager, request: PageRequest, entries: list[AuditEntry],
-                position: int | None, total: int | None) -> None:
+                position: int | None, total: int | None, generation: int) -> None:
+        if generation != self._generation:
+            return  # a newer filter was asked for while this one was read
         pager.store(request, entries)
         if total is not None:
             pager.set_total(total)

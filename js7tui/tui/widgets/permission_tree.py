@@ -45,16 +45,6 @@ class PermissionTree(Tree[str], inherit_bindings=False):
     ]
     HELP = ("The permission tree. Marks: **+** granted, **-** denied, **~** inherited, blank: "
             "none. **j/k** move, **h/l** collapse/expand.")
-    DEFAULT_CSS = """
-    PermissionTree {
-        height: 1fr;
-        overflow-x: hidden;
-        border: round $panel-lighten-2;
-    }
-    PermissionTree:focus {
-        border: round $accent;
-    }
-    """
 
     def __init__(self, root: str, mark_of: MarkOf, *, id: str | None = None) -> None:
         self.root_name = root
