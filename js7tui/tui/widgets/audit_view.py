@@ -66,7 +66,7 @@ def format_line(entry: AuditEntry) -> str:
                  f"{outcome:<8}{what}")
 
 
-class AuditLogView(ScrollView, can_focus=True):
+class AuditLogView(ScrollView, can_focus=True, inherit_bindings=False):
     """Entries newest first, one line each; the cursor row is marked ``>`` (not by colour)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
