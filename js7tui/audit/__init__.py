@@ -9,18 +9,20 @@ from js7tui.audit.log import (
     append,
     redact,
 )
-from js7tui.audit.query import AuditFilter, entry, page
+from js7tui.audit.query import AuditFilter, AuditKey, count, entry, page
 from js7tui.audit.verify import ChainReport, verify_chain
 
 __all__ = [
     "GENESIS_HASH",
     "AuditEntry",
     "AuditFilter",
+    "AuditKey",
     "AuditMeta",
     "Category",
     "ChainReport",
     "Outcome",
     "append",
+    "count",
     "entry",
     "page",
     "redact",

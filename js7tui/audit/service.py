@@ -2,16 +2,58 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 
 from js7tui.audit.log import AuditEntry, Category
-from js7tui.audit.query import AuditFilter, entry, page
+from js7tui.audit.query import AuditFilter, AuditKey, count, entry, newest_key, page
 from js7tui.audit.verify import ChainReport, verify_chain
 from js7tui.errors import NotFound
 from js7tui.identity.sessions import Session
 from js7tui.operations import Operations
 from js7tui.permissions.names import AUDITLOG_VIEW
 from js7tui.store import Store
+
+
+class CountCancelled(Exception):
+    """A pending count was cancelled before it finished."""
+
+
+class PendingCount:
+    """An authorized count of audit entries, to run on a read connection of its own."""
+
+    def __init__(self, store: Store, filter: AuditFilter, older_than: AuditKey | None,
+                 newer_than: AuditKey | None) -> None:
+        self.store = store
+        self.filter = filter
+        self.older_than = older_than
+        self.newer_than = newer_than
+        self._conn: sqlite3.Connection | None = None
+        self._cancelled = False
+
+    def run(self) -> int:
+        conn = self._conn = self.store.reader()
+        try:
+            if self._cancelled:
+                raise CountCancelled("the count was cancelled")
+            return count(conn, self.filter, older_than=self.older_than,
+                         newer_than=self.newer_than)
+        except sqlite3.OperationalError:
+            if self._cancelled:
+                raise CountCancelled("the count was cancelled") from None
+            raise
+        finally:
+            self._conn = None
+            if conn is not self.store.conn:
+                conn.close()
+
+    def cancel(self) -> None:
+        """Stop the count (from any thread); ``run`` then raises CountCancelled."""
+        self._cancelled = True
+        conn = self._conn
+        if conn is not None and conn is not self.store.conn:
+            conn.interrupt()
 
 
 class AuditService:
@@ -33,6 +75,43 @@ class AuditService:
         return page(self.store.conn, self._restricted(fresh, filter or AuditFilter()),
                     limit=limit, before_id=before_id)
 
+    def page(self, session: Session, filter: AuditFilter, *, limit: int = 100,
+             older_than: AuditKey | None = None, newer_than: AuditKey | None = None,
+             offset: int = 0, nearest_newer: bool = False) -> list[AuditEntry]:
+        """A keyset page for a viewer (see ``query.page``); folder permissions applied."""
+        fresh = self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log",
+                                   category=Category.OTHERS)
+        return page(self.store.conn, self._restricted(fresh, filter), limit=limit,
+                    older_than=older_than, newer_than=newer_than, offset=offset,
+                    nearest_newer=nearest_newer)
+
+    def count(self, session: Session, filter: AuditFilter, *,
+              older_than: AuditKey | None = None, newer_than: AuditKey | None = None) -> int:
+        """How many entries the reader may see in the window (a viewer's total or a row's
+        position)."""
+        return self.prepare_count(session, filter, older_than=older_than,
+                                  newer_than=newer_than).run()
+
+    def prepare_count(self, session: Session, filter: AuditFilter, *,
+                      older_than: AuditKey | None = None,
+                      newer_than: AuditKey | None = None) -> PendingCount:
+        """Authorize now; the count itself runs later, on a connection of its own.
+
+        A count with a text filter walks every entry (about a second per million), so a
+        client that serialises its calls on the store's connection (the TUI) runs it outside
+        that, and cancels it when the filter changes: pages and changes go on meanwhile.
+        """
+        fresh = self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log",
+                                   category=Category.OTHERS)
+        return PendingCount(self.store, self._restricted(fresh, filter), older_than,
+                            newer_than)
+
+    def newest_key(self, session: Session) -> AuditKey | None:
+        """Where the log ends now: a viewer's snapshot."""
+        self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log",
+                           category=Category.OTHERS)
+        return newest_key(self.store.conn)
+
     def detail(self, session: Session, entry_id: int) -> AuditEntry:
         fresh = self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log/detail",
                                    category=Category.OTHERS)
@@ -42,7 +121,25 @@ class AuditService:
             raise NotFound(f"no audit entry {entry_id}")
         return found
 
-    def verify(self, session: Session) -> ChainReport:
+    def verify(self, session: Session,
+               progress: Callable[[int], None] | None = None) -> ChainReport:
+        return self.prepare_verify(session)(progress)
+
+    def prepare_verify(self, session: Session) -> Callable[..., ChainReport]:
+        """Authorize now; the returned step walks the chain in one read transaction on a
+        connection of its own (a consistent snapshot, and the store's connection stays free
+        for the minute a million entries take)."""
         self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log/verify",
                            category=Category.OTHERS)
-        return verify_chain(self.store.conn)
+
+        def run(progress: Callable[[int], None] | None = None) -> ChainReport:
+            conn = self.store.reader()
+            if conn is self.store.conn:
+                return verify_chain(conn, progress=progress)
+            try:
+                conn.execute("BEGIN")
+                return verify_chain(conn, progress=progress)
+            finally:
+                conn.execute("ROLLBACK")
+                conn.close()
+        return run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from js7tui.audit.log import GENESIS_HASH, AuditEntry
@@ -26,8 +27,10 @@ class ChainReport:
         return f"the audit log was tampered with: {self.problem}"
 
 
-def verify_chain(conn: sqlite3.Connection, batch: int = 5000) -> ChainReport:
-    """Walk the log in id order; stop at the first entry that does not chain."""
+def verify_chain(conn: sqlite3.Connection, batch: int = 5000,
+                 progress: Callable[[int], None] | None = None) -> ChainReport:
+    """Walk the log in id order; stop at the first entry that does not chain. ``progress``
+    hears the number of entries checked after each batch (a million take tens of seconds)."""
     expected_prev = GENESIS_HASH
     checked, last_id = 0, 0
     cursor = conn.execute("SELECT * FROM audit_log ORDER BY id")
@@ -49,6 +52,8 @@ def verify_chain(conn: sqlite3.Connection, batch: int = 5000) -> ChainReport:
                 )
             expected_prev, last_id = entry.hash, entry.id
             checked += 1
+        if progress is not None:
+            progress(checked)
     head = conn.execute("SELECT last_id, hash, entries FROM audit_head WHERE id = 1").fetchone()
     head_id, head_hash, head_count = (head[0], head[1], head[2]) if head else (0, GENESIS_HASH, 0)
     if (head_id, head_hash, head_count) != (last_id, expected_prev, checked):

@@ -97,6 +97,17 @@ class Store:
         store.migrate()
         return store
 
+    def reader(self) -> sqlite3.Connection:
+        """A separate read-only connection (WAL lets it read while the main one writes), for a
+        long read such as counting a million audit entries, so it never holds up the store's
+        own connection. The caller closes it. A memory store has only its own connection."""
+        if str(self.path) == ":memory:":
+            return self.conn
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
+                               timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        return conn
+
     @property
     def schema_version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])

@@ -34,7 +34,7 @@ def _section_bindings() -> list[Binding]:
 
 
 class Js7App(App[int]):
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH: ClassVar = ["styles/app.tcss", "styles/roles_audit.tcss"]
     TITLE = "js7tui"
     DEFAULT_MODE = "login"
     COMMANDS: ClassVar = App.COMMANDS | {SectionCommands, ActionCommands}

@@ -1,10 +1,326 @@
-"""Section 5: the audit log viewer (placeholder; built on branch tui-b)."""
+"""Section 5: the audit log viewer.
+
+Every entry, newest first, in a virtual line view paged from the store (a million entries open
+as fast as ten); a one-line filter (``/``: ``account:alice cat:identity since:-1d``); a detail
+pane with the parameters of the entry under the cursor; ``v`` verifies the hash chain and
+puts the cursor on the first broken entry; ``x`` exports the filtered view to CSV or JSON lines.
+"""
 
 from __future__ import annotations
 
-from js7tui.tui.screens.placeholder import PlaceholderScreen
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from js7tui.audit import filter_text
+from js7tui.audit.export import ExportWriter, format_for, open_private
+from js7tui.audit.log import AuditEntry
+from js7tui.audit.pager import PageRequest
+from js7tui.audit.query import AuditFilter, AuditKey
+from js7tui.audit.service import PendingCount
+from js7tui.audit.verify import ChainReport
+from js7tui.errors import Js7Error, ValidationError
+from js7tui.permissions.names import AUDITLOG_VIEW
+from js7tui.tui.screens.base import SectionScreen
+from js7tui.tui.widgets.audit_view import COLUMNS, AuditLogView, AuditSource, clean
+from js7tui.tui.widgets.header import SessionHeader
+from js7tui.tui.widgets.modals import Field, FormModal
+
+EXPORT_PAGE = 1000
 
 
-class AuditLogScreen(PlaceholderScreen):
+class VerifyProgress(Message):
+    def __init__(self, checked: int) -> None:
+        super().__init__()
+        self.checked = checked
+
+
+class FilterLine(Input):
+    """The one-line filter; enter applies it, escape closes it (keeping the filter)."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "close", "Close", id="audit.filter.close",
+                tooltip="Back to the list (the filter stays as applied)"),
+    ]
+    HELP = "Filter words: " + escape(filter_text.HELP) + ". **enter** applies, **esc** closes."
+
+    def action_close(self) -> None:
+        self.display = False
+        self.screen.query_one(AuditLogView).focus()
+
+
+class AuditLogScreen(SectionScreen):
     SECTION = "audit"
-    TEXT = "The audit log viewer comes here (use 'js7tui audit list' meanwhile)."
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("slash", "filter", "Filter", id="audit.filter",
+                tooltip="Filter by account, category, object, folder, comment, dates "
+                        "(relative: since:-1d)"),
+        Binding("escape", "clear_filter", "Clear filter", id="audit.clear_filter",
+                tooltip="Show every entry again"),
+        Binding("enter", "toggle_detail", "Detail", id="audit.detail",
+                tooltip="Show or hide the detail pane (all fields and parameters)"),
+        Binding("v", "verify", "Verify", id="audit.verify",
+                tooltip="Check the hash chain; the cursor goes to the first broken entry"),
+        Binding("x", "export", "Export", id="audit.export",
+                tooltip="Write the filtered entries to a CSV or JSON-lines file"),
+    ]
+    ACTION_PERMISSIONS: ClassVar[dict[str, str | None]] = {
+        "verify": AUDITLOG_VIEW, "export": AUDITLOG_VIEW, "filter": AUDITLOG_VIEW,
+    }
+
+    def __init__(self, ctx: Any, **kwargs: Any) -> None:
+        super().__init__(ctx, **kwargs)
+        self.filter = AuditFilter()
+        self.filter_source = ""
+        self.report: ChainReport | None = None
+        self.verifying: int | None = None  # entries checked so far while verifying
+        self._opened_once = False
+
+    # -- layout -----------------------------------------------------------------------------
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="audit-status")
+        yield Static(COLUMNS, id="audit-columns", classes="dim")
+        yield AuditLogView(self._source(), id="audit-view")
+        yield Static("", id="audit-detail", classes="detail")
+        line = FilterLine(placeholder=filter_text.HELP, id="audit-filter")
+        line.display = False
+        yield line
+
+    def _source(self) -> AuditSource:
+        ctx, audit = self.ctx, self.ctx.console.audit
+
+        def newest() -> AuditKey | None:
+            return ctx.call(audit.newest_key, ctx.session)
+
+        def page(flt: AuditFilter, request: PageRequest) -> list[AuditEntry]:
+            return ctx.call(audit.page, ctx.session, flt, **request.arguments())
+
+        def counter(flt: AuditFilter, older_than: AuditKey | None) -> PendingCount:
+            # Authorized under the lock; the counting itself runs on its own connection.
+            return ctx.call(audit.prepare_count, ctx.session, flt, older_than=older_than)
+
+        return AuditSource(newest, page, counter)
+
+    @property
+    def view(self) -> AuditLogView:
+        return self.query_one(AuditLogView)
+
+    def on_mount(self) -> None:
+        self.view.focus()
+
+    def on_screen_resume(self, event: Any) -> None:
+        # Coming back from a modal keeps the cursor where it was: only the first visit (and
+        # 'r') opens a fresh snapshot.
+        if self._opened_once:
+            event.prevent_default()
+            self.query_one(SessionHeader).refresh_session()
+        self._opened_once = True
+
+    def reload(self) -> None:
+        """A fresh snapshot with the current filter (new entries appear at the top)."""
+        if self.ctx.session is not None:
+            self.view.open(self.filter)
+
+    # -- status and detail ------------------------------------------------------------------
+    def _status(self) -> None:
+        view = self.view
+        total = view.total
+        if view.pager is None:
+            count = "reading..."
+        elif total is None:
+            count = f"{view.pager.known_rows - view.page_size:,}+ entries (counting...)"
+        else:
+            count = f"{total:,} entries" if total else "no entries match"
+        shown = f"filter: {self.filter_source}" if self.filter_source else "no filter"
+        chain = ""
+        if self.verifying is not None:
+            chain = f"  verifying: {self.verifying:,} entries checked"
+        elif self.report is not None:
+            chain = ("  chain: intact" if self.report.ok
+                     else f"  chain: BROKEN at entry {self.report.broken_id}")
+        self.query_one("#audit-status", Static).update(
+            escape(f"{count}  |  {shown}  |  newest first{chain}"))
+
+    def on_audit_log_view_opened(self, message: AuditLogView.Opened) -> None:
+        self._status()
+
+    def on_audit_log_view_counted(self, message: AuditLogView.Counted) -> None:
+        self._status()
+
+    def on_audit_log_view_highlighted(self, message: AuditLogView.Highlighted) -> None:
+        detail = self.query_one("#audit-detail", Static)
+        entry = message.entry
+        detail.update(describe(entry) if entry is not None else
+                      ("" if self.view.total == 0 else "loading..."))
+
+    def on_audit_log_view_load_failed(self, message: AuditLogView.LoadFailed) -> None:
+        from js7tui.tui.screens.base import ServiceDone
+        self.post_message(ServiceDone("reading the audit log", error=message.error))
+
+    # -- filter -----------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        line = self.query_one(FilterLine)
+        line.display = True
+        line.value = self.filter_source
+        line.focus()
+
+    @on(Input.Submitted, "#audit-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.apply_filter(event.value)
+
+    def apply_filter(self, text: str) -> bool:
+        try:
+            flt = filter_text.parse(text, self.ctx.console.clock.now())
+        except ValidationError as exc:
+            self.show_error(str(exc))
+            return False
+        self.filter, self.filter_source = flt, text.strip()
+        line = self.query_one(FilterLine)
+        line.display = False
+        self.view.focus()
+        self.view.open(flt)
+        self._status()
+        return True
+
+    def action_clear_filter(self) -> None:
+        self.query_one(FilterLine).value = ""
+        self.apply_filter("")
+
+    def action_toggle_detail(self) -> None:
+        detail = self.query_one("#audit-detail", Static)
+        detail.display = not detail.display
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":
+            return bool(self.filter_source)
+        return super().check_action(action, parameters)
+
+    # -- verify -----------------------------------------------------------------------------
+    def action_verify(self) -> None:
+        self.notify("verifying the hash chain...", timeout=3)
+        self._verify_worker()
+
+    @work(thread=True, exclusive=True, group="audit-verify")
+    def _verify_worker(self) -> None:
+        from js7tui.tui.screens.base import ServiceDone
+        ctx = self.ctx
+        try:
+            # Authorized under the lock; the walk runs on its own connection meanwhile.
+            walk = ctx.call(ctx.console.audit.prepare_verify, ctx.session)
+            report = walk(lambda checked: self.post_message(VerifyProgress(checked)))
+        except Exception as exc:
+            self.post_message(ServiceDone("verifying the audit log", error=exc))
+            return
+        self.post_message(ServiceDone("verifying the audit log", result=report,
+                                      then=self._verified))
+
+    def on_verify_progress(self, message: VerifyProgress) -> None:
+        self.verifying = message.checked
+        self._status()
+
+    def _verified(self, report: ChainReport) -> None:
+        self.verifying = None
+        self.report = report
+        self._status()
+        if report.ok:
+            self.show_done(report.summary())
+            return
+        self.notify(escape(report.summary()), title="Audit log", severity="error", timeout=15)
+        if report.broken_id is not None:
+            self.view.marked_id = report.broken_id
+            self.run_service("finding the broken entry", self._key_of, report.broken_id,
+                             then=self._show_broken)
+
+    def _key_of(self, entry_id: int) -> AuditKey | None:
+        entry = self.ctx.console.audit.detail(self.ctx.session, entry_id)
+        return AuditKey.of(entry)
+
+    def _show_broken(self, key: AuditKey | None) -> None:
+        if key is None:
+            return
+        self.filter, self.filter_source = AuditFilter(), ""
+        self.view.open(self.filter, jump_to=key)
+
+    # -- export -----------------------------------------------------------------------------
+    def action_export(self) -> None:
+        stamp = self.ctx.console.clock.now().strftime("%Y%m%d-%H%M%S")
+        fields = [
+            Field("path", "File", value=f"audit-{stamp}.csv", required=True,
+                  help="a new file (never overwritten); relative to the current directory"),
+            Field("format", "Format", kind="choice", value="auto",
+                  choices=["auto", "csv", "jsonl"],
+                  help="auto: CSV for a .csv file name, JSON lines otherwise"),
+        ]
+        note = "The entries of the current view: " + (self.filter_source or "no filter")
+        self.app.push_screen(FormModal("Export the audit log", fields, note=escape(note)),
+                             self._export_chosen)
+
+    def _export_chosen(self, values: dict[str, Any] | None) -> None:
+        if not values:
+            return
+        path = Path(str(values["path"])).expanduser()
+        try:
+            chosen = str(values.get("format") or "")
+            fmt = format_for(path, "" if chosen == "auto" else chosen)
+        except ValidationError as exc:
+            self.show_error(str(exc))
+            return
+        ceiling = self.view.pager.ceiling if self.view.pager else None
+        self.notify(f"exporting to {escape(str(path))}...", timeout=3)
+        self._export_worker(path, fmt, self.filter, ceiling)
+
+    @work(thread=True, group="audit-export")
+    def _export_worker(self, path: Path, fmt: str, flt: AuditFilter,
+                       ceiling: AuditKey | None) -> None:
+        from js7tui.tui.screens.base import ServiceDone
+        ctx = self.ctx
+        try:
+            with open_private(path) as out:
+                writer = ExportWriter(out, fmt)
+                older = ceiling
+                while True:
+                    # One page per lock: the rest of the console stays responsive.
+                    batch = ctx.call(ctx.console.audit.page, ctx.session, flt,
+                                     limit=EXPORT_PAGE, older_than=older)
+                    writer.write(batch)
+                    if len(batch) < EXPORT_PAGE:
+                        break
+                    older = AuditKey.of(batch[-1])
+        except (Js7Error, OSError) as exc:
+            self.post_message(ServiceDone("export", error=exc))
+            return
+        self.post_message(ServiceDone(
+            "export", result=f"exported {writer.written:,} entries to {path} ({fmt})",
+            then=self.show_done))
+
+
+def describe(entry: AuditEntry) -> str:
+    """The detail pane: every field, then the parameters pretty-printed."""
+    try:
+        parameters = json.dumps(json.loads(entry.parameters), ensure_ascii=False)
+    except ValueError:
+        parameters = entry.parameters
+    when = datetime.fromisoformat(entry.created).strftime("%Y-%m-%d %H:%M:%S UTC")
+    lines = [
+        f"entry {entry.id}  {when}  {entry.outcome}  account {entry.account}",
+        f"request {entry.request}  category {entry.category}"
+        + (f"  controller {entry.controller_id}" if entry.controller_id else ""),
+    ]
+    if entry.path or entry.object_type or entry.folder:
+        lines.append(f"object {entry.object_type or '-'} {entry.path or '-'}"
+                     f"  folder {entry.folder or '-'}")
+    if entry.comment or entry.ticket_link or entry.time_spent is not None:
+        lines.append(f"comment {clean(entry.comment) or '-'}  ticket {entry.ticket_link or '-'}"
+                     f"  time spent {entry.time_spent if entry.time_spent is not None else '-'}")
+    lines.append(f"hash {entry.hash[:16]}...  previous {entry.prev_hash[:16]}...")
+    lines.append("parameters " + parameters)
+    return escape("\n".join(lines))

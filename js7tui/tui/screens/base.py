@@ -123,8 +123,10 @@ class ServiceScreen(Screen):
 
     # -- changes with audit comments ------------------------------------------------------
     def change(self, what: str, fn: Callable[..., Any], *args: Any,
-               then: Callable[[Any], None] | None = None, **kwargs: Any) -> None:
-        """Ask for the audit comment when needed, then call ``fn(session, *args, meta=...)``."""
+               then: Callable[[Any], None] | None = None,
+               cancelled: Callable[[], None] | None = None, **kwargs: Any) -> None:
+        """Ask for the audit comment when needed, then call ``fn(session, *args, meta=...)``;
+        ``cancelled`` runs when the person backs out of the comment."""
         session = self.ctx.session
         if session is None:
             return
@@ -132,6 +134,8 @@ class ServiceScreen(Screen):
         def go(meta: AuditMeta | None) -> None:
             if meta is None:
                 self.notify("cancelled; nothing was changed", timeout=3)
+                if cancelled is not None:
+                    cancelled()
                 return
             self.run_service(what, fn, session, *args, meta=meta, then=then, **kwargs)
 
