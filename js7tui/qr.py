@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import segno
-
 _HALF_BLOCKS = {(False, False): " ", (True, False): "\u2580", (False, True): "\u2584",
                 (True, True): "\u2588"}
 
@@ -24,6 +22,8 @@ def qr_matrix(data: str, *, border: int = 2) -> list[list[bool]]:
     """The symbol's modules (True = dark) with ``border`` light modules around it."""
     if not data:
         raise ValueError("nothing to encode in a QR code")
+    import segno  # imported on first use: drawing a code is rare, starting is not
+
     symbol = segno.make(data, error="l", micro=False)
     return [[bool(bit) for bit in row] for row in symbol.matrix_iter(scale=1, border=border)]
 

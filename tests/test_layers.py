@@ -89,3 +89,15 @@ def test_the_cli_starts_without_loading_the_ldap_client() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+def test_starting_the_console_loads_no_provider_or_network_library() -> None:
+    """Cold start matters (benchmarks/tui.py): HTTP, JOSE, JSON-schema, QR and LDAP libraries
+    load when a provider, the inventory or a Controller is first used, not at start."""
+    code = ("import sys, js7tui.cli, js7tui.console; from js7tui.tui import app;"
+            "from js7tui.identity.providers import default_registry; default_registry();"
+            "print(','.join(m for m in ('httpx', 'joserfc', 'jsonschema', 'segno', 'ldap3')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == ""

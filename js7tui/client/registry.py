@@ -13,12 +13,12 @@ from __future__ import annotations
 import sqlite3
 import ssl
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from cryptography import x509
 
 from js7tui.audit import AuditMeta, Category
-from js7tui.client import ControllerClient
 from js7tui.clock import Clock, to_iso
 from js7tui.errors import Conflict, NotFound, ValidationError
 from js7tui.identity.records import check_controller_id, check_name
@@ -28,6 +28,9 @@ from js7tui.permissions.names import CONTROLLERS_MANAGE, CONTROLLERS_VIEW
 from js7tui.pki.material import client_material, ssl_client_context
 from js7tui.secrets import SecretBox
 from js7tui.store import Store
+
+if TYPE_CHECKING:
+    from js7tui.client.controller import ControllerClient
 
 CAT = Category.CONTROLLER
 REGISTER = "./controller/register"
@@ -169,6 +172,7 @@ class ControllerService:
             ssl_context = pki_context(self.store.conn, record)
         row = self.store.conn.execute("SELECT hop_password FROM controllers WHERE id = ?",
                                       (controller_id,)).fetchone()
+        from js7tui.client.controller import ControllerClient  # httpx only when used
         return ControllerClient(record.url, record.hop_user, self.secrets.open(row[0]),
                                 ssl_context=ssl_context)
 

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from js7tui import security_level
 from js7tui.audit import AuditMeta, Category
-from js7tui.client import ControllerError, ControllerRefused
+from js7tui.client.errors import ControllerError, ControllerRefused
 from js7tui.client.registry import ControllerService
 from js7tui.clock import Clock, to_iso
 from js7tui.config import ArchiveConfig

@@ -19,11 +19,12 @@ from typing import Any
 
 from js7tui.clock import to_iso
 from js7tui.identity.oidc.http import ProviderUnreachable
+from js7tui.identity.providers.base import DEVICE_CODE_PROMPT
 
 DEFAULT_INTERVAL = 5     # RFC 8628 section 3.2: "If no value is provided, clients MUST use 5"
 SLOW_DOWN_STEP = 5       # section 3.5: slow_down adds 5 seconds to the interval for good
 MAX_PENDING = 64
-PROMPT_TYPE = "device_code"
+PROMPT_TYPE = DEVICE_CODE_PROMPT
 
 
 @dataclass

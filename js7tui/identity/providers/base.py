@@ -80,6 +80,10 @@ class Unreachable:
     reason: str
 
 
+# InteractionNeeded.prompt["type"] of a device-authorization (RFC 8628) login, for login forms.
+DEVICE_CODE_PROMPT = "device_code"
+
+
 @dataclass(frozen=True)
 class InteractionNeeded:
     """The provider needs the person to act (device-flow code, FIDO touch) and to retry."""

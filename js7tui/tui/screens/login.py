@@ -27,8 +27,8 @@ from textual.worker import get_current_worker
 
 from js7tui.errors import Js7Error
 from js7tui.identity.chain import LoginResult, LoginStatus
-from js7tui.identity.oidc.device import PROMPT_TYPE
 from js7tui.identity.providers.base import DEVICE, LoginRequest
+from js7tui.identity.providers.base import DEVICE_CODE_PROMPT as PROMPT_TYPE
 from js7tui.tui.screens.base import ServiceScreen
 from js7tui.tui.widgets.device_flow import DeviceFlowPanel
 from js7tui.tui.widgets.modals import Field, FormModal

@@ -1,0 +1,209 @@
+"""The console's typed client for a Controller (httpx, blocking: the CLI calls it directly, the
+TUI from a thread worker).
+
+One hop: the console's client certificate (the TLS context it is given) plus its own login on
+this Controller; the session token goes in ``x-js7-session`` and is renewed once when the
+Controller says it ended (idle timeout, Controller restart). Refusals arrive as
+:class:`ControllerRefused` with the Controller's problem code and message; a Controller that
+cannot be reached (or refuses the certificate) raises :class:`ControllerUnreachable`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from js7tui.client.errors import ControllerError, ControllerRefused, ControllerUnreachable
+from js7tui.engine.shapes import SESSION_HEADER, login_body, logout_body, update_items_body
+from js7tui.signing import SignedItem
+
+__all__ = ["ControllerError", "ControllerRefused", "ControllerUnreachable"]
+
+
+def answer(response: httpx.Response, refused: type[ControllerRefused] = ControllerRefused
+           ) -> Any:
+    """The JSON body of an engine's answer, or ``refused`` with its problem code and message
+    (the Controller's link to its Agents reads Agent answers the same way)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code >= 400:
+        body = body if isinstance(body, dict) else {}
+        raise refused(response.status_code, str(body.get("code", "")),
+                      str(body.get("message") or f"HTTP {response.status_code}"), body)
+    return body
+
+
+@dataclass(frozen=True)
+class Step:
+    position: int
+    job_name: str
+    agent: str
+    state: str
+    return_code: int | None
+    message: str
+    started: str | None
+    ended: str | None
+    pid: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, Any]) -> Step:
+        return cls(raw["position"], raw["jobName"], raw["agent"], raw["state"],
+                   raw.get("returnCode"), raw.get("message", ""), raw.get("started"),
+                   raw.get("ended"), raw.get("pid"), raw.get("stdout", ""),
+                   raw.get("stderr", ""))
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    workflow_path: str
+    version_id: str
+    state: str
+    message: str
+    created: str
+    arguments: dict[str, str] = field(default_factory=dict)
+    steps: tuple[Step, ...] = ()
+
+    FINAL = ("finished", "failed", "cancelled")
+
+    @property
+    def ended(self) -> bool:
+        return self.state in self.FINAL
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, Any]) -> Order:
+        return cls(raw["id"], raw["workflowPath"], raw["versionId"], raw["state"],
+                   raw.get("message", ""), raw["created"], dict(raw.get("arguments", {})),
+                   tuple(Step.from_wire(s) for s in raw.get("steps", [])))
+
+
+@dataclass(frozen=True)
+class DeployedItem:
+    item_type: str
+    path: str
+    version_id: str
+    revision: int
+    deployed: str
+    signer: str
+    agents: dict[str, str]
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, Any]) -> DeployedItem:
+        return cls(raw["TYPE"], raw["path"], raw["versionId"], raw["revision"], raw["deployed"],
+                   raw.get("signer", ""), dict(raw.get("agents", {})))
+
+
+class ControllerClient:
+    """A session with one Controller. ``close()`` logs out."""
+
+    def __init__(self, url: str, user: str, password: str, *,
+                 ssl_context: ssl.SSLContext | None = None, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        self.user = user
+        self._password = password
+        self._token: str | None = None
+        self._http = httpx.Client(base_url=self.url,
+                                  verify=ssl_context if ssl_context is not None else True,
+                                  timeout=timeout)
+
+    def __enter__(self) -> ControllerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport ------------------------------------------------------------------------
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ControllerUnreachable(
+                f"cannot reach the Controller at {self.url}: {exc or type(exc).__name__} "
+                "(is it running, and do both sides trust each other's certificates?)") from None
+
+    def login(self) -> str:
+        body = answer(self._send("POST", "/api/session",
+                                     json=login_body(self.user, self._password)))
+        self._token = str(body["sessionToken"])
+        return self._token
+
+    def logout(self) -> None:
+        if self._token:
+            token, self._token = self._token, None
+            with contextlib.suppress(ControllerError):
+                answer(self._send("POST", "/api/session", json=logout_body(token),
+                                      headers={SESSION_HEADER: token}))
+
+    def close(self) -> None:
+        self.logout()
+        self._http.close()
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One request with the session token; logs in first, and again once if the
+        Controller forgot the session."""
+        for attempt in (1, 2):
+            token = self._token or self.login()
+            response = self._send(method, path, headers={SESSION_HEADER: token}, **kwargs)
+            if response.status_code == 401 and attempt == 1:
+                self._token = None
+                continue
+            return answer(response)
+        raise AssertionError("unreachable")
+
+    # -- the Controller's API -------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        """The Controller's overview: id, journal, item and order counts, Agent links."""
+        return dict(self.call("GET", "/api"))
+
+    def deploy(self, add: Sequence[SignedItem] = (),
+               delete: Sequence[tuple[str, str]] = ()) -> list[dict[str, Any]]:
+        """Add/change signed items and delete (type, path) items, all or nothing."""
+        body = update_items_body([s.to_wire() for s in add], delete)
+        return list(self.call("POST", "/api/item", json=body)["items"])
+
+    def items(self) -> list[DeployedItem]:
+        return [DeployedItem.from_wire(i) for i in self.call("GET", "/api/item")["items"]]
+
+    def signed_item(self, item_type: str, path: str, version_id: str | None = None
+                    ) -> SignedItem:
+        params = {"itemType": item_type, "path": path, **(
+            {"versionId": version_id} if version_id else {})}
+        return SignedItem.from_wire(self.call("GET", "/api/item/signed", params=params))
+
+    def add_order(self, order_id: str, workflow_path: str,
+                  arguments: Mapping[str, Any] | None = None) -> str:
+        return str(self.add_orders([{"id": order_id, "workflowPath": workflow_path,
+                                     "arguments": dict(arguments or {})}])[0])
+
+    def add_orders(self, fresh: Sequence[Mapping[str, Any]]) -> list[str]:
+        return list(self.call("POST", "/api/order", json=list(fresh))["orderIds"])
+
+    def cancel_orders(self, order_ids: Sequence[str]) -> list[dict[str, str]]:
+        body = {"TYPE": "CancelOrders", "orderIds": list(order_ids)}
+        return list(self.call("POST", "/api/command", json=body)["orders"])
+
+    def orders(self, state: str | None = None) -> list[Order]:
+        params = {"state": state} if state else {}
+        return [Order.from_wire(o) for o in self.call("GET", "/api/order",
+                                                      params=params)["orders"]]
+
+    def order(self, order_id: str) -> Order:
+        return Order.from_wire(self.call("GET", f"/api/order/{quote(order_id, safe='')}"))
+
+    def order_log(self, order_id: str) -> Order:
+        """The order with each step's captured stdout and stderr."""
+        return Order.from_wire(self.call("GET",
+                                         f"/api/order/{quote(order_id, safe='')}/log"))
+
+    def agents(self) -> list[dict[str, Any]]:
+        return list(self.call("GET", "/api/agent")["agents"])
