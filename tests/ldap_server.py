@@ -25,7 +25,6 @@ import hashlib
 import ipaddress
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -39,6 +38,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.processes import stop_process
 
 BASE = "dc=example,dc=test"
 PEOPLE = f"ou=people,{BASE}"
@@ -324,14 +325,7 @@ class Slapd:
     def stop(self) -> None:
         """SIGTERM to this slapd's PID (and only it); SIGKILL if it has not ended in 10 s."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
     def __enter__(self) -> Slapd:
         return self.start()

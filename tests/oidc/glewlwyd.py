@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import ssl
 import subprocess
@@ -38,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 # The LDAP fixture's helpers: a free loopback port, and a CA with a server certificate for
 # localhost/127.0.0.1 (plus an unrelated CA) written as ca.pem, server.pem, key.pem.
 from tests.ldap_server import free_port, write_certificates
+from tests.processes import stop_process
 
 SCHEMA_SQL = Path("/usr/share/dbconfig-common/data/glewlwyd/install/sqlite3")
 ADMIN = ("admin", "password")        # created by glewlwyd's schema script
@@ -183,14 +183,7 @@ class Glewlwyd:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
     # -- configuration through the admin API ----------------------------------------------
     @contextmanager
