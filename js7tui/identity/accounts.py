@@ -86,27 +86,30 @@ def _needs_chosen_password(record: ServiceRecord) -> ValidationError:
         "hash): give one with --password-prompt or --password-stdin")
 
 
-# Where the password of an account lives when the console keeps none (types not named: the
-# provider). The console never writes a password to a directory or an identity provider.
-_PASSWORD_KEEPER = {"LDAP": "the LDAP directory", "LDAP-JOC": "the LDAP directory"}
+def _password_keeper(record: ServiceRecord) -> str:
+    kind = SERVICE_TYPES.get(record.type)
+    return (kind.password_keeper if kind and kind.password_keeper
+            else f"the {record.type} identity provider")
 
 
 def _keeps_no_passwords(record: ServiceRecord) -> ValidationError:
-    keeper = _PASSWORD_KEEPER.get(record.type, f"the {record.type} identity provider")
     return ValidationError(
         f"identity service '{record.name}' ({record.type}) keeps no passwords: its accounts' "
-        f"passwords are kept in {keeper}; change them there")
+        f"passwords are kept in {_password_keeper(record)}; change them there")
 
 
 def _elsewhere_hint(services: Sequence[ServiceRecord]) -> str:
     """For a refused password change: which enabled services keep their passwords elsewhere
     (said whatever the account, so it reveals nothing about accounts)."""
-    external = [s for s in services if not s.disabled and s.type in _PASSWORD_KEEPER]
-    if not external:
+    by_keeper: dict[str, list[str]] = {}
+    for s in services:
+        kind = SERVICE_TYPES.get(s.type)
+        if not s.disabled and kind and kind.password_keeper and not kind.manages_password:
+            by_keeper.setdefault(kind.password_keeper, []).append(f"{s.name} ({s.type})")
+    if not by_keeper:
         return ""
-    names = ", ".join(f"{s.name} ({s.type})" for s in external)
-    return (f"; accounts of {names} change their password in "
-            f"{_PASSWORD_KEEPER[external[0].type]}, not here")
+    return "; " + "; ".join(f"accounts of {', '.join(names)} change their password in {keeper}"
+                            for keeper, names in by_keeper.items()) + ", not here"
 
 
 def _require_store_accounts(record: ServiceRecord) -> None:

@@ -32,6 +32,9 @@ class ServiceType:
     passwords: Passwords = Passwords.NONE
     can_be_second_factor: bool = False
     description: str = ""
+    # Where accounts of this type change their password when the console sets none ("" for
+    # types without passwords: CERTIFICATE, FIDO); said in refusals.
+    password_keeper: str = ""
 
     @property
     def stores_password(self) -> bool:
@@ -50,20 +53,28 @@ SERVICE_TYPES: dict[str, ServiceType] = {
         ServiceType("JOC", RolesFrom.STORE, passwords=Passwords.STORE,
                     description="accounts with argon2id passwords in the console's store"),
         ServiceType("LDAP", RolesFrom.PROVIDER,
+                    password_keeper="the LDAP directory",
                     description="the directory authenticates; its groups map to roles"),
         ServiceType("LDAP-JOC", RolesFrom.STORE,
+                    password_keeper="the LDAP directory",
                     description="the directory authenticates; roles kept in the console"),
         ServiceType("OIDC", RolesFrom.PROVIDER,
+                    password_keeper="the OpenID Connect provider",
                     description="an OpenID Connect provider authenticates; claims map to roles"),
         ServiceType("OIDC-JOC", RolesFrom.STORE,
+                    password_keeper="the OpenID Connect provider",
                     description="an OpenID Connect provider authenticates; roles in the console"),
         ServiceType("KEYCLOAK", RolesFrom.PROVIDER,
+                    password_keeper="Keycloak",
                     description="Keycloak authenticates and supplies roles"),
         ServiceType("KEYCLOAK-JOC", RolesFrom.STORE,
+                    password_keeper="Keycloak",
                     description="Keycloak authenticates; roles in the console"),
         ServiceType("VAULT", RolesFrom.PROVIDER,
+                    password_keeper="Vault",
                     description="a Vault auth method authenticates; token policies map to roles"),
         ServiceType("VAULT-JOC", RolesFrom.STORE,
+                    password_keeper="Vault",
                     description="a Vault auth method authenticates; roles in the console"),
         ServiceType("VAULT-JOC-ACTIVE", RolesFrom.STORE, passwords=Passwords.PROVIDER,
                     description="as VAULT-JOC, and account changes are written to Vault"),
