@@ -24,7 +24,7 @@ from js7tui.errors import Conflict, NotFound, ValidationError
 from js7tui.identity.records import check_controller_id, check_name
 from js7tui.identity.sessions import Session
 from js7tui.operations import Operations
-from js7tui.permissions.names import CONTROLLERS_MANAGE, CONTROLLERS_VIEW
+from js7tui.permissions.names import CONTROLLER_VIEW, CONTROLLERS_MANAGE, CONTROLLERS_VIEW
 from js7tui.pki.material import client_material, ssl_client_context
 from js7tui.secrets import SecretBox
 from js7tui.store import Store
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 CAT = Category.CONTROLLER
 REGISTER = "./controller/register"
-CONTROLLER_VIEW = "sos:products:controller:view"
 
 
 @dataclass(frozen=True)

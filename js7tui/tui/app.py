@@ -30,7 +30,7 @@ THEME_ENV = "JS7TUI_THEME"
 def _section_bindings() -> list[Binding]:
     return [Binding(s.key, f"section('{s.mode}')", s.title, show=False,
                     id=f"section.{s.mode}", tooltip=f"Go to {s.title}: {s.description}")
-            for s in SECTIONS]
+            for s in SECTIONS if s.key]
 
 
 class Js7App(App[int]):

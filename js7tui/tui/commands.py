@@ -36,7 +36,7 @@ class SectionCommands(_ListedCommands):
         ctx = app.ctx  # type: ignore[attr-defined]
         if ctx.session is None or ctx.session.must_change_password:
             return []
-        return [(f"{s.key} {s.title}", s.description, partial(app.action_section, s.mode))
+        return [(f"{s.key} {s.title}".strip(), s.description, partial(app.action_section, s.mode))
                 for s in SECTIONS if ctx.can(s.permission)]
 
 

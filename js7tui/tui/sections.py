@@ -1,23 +1,27 @@
 """The console's sections, declared once: the digit keys, the header tabs and the command
 palette all come from this list.
 
-Numbering (documented in the README):
+Numbering (documented in the README): the estate first, then who may do what.
 
-====  ==================  ==========================================  =====================
+====  ==================  ==========================================  =========================
 key   section             what                                        needs
-====  ==================  ==========================================  =====================
-1     Dashboard           overview (Controllers come with issue 7)    a session
-2     Identity services   order, required/disabled, settings          accounts:view
-3     Accounts            per identity service, roles, state          accounts:view
-4     Roles               roles and the permission tree               accounts:view
-5     Audit log           every change, verify the chain, export      auditlog:view
-6     Sessions            live sessions, cancel                       accounts:view
-7     Settings            global identity and audit settings          settings:view
-====  ==================  ==========================================  =====================
+====  ==================  ==========================================  =========================
+1     Dashboard           Controllers, Agents, certificates, alerts   a session
+2     Controllers         Controllers and their Agents, diagnosis     administration:controllers:view
+3     Inventory           folders, objects, deploy, history, keys     inventory:view
+4     Orders              orders on a Controller, job logs            controller:orders:view
+5     Certificates        the CA, issued certificates, bundles, CRL   administration:certificates:view
+6     Identity services   order, required/disabled, settings          accounts:view
+7     Accounts            per identity service, roles, state          accounts:view
+8     Roles               roles and the permission tree               accounts:view
+9     Audit log           every change, verify the chain, export      auditlog:view
+0     Sessions            live sessions, cancel                       accounts:view
+-     Settings            global identity and audit settings          settings:view
+====  ==================  ==========================================  =========================
 
-8, 9 and 0 are left for the sections of later releases (certificates, Controllers,
-deployment). A screen is named as ``"module:attribute"`` and imported when the section is
-first opened, so the login screen paints without importing every screen.
+Settings has no digit: it is reached from the palette and with ``s`` on the identity services.
+A screen is named as ``"module:attribute"`` and imported when the section is first opened, so
+the login screen paints without importing every screen.
 """
 
 from __future__ import annotations
@@ -27,7 +31,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from js7tui.permissions.names import ACCOUNTS_VIEW, AUDITLOG_VIEW, SETTINGS_VIEW
+from js7tui.permissions.names import (
+    ACCOUNTS_VIEW,
+    AUDITLOG_VIEW,
+    CERTIFICATES_VIEW,
+    CONTROLLERS_VIEW,
+    INVENTORY_VIEW,
+    ORDERS_VIEW,
+    SETTINGS_VIEW,
+)
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -38,7 +50,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Section:
     mode: str               # the Textual mode name
-    key: str                # the digit that switches to it
+    key: str                # the digit that switches to it ('' for none)
     title: str
     tab: str                # short title for the header tabs (80 columns)
     screen: str             # "module:attribute", a callable (ctx) -> Screen
@@ -53,21 +65,33 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("dashboard", "1", "Dashboard", "Dashboard",
             "js7tui.tui.screens.dashboard:DashboardScreen",
-            None, "Who is logged in, security level, where to go next"),
-    Section("services", "2", "Identity services", "Services",
+            None, "Controllers, Agents, expiring certificates, failed logins, latest changes"),
+    Section("controllers", "2", "Controllers and Agents", "Controllers",
+            "js7tui.tui.screens.controllers:ControllersScreen",
+            CONTROLLERS_VIEW, "Register Controllers, test connections, their Agents"),
+    Section("inventory", "3", "Inventory and deployments", "Inventory",
+            "js7tui.tui.screens.inventory:InventoryScreen",
+            INVENTORY_VIEW, "Folders, workflows, job resources; deploy, revoke, history"),
+    Section("orders", "4", "Orders and job logs", "Orders",
+            "js7tui.tui.screens.orders:OrdersScreen",
+            ORDERS_VIEW, "Add, watch and cancel orders; read job output"),
+    Section("certificates", "5", "Certificates", "Certs",
+            "js7tui.tui.screens.certificates:CertificatesScreen",
+            CERTIFICATES_VIEW, "The CA, issued certificates, bundles, revocation, CRL"),
+    Section("services", "6", "Identity services", "Services",
             "js7tui.tui.screens.services:ServicesScreen",
             ACCOUNTS_VIEW, "Login order, required/optional, disabled, per-type settings"),
-    Section("accounts", "3", "Accounts", "Accounts", "js7tui.tui.screens.accounts:AccountsScreen",
+    Section("accounts", "7", "Accounts", "Accounts", "js7tui.tui.screens.accounts:AccountsScreen",
             ACCOUNTS_VIEW, "Accounts per identity service: roles, passwords, block, disable"),
-    Section("roles", "4", "Roles", "Roles", "js7tui.tui.screens.roles:RolesScreen",
+    Section("roles", "8", "Roles", "Roles", "js7tui.tui.screens.roles:RolesScreen",
             ACCOUNTS_VIEW, "Roles, their permission tree and folders"),
-    Section("audit", "5", "Audit log", "Audit", "js7tui.tui.screens.audit_log:AuditLogScreen",
+    Section("audit", "9", "Audit log", "Audit", "js7tui.tui.screens.audit_log:AuditLogScreen",
             AUDITLOG_VIEW, "Every change and refusal; verify the hash chain; export"),
-    Section("sessions", "6", "Sessions", "Sessions", "js7tui.tui.screens.sessions:SessionsScreen",
+    Section("sessions", "0", "Sessions", "Sessions", "js7tui.tui.screens.sessions:SessionsScreen",
             ACCOUNTS_VIEW, "Live console sessions; cancel one"),
-    Section("settings", "7", "Settings", "Settings", "js7tui.tui.screens.settings:SettingsScreen",
+    Section("settings", "", "Settings", "Settings", "js7tui.tui.screens.settings:SettingsScreen",
             SETTINGS_VIEW, "Idle timeout, initial password, minimum length, audit comments"),
 )
 
 BY_MODE = {section.mode: section for section in SECTIONS}
-BY_KEY = {section.key: section for section in SECTIONS}
+BY_KEY = {section.key: section for section in SECTIONS if section.key}

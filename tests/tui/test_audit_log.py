@@ -25,7 +25,7 @@ def fill(console: Console, clock: FrozenClock, entries: int) -> None:
 
 async def open_audit(app: Js7App, pilot) -> AuditLogView:
     await login(pilot, "root", ROOT_PASSWORD)
-    await pilot.press("5")
+    await pilot.press("9")
     await settle(pilot)
     return app.screen.query_one(AuditLogView)
 

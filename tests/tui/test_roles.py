@@ -26,7 +26,7 @@ def without(found: set[tuple[str, str, bool]], name: str) -> set[tuple[str, str,
 
 async def open_role(app: Js7App, pilot, role: str) -> PermissionEditorScreen:
     await login(pilot, "root", ROOT_PASSWORD)
-    await pilot.press("4")
+    await pilot.press("8")
     await settle(pilot)
     await pilot.press("slash")
     await type_text(pilot, role)
@@ -125,7 +125,7 @@ async def test_controller_section_and_folders(app: Js7App, console: Console, roo
 async def test_roles_list_create_move_delete(app: Js7App, console: Console, root) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot, "root", ROOT_PASSWORD)
-        await pilot.press("4")
+        await pilot.press("8")
         await settle(pilot)
         await pilot.press("n")
         await type_text(pilot, "auditors")
@@ -158,7 +158,7 @@ async def test_readonly_and_view_only_sessions_cannot_edit(console: Console, roo
     ]:
         async with app.run_test(size=(120, 40)) as pilot:
             await login(pilot, account, password)
-            await pilot.press("4")
+            await pilot.press("8")
             await settle(pilot)
             roles_keys = {b.binding.action for b in app.screen.active_bindings.values()
                           if b.enabled}

@@ -34,7 +34,7 @@ def table(app: Js7App) -> HouseTable:
 async def test_reorder_toggle_and_delete_identity_services(app: Js7App, console: Console,
                                                            root: Session) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_as_root(pilot, "2")
+        await open_as_root(pilot, "6")
         assert app.current_mode == "services"
         await pilot.press("n")
         await type_text(pilot, "SECOND")
@@ -98,7 +98,7 @@ async def test_settings_form_built_from_the_type_schema(app: Js7App, console: Co
     register_test_type(console, lambda request: Rejected("no"))
     console.identity_services.create(root, "DIRECTORY", "LDAP")
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_as_root(pilot, "2")
+        await open_as_root(pilot, "6")
         await pilot.press("j", "e")
         await settle(pilot)
         assert type(app.screen).__name__ == "FormModal"
@@ -122,7 +122,7 @@ async def test_settings_form_built_from_the_type_schema(app: Js7App, console: Co
 async def test_create_account_with_role_then_disable_and_block(app: Js7App, console: Console,
                                                                root: Session) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_as_root(pilot, "3")
+        await open_as_root(pilot, "7")
         assert app.current_mode == "accounts"
         await pilot.press("n")
         await type_text(pilot, "alice")
@@ -154,7 +154,7 @@ async def test_forced_comments_are_asked_and_audited(app: Js7App, console: Conso
     console.settings.set(root, "force_comments_for_audit_log", "true",
                          meta=AuditMeta(comment="test"))
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_as_root(pilot, "3")
+        await open_as_root(pilot, "7")
         assert table(app).current_key == "bob"
         await pilot.press("f", "y")
         assert type(app.screen).__name__ == "CommentModal"
@@ -172,7 +172,7 @@ async def test_readonly_hides_changes(console: Console, env: dict[str, str],
                                       root: Session) -> None:
     app = make_app(console, readonly=True, env=env)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_as_root(pilot, "3")
+        await open_as_root(pilot, "7")
         bindings = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
         assert "new" not in bindings and "delete" not in bindings
         await pilot.press("n", "d", "x")
@@ -189,12 +189,12 @@ async def test_missing_permission_hides_keys_and_service_refuses(
                                  "sos:products:joc:administration:accounts:view")
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot, "viewer", "a-good-password-42")
-        await pilot.press("3")
+        await pilot.press("7")
         await settle(pilot)
         assert app.current_mode == "accounts"
         enabled = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
         assert "new" not in enabled and "toggle_disabled" not in enabled
-        await pilot.press("7")                       # settings: not permitted, stays
+        await pilot.press("2")                       # controllers: not permitted, stays
         assert app.current_mode == "accounts"
     with pytest.raises(PermissionDenied):
         console.accounts.create(viewer, "mallory")
@@ -203,7 +203,7 @@ async def test_missing_permission_hides_keys_and_service_refuses(
 async def test_sessions_cancel_and_settings_edit(app: Js7App, console: Console,
                                                  root: Session) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_as_root(pilot, "6")
+        await open_as_root(pilot, "0")
         keys = table(app).visible_keys
         assert str(root.id) in keys
         await pilot.press("slash")
@@ -215,7 +215,7 @@ async def test_sessions_cancel_and_settings_edit(app: Js7App, console: Console,
         await pilot.press("d", "y")
         await settle(pilot)
         assert root.id not in [s.id for s in console.sessions.list(app.ctx.session)]
-        await pilot.press("7")
+        await pilot.press("6", "s")
         await settle(pilot)
         await pilot.press("slash")
         await type_text(pilot, "minimum")

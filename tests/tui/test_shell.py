@@ -49,7 +49,7 @@ async def test_idle_timeout_returns_to_login(app: Js7App, console: Console,
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot, "root", ROOT_PASSWORD)
         assert app.current_mode == "dashboard"
-        await pilot.press("3")
+        await pilot.press("7")
         assert app.current_mode == "accounts"
         token = app.ctx.session.token if app.ctx.session else None
         clock.advance(minutes=31)

@@ -82,39 +82,39 @@ def test_forced_password_change(snap_compare, console: Console, env: dict[str, s
 
 def test_services(snap_compare, seeded: Console, env: dict[str, str]) -> None:
     assert snap_compare(make_app(seeded, env=env), terminal_size=BIG,
-                        run_before=steps(as_root, keys("2")))
+                        run_before=steps(as_root, keys("6")))
 
 
 def test_services_80x24_ansi_dark(snap_compare, seeded: Console, env: dict[str, str]) -> None:
     app = make_app(seeded, env={**env, "JS7TUI_THEME": "ansi-dark"})
-    assert snap_compare(app, terminal_size=SMALL, run_before=steps(as_root, keys("2")))
+    assert snap_compare(app, terminal_size=SMALL, run_before=steps(as_root, keys("6")))
 
 
 def test_accounts_filtered(snap_compare, seeded: Console, env: dict[str, str]) -> None:
     assert snap_compare(make_app(seeded, env=env), terminal_size=BIG, run_before=steps(
-        as_root, keys("3"), keys("slash"), text("!root"), keys("enter")))
+        as_root, keys("7"), keys("slash"), text("!root"), keys("enter")))
 
 
 def test_new_account_form(snap_compare, seeded: Console, env: dict[str, str]) -> None:
     assert snap_compare(make_app(seeded, env=env), terminal_size=BIG,
-                        run_before=steps(as_root, keys("3"), keys("n"), text("carol")))
+                        run_before=steps(as_root, keys("7"), keys("n"), text("carol")))
 
 
 def test_accounts_readonly(snap_compare, seeded: Console, env: dict[str, str]) -> None:
     app = make_app(seeded, readonly=True, env=env)
-    assert snap_compare(app, terminal_size=BIG, run_before=steps(as_root, keys("3")))
+    assert snap_compare(app, terminal_size=BIG, run_before=steps(as_root, keys("7")))
 
 
 def test_comment_modal_80x24(snap_compare, seeded: Console, env: dict[str, str]) -> None:
     app = make_app(seeded, env=env)
     app.ctx.ask_comments = True
     assert snap_compare(app, terminal_size=SMALL,
-                        run_before=steps(as_root, keys("3"), keys("f", "y")))
+                        run_before=steps(as_root, keys("7"), keys("f", "y")))
 
 
 def test_settings(snap_compare, seeded: Console, env: dict[str, str]) -> None:
     assert snap_compare(make_app(seeded, env=env), terminal_size=BIG,
-                        run_before=steps(as_root, keys("7")))
+                        run_before=steps(as_root, keys("0"), keys("g")))
 
 
 def test_dashboard_help_80x24(snap_compare, seeded: Console, env: dict[str, str]) -> None:

@@ -44,60 +44,60 @@ def audit_home(console: Console, root: Session, clock: FrozenClock) -> Console:
 
 def test_roles_list_80x24_ansi_dark(snap_compare, roles_home: Console, env) -> None:
     app = make_app(roles_home, env={**env, "JS7TUI_THEME": "ansi-dark"})
-    assert snap_compare(app, terminal_size=SMALL, run_before=steps(as_root, keys("4")))
+    assert snap_compare(app, terminal_size=SMALL, run_before=steps(as_root, keys("8")))
 
 
 def test_permission_tree_denied_and_explained(snap_compare, roles_home: Console, env) -> None:
     assert snap_compare(make_app(roles_home, env=env), terminal_size=BIG, run_before=steps(
-        as_root, keys("4"), keys("j", "j", "j", "enter"), keys(*["j"] * TARGET_INDEX),
+        as_root, keys("8"), keys("j", "j", "j", "enter"), keys(*["j"] * TARGET_INDEX),
         keys("minus"), keys("e")))
 
 
 def test_permission_tree_controller_section_80x24(snap_compare, roles_home: Console,
                                                   env) -> None:
     assert snap_compare(make_app(roles_home, env=env), terminal_size=SMALL, run_before=steps(
-        as_root, keys("4"), keys("j", "j", "j", "enter"), keys("c"), text("c1"),
+        as_root, keys("8"), keys("j", "j", "j", "enter"), keys("c"), text("c1"),
         keys("enter")))
 
 
 def test_permission_tree_readonly(snap_compare, roles_home: Console, env) -> None:
     app = make_app(roles_home, readonly=True, env=env)
     assert snap_compare(app, terminal_size=BIG, run_before=steps(
-        as_root, keys("4"), keys("j", "j", "j", "enter")))
+        as_root, keys("8"), keys("j", "j", "j", "enter")))
 
 
 def test_effective_permissions_explained(snap_compare, roles_home: Console, env) -> None:
     assert snap_compare(make_app(roles_home, env=env), terminal_size=BIG, run_before=steps(
-        as_root, keys("4"), keys("w"), text("alice"), keys("tab"), text("c1"), keys("tab"),
+        as_root, keys("8"), keys("w"), text("alice"), keys("tab"), text("c1"), keys("tab"),
         text("/prod"), keys("enter"), keys("g", *["j"] * 22, "e")))
 
 
 def test_audit_log(snap_compare, audit_home: Console, env) -> None:
     assert snap_compare(make_app(audit_home, env=env), terminal_size=BIG,
-                        run_before=steps(as_root, keys("5"), keys("j", "j")))
+                        run_before=steps(as_root, keys("9"), keys("j", "j")))
 
 
 def test_audit_log_filtered_80x24(snap_compare, audit_home: Console, env) -> None:
     assert snap_compare(make_app(audit_home, env=env), terminal_size=SMALL, run_before=steps(
-        as_root, keys("5"), keys("slash"), text("a:bob refused"), keys("enter")))
+        as_root, keys("9"), keys("slash"), text("a:bob refused"), keys("enter")))
 
 
 def test_audit_log_80x24_ansi_dark(snap_compare, audit_home: Console, env) -> None:
     app = make_app(audit_home, env={**env, "JS7TUI_THEME": "ansi-dark"})
-    assert snap_compare(app, terminal_size=SMALL, run_before=steps(as_root, keys("5")))
+    assert snap_compare(app, terminal_size=SMALL, run_before=steps(as_root, keys("9")))
 
 
 def test_audit_log_nothing_matches(snap_compare, audit_home: Console, env) -> None:
     assert snap_compare(make_app(audit_home, env=env), terminal_size=BIG, run_before=steps(
-        as_root, keys("5"), keys("slash"), text("a:nobody"), keys("enter")))
+        as_root, keys("9"), keys("slash"), text("a:nobody"), keys("enter")))
 
 
 def test_audit_log_broken_chain(snap_compare, audit_home: Console, env) -> None:
     audit_home.store.conn.execute("UPDATE audit_log SET comment = 'edited' WHERE id = 120")
     assert snap_compare(make_app(audit_home, env=env), terminal_size=BIG,
-                        run_before=steps(as_root, keys("5"), keys("v")))
+                        run_before=steps(as_root, keys("9"), keys("v")))
 
 
 def test_audit_export_form(snap_compare, audit_home: Console, env) -> None:
     assert snap_compare(make_app(audit_home, env=env), terminal_size=BIG,
-                        run_before=steps(as_root, keys("5"), keys("x")))
+                        run_before=steps(as_root, keys("9"), keys("x")))

@@ -28,7 +28,7 @@ class DashboardScreen(SectionScreen):
                  "Sections (press the digit, or [b]:[/b] for the palette, [b]?[/b] for keys):"]
         for section in SECTIONS:
             state = "" if self.ctx.can(section.permission) else "  (not permitted)"
-            lines.append(f"  [b]{section.key}[/b]  {section.title:<18} "
+            lines.append(f"  [b]{section.key or ' '}[/b]  {section.title:<26} "
                          f"{escape(section.description)}{state}")
         if self.ctx.readonly:
             lines += ["", "[b]READ-ONLY[/b]: every changing key is hidden."]

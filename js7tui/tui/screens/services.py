@@ -18,7 +18,7 @@ from textual.widgets import Static
 from js7tui.identity.providers.base import ServiceRecord
 from js7tui.identity.service_settings import Kind, SettingView
 from js7tui.identity.types import SERVICE_TYPES
-from js7tui.permissions.names import ACCOUNTS_MANAGE, ACCOUNTS_VIEW
+from js7tui.permissions.names import ACCOUNTS_MANAGE, ACCOUNTS_VIEW, SETTINGS_VIEW
 from js7tui.tui.screens.base import SectionScreen
 from js7tui.tui.widgets.lists import HouseTable, Row
 from js7tui.tui.widgets.modals import Field, FormModal, TypedConfirmModal
@@ -55,12 +55,15 @@ class ServicesScreen(SectionScreen):
                 tooltip="Rename the service"),
         Binding("d", "delete", "Delete", id="services.delete",
                 tooltip="Delete the service with its accounts and roles (type its name)"),
-        Binding("e", "settings", "Settings", id="services.settings",
+        Binding("e", "settings", "Type settings", id="services.settings",
                 tooltip="Edit the settings of the service's type"),
+        Binding("s", "global_settings", "Settings", id="services.global",
+                tooltip="The global settings: idle timeout, initial password, minimum length, "
+                        "audit comments"),
     ]
     ACTION_PERMISSIONS = {a: ACCOUNTS_MANAGE for a in (
         "move", "toggle_required", "toggle_disabled", "new", "rename", "delete")} | {
-        "settings": ACCOUNTS_VIEW}
+        "settings": ACCOUNTS_VIEW, "global_settings": SETTINGS_VIEW}
     MUTATING = frozenset({"move", "toggle_required", "toggle_disabled", "new", "rename",
                           "delete"})
     HELP = ("Identity services are tried in this order at login. **K/J** move, **o** "
@@ -198,6 +201,9 @@ class ServicesScreen(SectionScreen):
         self.app.push_screen(TypedConfirmModal(
             f"Delete the identity service '{record.name}' with all its accounts and roles? "
             "Its sessions end. This cannot be undone.", record.name, title="Delete"), done)
+
+    def action_global_settings(self) -> None:
+        self.app.action_section("settings")  # type: ignore[attr-defined]
 
     def action_settings(self) -> None:
         record = self.current

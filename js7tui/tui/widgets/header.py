@@ -45,14 +45,21 @@ class SessionHeader(Vertical):
         self.set_interval(1.0, self.refresh_session)
 
     def _tabs(self) -> str:
+        """Every permitted section as ``digit name``; when that does not fit the width (80
+        columns), only the current section keeps its name and the others show their digit."""
+        allowed = [s for s in SECTIONS if self.ctx.can(s.permission)]
+        full = [f"{s.key} {s.tab}".strip() for s in allowed]
+        width = self.size.width or self.app.size.width
+        compact = sum(len(text) + 1 for text in full) + 2 > width
         parts = []
-        for section in SECTIONS:
-            if not self.ctx.can(section.permission):
-                continue
-            label = f"{section.key} {escape(section.tab)}"
-            parts.append(f"[reverse b]\\[{label}][/]" if section.mode == self.current
-                         else label)
+        for section, text in zip(allowed, full, strict=True):
+            current = section.mode == self.current
+            label = escape(text if current or not compact or not section.key else section.key)
+            parts.append(f"[reverse b]\\[{label}][/]" if current else label)
         return " ".join(parts)
+
+    def on_resize(self) -> None:
+        self.query_one("#header-tabs", Static).update(self._tabs())
 
     def _who(self) -> str:
         session = self.ctx.session
