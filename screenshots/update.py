@@ -22,21 +22,17 @@ NAMES = {
     "test_snapshots/test_settings.svg": "settings.svg",
     "test_snapshots/test_dashboard_help_80x24.svg": "dashboard-help-80x24.svg",
     "test_device_panel/test_device_panel_80x24.svg": "device-login-80x24.svg",
-}
-# Roles, permission tree and audit log (tests/tui/test_snapshots_b.py).
-SNAPSHOTS_B = SNAPSHOTS.parent / "test_snapshots_b"
-NAMES_B = {
-    "test_roles_list_80x24_ansi_dark.svg": "roles-80x24-ansi-dark.svg",
-    "test_permission_tree_denied_and_explained.svg": "permission-tree.svg",
-    "test_permission_tree_controller_section_80x24.svg": "permission-tree-controller-80x24.svg",
-    "test_effective_permissions_explained.svg": "effective-permissions.svg",
-    "test_audit_log.svg": "audit-log.svg",
-    "test_audit_log_filtered_80x24.svg": "audit-log-filtered-80x24.svg",
-    "test_audit_log_broken_chain.svg": "audit-log-broken-chain.svg",
+    # Roles, permission tree and audit log (tests/tui/test_snapshots_b.py).
+    "test_snapshots_b/test_roles_list_80x24_ansi_dark.svg": "roles-80x24-ansi-dark.svg",
+    "test_snapshots_b/test_permission_tree_denied_and_explained.svg": "permission-tree.svg",
+    "test_snapshots_b/test_permission_tree_controller_section_80x24.svg": "permission-tree-controller-80x24.svg",
+    "test_snapshots_b/test_effective_permissions_explained.svg": "effective-permissions.svg",
+    "test_snapshots_b/test_audit_log.svg": "audit-log.svg",
+    "test_snapshots_b/test_audit_log_filtered_80x24.svg": "audit-log-filtered-80x24.svg",
+    "test_snapshots_b/test_audit_log_broken_chain.svg": "audit-log-broken-chain.svg",
 }
 
 if __name__ == "__main__":
-    for folder, names in ((SNAPSHOTS, NAMES), (SNAPSHOTS_B, NAMES_B)):
-        for source, target in names.items():
-            shutil.copyfile(folder / source, HERE / target)
-            print(f"screenshots/{target}")
+    for source, target in NAMES.items():
+        shutil.copyfile(SNAPSHOTS / source, HERE / target)
+        print(f"screenshots/{target}")

@@ -3,21 +3,21 @@ palette all come from this list.
 
 Numbering (documented in the README): the estate first, then who may do what.
 
-====  ==================  ==========================================  =========================
-key   section             what                                        needs
-====  ==================  ==========================================  =========================
+====  ==================  ==========================================  ======================
+key   section             what                                        needs (permission)
+====  ==================  ==========================================  ======================
 1     Dashboard           Controllers, Agents, certificates, alerts   a session
-2     Controllers         Controllers and their Agents, diagnosis     administration:controllers:view
+2     Controllers         Controllers and their Agents, diagnosis     admin...:controllers:view
 3     Inventory           folders, objects, deploy, history, keys     inventory:view
 4     Orders              orders on a Controller, job logs            controller:orders:view
-5     Certificates        the CA, issued certificates, bundles, CRL   administration:certificates:view
+5     Certificates        the CA, issued certificates, bundles, CRL   admin...:certificates:view
 6     Identity services   order, required/disabled, settings          accounts:view
 7     Accounts            per identity service, roles, state          accounts:view
 8     Roles               roles and the permission tree               accounts:view
 9     Audit log           every change, verify the chain, export      auditlog:view
 0     Sessions            live sessions, cancel                       accounts:view
 -     Settings            global identity and audit settings          settings:view
-====  ==================  ==========================================  =========================
+====  ==================  ==========================================  ======================
 
 Settings has no digit: it is reached from the palette and with ``s`` on the identity services.
 A screen is named as ``"module:attribute"`` and imported when the section is first opened, so

@@ -7,4 +7,4 @@ from js7tui.tui.screens.placeholder import PlaceholderScreen
 
 class ControllersScreen(PlaceholderScreen):
     SECTION = "controllers"
-    TEXT = "Controllers and Agents: this section is being built; the CLI has every action meanwhile."
+    TEXT = "Controllers and Agents: being built; the CLI has every action meanwhile."

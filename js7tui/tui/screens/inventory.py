@@ -7,4 +7,4 @@ from js7tui.tui.screens.placeholder import PlaceholderScreen
 
 class InventoryScreen(PlaceholderScreen):
     SECTION = "inventory"
-    TEXT = "Inventory and deployments: this section is being built; the CLI has every action meanwhile."
+    TEXT = "Inventory and deployments: being built; the CLI has every action meanwhile."
