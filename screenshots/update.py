@@ -25,7 +25,8 @@ NAMES = {
     # Roles, permission tree and audit log (tests/tui/test_snapshots_b.py).
     "test_snapshots_b/test_roles_list_80x24_ansi_dark.svg": "roles-80x24-ansi-dark.svg",
     "test_snapshots_b/test_permission_tree_denied_and_explained.svg": "permission-tree.svg",
-    "test_snapshots_b/test_permission_tree_controller_section_80x24.svg": "permission-tree-controller-80x24.svg",
+    "test_snapshots_b/test_permission_tree_controller_section_80x24.svg":
+        "permission-tree-controller-80x24.svg",
     "test_snapshots_b/test_effective_permissions_explained.svg": "effective-permissions.svg",
     "test_snapshots_b/test_audit_log.svg": "audit-log.svg",
     "test_snapshots_b/test_audit_log_filtered_80x24.svg": "audit-log-filtered-80x24.svg",
