@@ -166,6 +166,22 @@ class Js7App(App[int]):
         if self.ctx.can(section.permission):
             self.switch_mode(mode)
 
+    def open_section(self, mode: str, item: str | None = None) -> None:
+        """Switch to a section and, when ``item`` is given, let its screen select it (the
+        dashboard opens a Controller, a certificate, an audit entry this way). A section
+        screen that can select something defines ``select_item(item: str)``."""
+        section = BY_MODE[mode]
+        if not self.ctx.can(section.permission):
+            self.notify(f"{section.title}: not permitted for this account", severity="warning")
+            return
+        self.run_worker(self._open_section(mode, item), group="navigation", exclusive=True)
+
+    async def _open_section(self, mode: str, item: str | None) -> None:
+        await self.switch_mode(mode)
+        select = getattr(self.screen, "select_item", None)
+        if item is not None and select is not None:
+            select(item)
+
     def action_logout(self) -> None:
         self.logout()
 
