@@ -3,78 +3,223 @@
 ``initialize`` creates a home once (store, config, default identity content, first audit entry);
 ``open_console`` opens an existing one. Tests pass a frozen clock, a cheap password hasher and
 extra providers; nothing here is a module-level global.
+
+Each service is built on first use, and its modules are imported then: opening a console costs
+the store and the configuration, so ``js7tui status`` or the console's login screen do not pay
+for the CA, the deployment code or the Controller client before they are needed. The TUI warms
+the services it needs in a worker after its first frame.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from js7tui import audit, logs, security_level
-from js7tui.audit import Category
-from js7tui.audit.service import AuditService
-from js7tui.client.registry import ControllerService
+from js7tui import logs, security_level
 from js7tui.clock import Clock, SystemClock, to_iso
 from js7tui.config import CONFIG_TEMPLATE, Config, load_config
-from js7tui.deployment import ExportService
-from js7tui.deployment.keys import SigningKeyService
-from js7tui.deployment.service import DeploymentService
 from js7tui.errors import StoreError
 from js7tui.home import Home, write_private_file
 from js7tui.identity import settings as identity_settings
-from js7tui.identity.accounts import AccountService
-from js7tui.identity.chain import LoginChain
-from js7tui.identity.defaults import (
-    ALL_ROLE,
-    DEFAULT_ROLES,
-    INITIAL_ACCOUNT,
-    INITIAL_ACCOUNT_PASSWORD,
-    INITIAL_SERVICE,
-)
-from js7tui.identity.passwords import PasswordHasher
-from js7tui.identity.provider_sessions import ProviderSessions
-from js7tui.identity.providers import ProviderRegistry, default_registry
-from js7tui.identity.roles import RoleService
-from js7tui.identity.services import IdentityServiceAdmin
-from js7tui.identity.session_admin import SessionAdmin
-from js7tui.identity.settings_service import SettingsService
-from js7tui.inventory import InventoryService
-from js7tui.operations import Operations
-from js7tui.permissions import catalogue
-from js7tui.permissions.service import PermissionService
-from js7tui.pki.keys import KeyType
-from js7tui.pki.service import CertificateService, bootstrap_ca
-from js7tui.secrets import SecretBox
 from js7tui.security_level import SecurityLevel
 from js7tui.store import Store
 
+if TYPE_CHECKING:
+    from js7tui.audit.service import AuditService
+    from js7tui.client.registry import ControllerService
+    from js7tui.deployment import ExportService
+    from js7tui.deployment.keys import SigningKeyService
+    from js7tui.deployment.service import DeploymentService
+    from js7tui.identity.accounts import AccountService
+    from js7tui.identity.chain import LoginChain
+    from js7tui.identity.passwords import PasswordHasher
+    from js7tui.identity.providers import ProviderRegistry
+    from js7tui.identity.roles import RoleService
+    from js7tui.identity.services import IdentityServiceAdmin
+    from js7tui.identity.session_admin import SessionAdmin
+    from js7tui.identity.settings_service import SettingsService
+    from js7tui.inventory import InventoryService
+    from js7tui.operations import Operations
+    from js7tui.permissions.service import PermissionService
+    from js7tui.pki.keys import KeyType
+    from js7tui.pki.service import CertificateService
+    from js7tui.secrets import SecretBox
+
 SYSTEM_ACCOUNT = "js7tui"
+T = TypeVar("T")
 
 
-@dataclass
+class _Lazy(Generic[T]):
+    """A console attribute built by ``build(console)`` on first use, once (under the
+    console's lock: the TUI warms services in a worker while the UI thread may ask too)."""
+
+    def __init__(self, build: Callable[[Console], T]) -> None:
+        self.build = build
+        self.name = build.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, console: None, owner: type | None = None) -> _Lazy[T]: ...
+    @overload
+    def __get__(self, console: Console, owner: type | None = None) -> T: ...
+
+    def __get__(self, console: Console | None, owner: type | None = None) -> Any:
+        if console is None:
+            return self
+        value = console.__dict__.get(self.name, _MISSING)
+        if value is _MISSING:
+            with console._build_lock:
+                value = console.__dict__.get(self.name, _MISSING)
+                if value is _MISSING:
+                    value = console.__dict__[self.name] = self.build(console)
+        return value
+
+    def __set__(self, console: Console, value: T) -> None:
+        console.__dict__[self.name] = value
+
+
+_MISSING = object()
+
+
+def _hasher(console: Console) -> PasswordHasher:
+    from js7tui.identity.passwords import PasswordHasher
+    return PasswordHasher(console.config.passwords)
+
+
+def _registry(console: Console) -> ProviderRegistry:
+    from js7tui.identity.providers import default_registry
+    return default_registry()
+
+
+def _ops(console: Console) -> Operations:
+    from js7tui.operations import Operations
+    return Operations(console.store, console.clock)
+
+
+def _secrets(console: Console) -> SecretBox:
+    from js7tui.secrets import SecretBox
+    return SecretBox(console.home.secrets_key_path if console.home else None)
+
+
+def _login(c: Console) -> LoginChain:
+    from js7tui.identity.chain import LoginChain
+    return LoginChain(c.store, c.clock, c.hasher, c.registry, c.secrets)
+
+
+def _accounts(c: Console) -> AccountService:
+    from js7tui.identity.accounts import AccountService
+    return AccountService(c.store, c.clock, c.hasher, c.ops, c.registry, c.secrets)
+
+
+def _roles(c: Console) -> RoleService:
+    from js7tui.identity.roles import RoleService
+    return RoleService(c.store, c.ops)
+
+
+def _identity_services(c: Console) -> IdentityServiceAdmin:
+    from js7tui.identity.services import IdentityServiceAdmin
+    return IdentityServiceAdmin(c.store, c.ops, c.registry, c.secrets)
+
+
+def _settings(c: Console) -> SettingsService:
+    from js7tui.identity.settings_service import SettingsService
+    return SettingsService(c.store, c.ops, c.hasher)
+
+
+def _sessions(c: Console) -> SessionAdmin:
+    from js7tui.identity.provider_sessions import ProviderSessions
+    from js7tui.identity.session_admin import SessionAdmin
+    return SessionAdmin(c.store, c.clock, c.ops,
+                        ProviderSessions(c.store, c.clock, c.hasher, c.registry, c.secrets))
+
+
+def _audit(c: Console) -> AuditService:
+    from js7tui.audit.service import AuditService
+    return AuditService(c.store, c.ops)
+
+
+def _permissions(c: Console) -> PermissionService:
+    from js7tui.permissions.service import PermissionService
+    return PermissionService(c.store, c.ops)
+
+
+def _inventory(c: Console) -> InventoryService:
+    from js7tui.inventory import InventoryService
+    return InventoryService(c.store, c.ops, c.clock)
+
+
+def _exports(c: Console) -> ExportService:
+    from js7tui.deployment import ExportService
+    return ExportService(c.ops, c.inventory)
+
+
+def _certificates(c: Console) -> CertificateService:
+    from js7tui.pki.service import CertificateService
+    store = c.store
+    return CertificateService(store, c.clock, c.ops,
+                              lambda: security_level.installation_id(store.conn))
+
+
+def _controllers(c: Console) -> ControllerService:
+    from js7tui.client.registry import ControllerService
+    return ControllerService(c.store, c.ops, c.clock, c.secrets)
+
+
+def _signing_keys(c: Console) -> SigningKeyService:
+    from js7tui.deployment.keys import SigningKeyService
+    return SigningKeyService(c.store, c.ops, c.clock, c.secrets)
+
+
+def _deployments(c: Console) -> DeploymentService:
+    from js7tui.deployment.service import DeploymentService
+    return DeploymentService(c.store, c.ops, c.clock, c.signing_keys, c.inventory,
+                             c.controllers, c.config.archive)
+
+
 class Console:
-    home: Home | None
-    store: Store
-    clock: Clock
-    config: Config
-    hasher: PasswordHasher
-    registry: ProviderRegistry
-    ops: Operations
-    login: LoginChain
-    accounts: AccountService
-    roles: RoleService
-    identity_services: IdentityServiceAdmin
-    settings: SettingsService
-    sessions: SessionAdmin
-    audit: AuditService
-    permissions: PermissionService
-    secrets: SecretBox
-    inventory: InventoryService
-    exports: ExportService
-    certificates: CertificateService
-    controllers: ControllerService
-    signing_keys: SigningKeyService
-    deployments: DeploymentService
+    """One home's services. ``hasher`` and ``registry`` may be given (tests: a cheap hasher,
+    extra providers); every service is built from them on first use."""
+
+    hasher = _Lazy(_hasher)
+    registry = _Lazy(_registry)
+    ops = _Lazy(_ops)
+    secrets = _Lazy(_secrets)
+    login = _Lazy(_login)
+    accounts = _Lazy(_accounts)
+    roles = _Lazy(_roles)
+    identity_services = _Lazy(_identity_services)
+    settings = _Lazy(_settings)
+    sessions = _Lazy(_sessions)
+    audit = _Lazy(_audit)
+    permissions = _Lazy(_permissions)
+    inventory = _Lazy(_inventory)
+    exports = _Lazy(_exports)
+    certificates = _Lazy(_certificates)
+    controllers = _Lazy(_controllers)
+    signing_keys = _Lazy(_signing_keys)
+    deployments = _Lazy(_deployments)
+
+    def __init__(self, store: Store, *, home: Home | None = None, clock: Clock | None = None,
+                 config: Config | None = None, hasher: PasswordHasher | None = None,
+                 registry: ProviderRegistry | None = None) -> None:
+        self.home = home
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.config = config or Config()
+        self._build_lock = threading.RLock()
+        if hasher is not None:
+            self.hasher = hasher
+        if registry is not None:
+            self.registry = registry
+
+    def warm(self, *names: str) -> None:
+        """Build these services now (the TUI does so in a worker after its first frame)."""
+        for name in names:
+            getattr(self, name)
 
     @property
     def security_level(self) -> SecurityLevel:
@@ -113,37 +258,8 @@ class Console:
 def build_console(store: Store, *, home: Home | None = None, clock: Clock | None = None,
                   config: Config | None = None, hasher: PasswordHasher | None = None,
                   registry: ProviderRegistry | None = None) -> Console:
-    clock = clock or SystemClock()
-    config = config or Config()
-    hasher = hasher or PasswordHasher(config.passwords)
-    registry = registry or default_registry()
-    ops = Operations(store, clock)
-    secrets = SecretBox(home.secrets_key_path if home else None)
-    inventory = InventoryService(store, ops, clock)
-    controllers = ControllerService(store, ops, clock, secrets)
-    signing_keys = SigningKeyService(store, ops, clock, secrets)
-    return Console(
-        home=home, store=store, clock=clock, config=config, hasher=hasher, registry=registry,
-        ops=ops,
-        login=LoginChain(store, clock, hasher, registry, secrets),
-        accounts=AccountService(store, clock, hasher, ops, registry, secrets),
-        roles=RoleService(store, ops),
-        identity_services=IdentityServiceAdmin(store, ops, registry, secrets),
-        settings=SettingsService(store, ops, hasher),
-        sessions=SessionAdmin(store, clock, ops,
-                              ProviderSessions(store, clock, hasher, registry, secrets)),
-        audit=AuditService(store, ops),
-        permissions=PermissionService(store, ops),
-        secrets=secrets,
-        inventory=inventory,
-        exports=ExportService(ops, inventory),
-        certificates=CertificateService(store, clock, ops,
-                                        lambda: security_level.installation_id(store.conn)),
-        controllers=controllers,
-        signing_keys=signing_keys,
-        deployments=DeploymentService(store, ops, clock, signing_keys, inventory, controllers,
-                                      config.archive),
-    )
+    return Console(store, home=home, clock=clock, config=config, hasher=hasher,
+                   registry=registry)
 
 
 def open_console(home: Home, **kwargs: object) -> Console:
@@ -163,6 +279,16 @@ def seed_defaults(store: Store, clock: Clock, hasher: PasswordHasher,
                   level: SecurityLevel) -> None:
     """Installation record, JOC-INITIAL with root/root, the default roles, settings: one
     transaction, with the first audit entry."""
+    from js7tui import audit
+    from js7tui.audit import Category
+    from js7tui.identity.defaults import (
+        ALL_ROLE,
+        DEFAULT_ROLES,
+        INITIAL_ACCOUNT,
+        INITIAL_ACCOUNT_PASSWORD,
+        INITIAL_SERVICE,
+    )
+    from js7tui.permissions import catalogue
     names = catalogue()
     now = to_iso(clock.now())
     with store.transaction() as conn:
@@ -220,11 +346,14 @@ def initialize(home: Home, level: SecurityLevel, *, clock: Clock | None = None,
     if not home.config_path.exists():
         write_private_file(home.config_path, CONFIG_TEMPLATE.encode("utf-8"))
     config = load_config(home.config_path)
-    hasher = hasher or PasswordHasher(config.passwords)
+    if hasher is None:
+        from js7tui.identity.passwords import PasswordHasher
+        hasher = PasswordHasher(config.passwords)
     store = Store.create(home.db_path)
     try:
         seed_defaults(store, clock, hasher, level)
         if ca_key_type is not None:
+            from js7tui.pki.service import bootstrap_ca
             bootstrap_ca(store, clock, ca_key_type, SYSTEM_ACCOUNT)
     except Exception:
         store.close()

@@ -168,6 +168,27 @@ def test_export_writers_and_private_file(console: Console, clock: FrozenClock, t
         open_private(target)
 
 
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(console: Console,
+                                                           clock: FrozenClock) -> None:
+    """A comment or path starting with = + - @ is a formula in a spreadsheet: CSV writes it
+    with a leading quote; JSON lines keep the exact value (for checking the chain)."""
+    with console.store.transaction() as conn:
+        audit.append(conn, created=clock.now(), account="@mallory", request="./x",
+                     category="OTHERS", path='=HYPERLINK("http://evil.test","x")',
+                     meta=audit.AuditMeta(comment="+1 -2 fine"))
+    entry = everything(console, AuditFilter())[0]
+    out = io.StringIO()
+    ExportWriter(out, "csv").write([entry])
+    row = next(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["account"] == "'@mallory"
+    assert row["path"] == "'=HYPERLINK(\"http://evil.test\",\"x\")"
+    assert row["comment"] == "'+1 -2 fine"
+    assert row["request"] == "./x" and row["hash"] == entry.hash
+    out = io.StringIO()
+    ExportWriter(out, "jsonl").write([entry])
+    assert json.loads(out.getvalue())["path"] == '=HYPERLINK("http://evil.test","x")'
+
+
 def test_pager_with_a_known_total_reads_the_far_end_from_the_bottom(console: Console,
                                                                    clock: FrozenClock):
     fill(console, clock, 95)

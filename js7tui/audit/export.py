@@ -2,6 +2,11 @@
 
 The writer takes pages as they come (a million entries never sit in memory) and each record
 carries the hash and previous hash, so an exported file can be checked against the chain.
+
+CSV files are opened in spreadsheets, which run a cell starting with ``=``, ``+``, ``-``, ``@``
+(or a tab or carriage return) as a formula: an account name or comment such as
+``=HYPERLINK(...)`` would act on the reader's machine. In CSV such a cell is written with a
+leading ``'`` (OWASP's advice); JSON lines keep every value exactly, for checking the chain.
 """
 
 from __future__ import annotations
@@ -22,8 +27,18 @@ COLUMNS = ["id", "created", "account", "request", "category", "outcome", "contro
            "commitId", "prevHash", "hash"]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def record(entry: AuditEntry) -> dict[str, object]:
     return {**entry.content(), "prevHash": entry.prev_hash, "hash": entry.hash}
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula, prefixed with ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def format_for(path: Path, chosen: str = "") -> str:
@@ -63,7 +78,7 @@ class ExportWriter:
     def write(self, entries: Iterable[AuditEntry]) -> None:
         for entry in entries:
             if self._csv is not None:
-                self._csv.writerow(record(entry))
+                self._csv.writerow({k: spreadsheet_safe(v) for k, v in record(entry).items()})
             else:
                 self.out.write(json.dumps(record(entry), ensure_ascii=False) + "\n")
             self.written += 1

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 
-from js7tui.audit.log import AuditEntry, Category
+from js7tui.audit.log import AuditEntry, AuditMeta, Category
 from js7tui.audit.query import AuditFilter, AuditKey, count, entry, newest_key, page
 from js7tui.audit.verify import ChainReport, verify_chain
 from js7tui.errors import NotFound
@@ -105,6 +105,15 @@ class AuditService:
                                    category=Category.OTHERS)
         return PendingCount(self.store, self._restricted(fresh, filter), older_than,
                             newer_than)
+
+    def record_export(self, session: Session, *, filter_text: str, fmt: str, entries: int,
+                      path: str, meta: AuditMeta = AuditMeta()) -> AuditEntry:
+        """An export of the audit log leaves a trace in it: who took which entries, how many,
+        in which format, to which file (the log's content leaving the store is an event)."""
+        with self.ops.mutate(session, request="./audit_log/export", category=Category.OTHERS,
+                             permissions=[AUDITLOG_VIEW], meta=meta) as op:
+            return op.record(path=path, parameters={
+                "filter": filter_text, "format": fmt, "entries": entries, "file": path})
 
     def newest_key(self, session: Session) -> AuditKey | None:
         """Where the log ends now: a viewer's snapshot."""

@@ -2,350 +2,58 @@
 
 Errors are printed to stderr as one sentence with a non-zero exit code (the error's class
 decides which), never as a traceback.
+
+``js7tui`` alone and ``js7tui tui [--readonly]`` (with ``--home DIR`` before them) are the
+commands an administrator starts most, and they are timed from a cold start: they go straight
+to the console without building the parser of every other command, whose modules import the
+CA, the deployment code and the clients. Everything else goes through ``parser.run``.
 """
 
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 from collections.abc import Sequence
-
-from js7tui import __version__
-from js7tui.cli import cert_cmds, demo_cmds, deploy_cmds, engine_cmds, inventory_cmds, tui_cmds
-from js7tui.cli import identity_cmds as ident
-from js7tui.cli import system_cmds as system
-from js7tui.cli.context import CliContext, default_context
-from js7tui.errors import Js7Error
-
-EPILOG = ("Passwords are never read from arguments: use --password-stdin, JS7TUI_PASSWORD / "
-          "JS7TUI_NEW_PASSWORD, or the prompt.")
+from typing import Any
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # exit 2 with usage, like argparse, on our stderr
-        self.print_usage(sys.stderr)
-        print(f"js7tui: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
-def _meta(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("audit")
-    group.add_argument("--comment", help="reason for the change (audit log)")
-    group.add_argument("--ticket-link", help="ticket the change belongs to (audit log)")
-    group.add_argument("--time-spent", type=int, metavar="MIN", help="minutes spent (audit log)")
-
-
-def _svc(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--identity-service", "-s", metavar="NAME",
-                        help="identity service (default: the one you logged in with)")
-
-
-def _sub(parent: argparse._SubParsersAction, name: str, help: str, *, meta: bool = False,
-         service: bool = True, **kwargs: object) -> argparse.ArgumentParser:
-    parser = parent.add_parser(name, help=help, description=help, **kwargs)  # type: ignore[arg-type]
-    if service:
-        _svc(parser)
-    if meta:
-        _meta(parser)
-    return parser
-
-
-def _password_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--password-stdin", action="store_true",
-                        help="read the account's password from standard input")
-    parser.add_argument("--password-prompt", action="store_true", help="ask for the password")
-
-
-def _account_parsers(sub: argparse._SubParsersAction) -> None:
-    account = sub.add_parser("account", help="accounts of an identity service")
-    account.set_defaults(func=ident.cmd_account)
-    acts = account.add_subparsers(dest="account_action", required=True, metavar="ACTION")
-    _sub(acts, "list", "list accounts with roles and state")
-    _sub(acts, "show", "one account").add_argument("name")
-    p = _sub(acts, "create", "create an account (initial password unless one is given)",
-             meta=True)
-    p.add_argument("name")
-    p.add_argument("--role", "-r", action="append", help="role to assign (repeatable)")
-    p.add_argument("--email")
-    _password_options(p)
-    p = _sub(acts, "copy", "new account with the roles of another", meta=True)
-    p.add_argument("source")
-    p.add_argument("name")
-    _password_options(p)
-    p = _sub(acts, "rename", "rename an account (its sessions end)", meta=True)
-    p.add_argument("name")
-    p.add_argument("new_name")
-    p = _sub(acts, "delete", "delete accounts", meta=True)
-    p.add_argument("names", nargs="+")
-    p = _sub(acts, "email", "set or clear (empty) the e-mail address", meta=True)
-    p.add_argument("name")
-    p.add_argument("email")
-    p = _sub(acts, "reset-password", "reset to the initial password, or to a given one (a "
-             "VAULT-JOC-ACTIVE service needs one); forces a change", meta=True)
-    p.add_argument("name")
-    _password_options(p)
-    for name, text in (("force-change", "force a password change at the next login"),
-                       ("enable", "enable a disabled account"),
-                       ("disable", "disable an account (its sessions end)")):
-        _sub(acts, name, text, meta=True).add_argument("name")
-    p = _sub(acts, "block", "block an account name in every identity service", meta=True,
-             service=False)
-    p.add_argument("name")
-    p.add_argument("--reason", required=True, help="why (kept in the blocklist)")
-    _sub(acts, "unblock", "remove an account from the blocklist", meta=True,
-         service=False).add_argument("name")
-    _sub(acts, "blocked", "list blocked accounts", service=False)
-    p = _sub(acts, "roles", "show or change an account's roles", meta=True)
-    p.add_argument("name")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--set", nargs="*", metavar="ROLE", help="exactly these roles")
-    group.add_argument("--add", nargs="+", metavar="ROLE")
-    group.add_argument("--remove", nargs="+", metavar="ROLE")
-
-
-def _role_parsers(sub: argparse._SubParsersAction) -> None:
-    role = sub.add_parser("role", help="roles, their permissions and folders")
-    role.set_defaults(func=ident.cmd_role)
-    acts = role.add_subparsers(dest="role_action", required=True, metavar="ACTION")
-    _sub(acts, "list", "list roles")
-    _sub(acts, "show", "a role's entries, folders and accounts").add_argument("name")
-    p = _sub(acts, "create", "create a role (with sos:products:controller:view)", meta=True)
-    p.add_argument("name")
-    p.add_argument("--empty", action="store_true", help="without any permission")
-    p = _sub(acts, "rename", "rename a role", meta=True)
-    p.add_argument("name")
-    p.add_argument("new_name")
-    _sub(acts, "delete", "delete roles", meta=True).add_argument("names", nargs="+")
-    _sub(acts, "order", "put these roles first, in this order",
-         meta=True).add_argument("names", nargs="+")
-    for name, text in (("grant", "grant permissions (and everything below them)"),
-                       ("deny", "deny permissions: beats every grant of every role"),
-                       ("revoke", "remove a grant or denial entry")):
-        p = _sub(acts, name, text, meta=True)
-        p.add_argument("role")
-        p.add_argument("permissions", nargs="+", metavar="PERMISSION")
-        p.add_argument("--controller", "-c", default="", metavar="ID",
-                       help="the Controller's section (default: the default section)")
-    p = _sub(acts, "folder-add", "restrict the role to a folder (any entry restricts)",
-             meta=True)
-    p.add_argument("role")
-    p.add_argument("folder")
-    p.add_argument("--no-recursive", action="store_true", help="this folder only")
-    p.add_argument("--controller", "-c", default="", metavar="ID")
-    p = _sub(acts, "folder-remove", "remove a folder entry", meta=True)
-    p.add_argument("role")
-    p.add_argument("folder")
-    p.add_argument("--controller", "-c", default="", metavar="ID")
-
-
-def _service_parsers(sub: argparse._SubParsersAction) -> None:
-    svc = sub.add_parser("identity-service", help="identity services and their order")
-    svc.set_defaults(func=ident.cmd_identity_service)
-    acts = svc.add_subparsers(dest="service_action", required=True, metavar="ACTION")
-    _sub(acts, "list", "services in login order", service=False)
-    _sub(acts, "show", "one service", service=False).add_argument("name")
-    p = _sub(acts, "create", "add a service at the end of the order", meta=True, service=False)
-    p.add_argument("name")
-    p.add_argument("--type", required=True, help="JOC, LDAP, OIDC, CERTIFICATE, FIDO, ...")
-    p.add_argument("--required", action="store_true", help="must succeed at every login")
-    p.add_argument("--disabled", action="store_true")
-    p.add_argument("--two-factor", metavar="SERVICE", help="TWO-FACTOR with this second factor")
-    p.add_argument("--second-factor-only", action="store_true",
-                   help="serves only as a second factor (CERTIFICATE, FIDO)")
-    p = _sub(acts, "set", "change required/disabled/scheme and type settings", meta=True,
-             service=False)
-    p.add_argument("name")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--required", dest="required", action="store_const", const=True)
-    g.add_argument("--optional", dest="required", action="store_const", const=False)
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--disabled", dest="disabled", action="store_const", const=True)
-    g.add_argument("--enabled", dest="disabled", action="store_const", const=False)
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--two-factor", metavar="SERVICE")
-    g.add_argument("--single-factor", action="store_true")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--second-factor-only", dest="second_factor_only", action="store_const",
-                   const=True)
-    g.add_argument("--not-second-factor-only", dest="second_factor_only", action="store_const",
-                   const=False)
-    p.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
-                   help="a setting of the service's type (repeatable); see 'settings NAME'")
-    p.add_argument("--unset", action="append", default=[], metavar="KEY",
-                   help="return a setting to its default (repeatable)")
-    p.add_argument("--secret", action="append", default=[], metavar="KEY",
-                   help="a secret setting, read from standard input or asked for (never "
-                        "from the command line)")
-    _sub(acts, "settings", "the settings of a service's type, with descriptions",
-         service=False).add_argument("name")
-    p = _sub(acts, "rename", "rename a service", meta=True, service=False)
-    p.add_argument("name")
-    p.add_argument("new_name")
-    _sub(acts, "delete", "delete a service with its accounts and roles", meta=True,
-         service=False).add_argument("name")
-    _sub(acts, "order", "put these services first, in this order", meta=True,
-         service=False).add_argument("names", nargs="+")
-    p = _sub(acts, "move", "move a service up or down", meta=True, service=False)
-    p.add_argument("name")
-    p.add_argument("direction", choices=["up", "down"])
-
-
-def _system_parsers(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("init", help="create a new home (once)")
-    p.add_argument("--security-level", required=True, choices=["low", "medium", "high"],
-                   type=str.lower, help="fixed for ever; can never be lowered")
-    p.add_argument("--exists-ok", action="store_true",
-                   help="succeed without change if the home exists at this level or higher")
-    cert_cmds.add_init_options(p)
-    p.set_defaults(func=system.cmd_init)
-    sub.add_parser("locate", help="print where the home, config and session live").set_defaults(
-        func=system.cmd_locate)
-    p = sub.add_parser("login", help="log in and keep the session (0600 file)",
-                       epilog=EPILOG)
-    p.add_argument("--account", "-a")
-    p.add_argument("--password-stdin", action="store_true")
-    p.add_argument("--print-token", action="store_true",
-                   help="print the token for JS7TUI_SESSION instead of keeping it in a file")
-    p.add_argument("--identity-service", "-s", metavar="NAME",
-                   help="log in with this service only (OIDC: device flow, no account needed)")
-    p.add_argument("--no-qr", action="store_true", help="device flow: no QR code")
-    p.set_defaults(func=system.cmd_login)
-    sub.add_parser("logout", help="end the session and delete its file").set_defaults(
-        func=system.cmd_logout)
-    sub.add_parser("whoami", help="the current session").set_defaults(func=system.cmd_whoami)
-    p = sub.add_parser("passwd", help="change a password with the current one", epilog=EPILOG)
-    p.add_argument("--account", "-a")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="read the current password from standard input")
-    _svc(p)
-    p.set_defaults(func=system.cmd_passwd)
-
-    settings = sub.add_parser("settings", help="global settings")
-    acts = settings.add_subparsers(dest="settings_action", required=True, metavar="ACTION")
-    acts.add_parser("show", help="every setting").set_defaults(func=system.cmd_settings_show)
-    p = acts.add_parser("set", help="change a setting")
-    p.add_argument("key")
-    p.add_argument("value", nargs="?")
-    p.add_argument("--stdin", action="store_true", help="read a secret value from stdin")
-    _meta(p)
-    p.set_defaults(func=system.cmd_settings_set)
-
-    perms = sub.add_parser("permissions", help="the permission catalogue and decisions")
-    acts = perms.add_subparsers(dest="permissions_action", required=True, metavar="ACTION")
-    p = acts.add_parser("tree", help="the whole permission tree with descriptions")
-    p.add_argument("--under", metavar="PERMISSION", help="only this branch")
-    p.add_argument("--short", action="store_true", help="last segment only, indented")
-    p.add_argument("--account", help="mark what this account is granted [+]")
-    p.add_argument("--mine", action="store_true", help="mark what you are granted [+]")
-    p.add_argument("--controller", "-c", default="", metavar="ID")
-    _svc(p)
-    p.set_defaults(func=system.cmd_permissions_tree)
-    p = acts.add_parser("explain", help="why an account may or may not do something")
-    p.add_argument("permission")
-    p.add_argument("--account", help="default: you")
-    p.add_argument("--controller", "-c", default="", metavar="ID")
-    p.add_argument("--folder", "-f")
-    _svc(p)
-    p.set_defaults(func=system.cmd_permissions_explain)
-    p = acts.add_parser("effective", help="merged entries and folders of an account")
-    p.add_argument("--account", help="default: you")
-    _svc(p)
-    p.set_defaults(func=system.cmd_permissions_effective)
-
-    aud = sub.add_parser("audit", help="the tamper-evident audit log")
-    acts = aud.add_subparsers(dest="audit_action", required=True, metavar="ACTION")
-    p = acts.add_parser("list", help="entries, newest first")
-    p.add_argument("--account")
-    p.add_argument("--category", action="append", help="e.g. IDENTITY (repeatable)")
-    p.add_argument("--controller")
-    p.add_argument("--object-type")
-    p.add_argument("--path", help="path contains")
-    p.add_argument("--folder", action="append")
-    p.add_argument("--comment-contains")
-    p.add_argument("--ticket")
-    p.add_argument("--refused", action="store_true", help="only refused security events")
-    p.add_argument("--since", help="ISO date or relative (-1d, -2h)")
-    p.add_argument("--until", help="ISO date or relative")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--before-id", type=int, help="page: entries older than this id")
-    p.set_defaults(func=system.cmd_audit_list)
-    p = acts.add_parser("show", help="one entry with its parameters and hashes")
-    p.add_argument("id", type=int)
-    p.set_defaults(func=system.cmd_audit_show)
-    acts.add_parser("verify", help="check the hash chain; non-zero exit if broken").set_defaults(
-        func=system.cmd_audit_verify)
-
-    sess = sub.add_parser("session", help="active sessions")
-    acts = sess.add_subparsers(dest="session_action", required=True, metavar="ACTION")
-    acts.add_parser("list", help="live sessions").set_defaults(func=ident.cmd_session)
-    p = acts.add_parser("cancel", help="end sessions by id or account")
-    p.add_argument("ids", nargs="*", type=int)
-    p.add_argument("--account")
-    _meta(p)
-    p.set_defaults(func=ident.cmd_session)
-
-    p = sub.add_parser("login-history", help="login attempts, newest first")
-    p.add_argument("--account")
-    p.add_argument("--failed", action="store_true")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--before-id", type=int)
-    p.set_defaults(func=ident.cmd_login_history)
-
-
-def _component_parsers(sub: argparse._SubParsersAction) -> None:
-    """``js7tui controller ...`` / ``js7tui agent ...``: commands run on those hosts."""
-    for component in ("controller", "agent"):
-        group = sub.add_parser(component, help=f"commands for a {component} host" + (
-            "; the Controllers this console talks to" if component == "controller" else ""))
-        acts = group.add_subparsers(dest=f"{component}_action", required=True,
-                                    metavar="ACTION")
-        cert_cmds.add_import_bundle_parser(acts, component)
-        engine_cmds.add_actions(acts, component)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="js7tui", description="Security administration console for "
-                     "JS7-style job scheduling.", epilog=EPILOG)
-    parser.add_argument("--version", action="version", version=f"js7tui {__version__}")
-    parser.add_argument("--home", metavar="DIR",
-                        help="the console's home (default: $JS7TUI_HOME, else XDG data dir)")
-    parser.add_argument("--json", action="store_true", help="lists as JSON lines")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _system_parsers(sub)
-    _account_parsers(sub)
-    _role_parsers(sub)
-    _service_parsers(sub)
-    inventory_cmds.register(sub, _meta)
-    deploy_cmds.register(sub, _meta)
-    cert_cmds.add_cert_parsers(sub)
-    _component_parsers(sub)
-    cert_cmds.add_doctor_parser(sub)
-    tui_cmds.add_parsers(sub)
-    demo_cmds.add_parser(sub)
-    return parser
-
-
-def run(argv: Sequence[str], ctx: CliContext) -> int:
-    parser = build_parser()
-    args = parser.parse_args(list(argv))
-    ctx.home_option = args.home
-    ctx.json_output = args.json
-    func = getattr(args, "func", None) or tui_cmds.cmd_default
-    try:
-        return int(func(ctx, args) or 0)
-    except Js7Error as exc:
-        ctx.warn(str(exc))
-        return exc.exit_code
-    except sqlite3.OperationalError as exc:
-        ctx.warn(f"the store cannot be used: {exc}")
-        return 7
-    except KeyboardInterrupt:
-        ctx.warn("interrupted")
-        return 130
-    finally:
-        ctx.close()
+def bare_console(argv: Sequence[str]) -> argparse.Namespace | None:
+    """The options of a bare console start (``[--home DIR] [tui [--readonly]]``), or None for
+    anything else (which the full parser handles, with its help and errors)."""
+    args = list(argv)
+    home: str | None = None
+    if args and args[0].startswith("--home="):
+        home, args = args[0].split("=", 1)[1], args[1:]
+    elif len(args) >= 2 and args[0] == "--home":
+        home, args = args[1], args[2:]
+    if home == "":
+        return None
+    if args == []:
+        return argparse.Namespace(home=home, json=False, command=None, readonly=False)
+    if args[0] == "tui" and args[1:] in ([], ["--readonly"]):
+        return argparse.Namespace(home=home, json=False, command="tui",
+                                  readonly=args[1:] == ["--readonly"])
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run(sys.argv[1:] if argv is None else argv, default_context())
+    argv = sys.argv[1:] if argv is None else list(argv)
+    from js7tui.cli.context import default_context
+    ctx = default_context()
+    bare = bare_console(argv)
+    if bare is None:
+        from js7tui.cli.parser import run
+        return run(argv, ctx)
+    from js7tui.cli import tui_cmds
+    from js7tui.cli.guard import guarded
+    ctx.home_option = bare.home
+    return guarded(ctx, tui_cmds.cmd_tui if bare.command == "tui" else tui_cmds.cmd_default,
+                   bare)
+
+
+def __getattr__(name: str) -> Any:
+    """``run``, ``build_parser`` and the parser helpers live in ``js7tui.cli.parser``."""
+    if name in ("run", "build_parser", "_meta"):
+        from js7tui.cli import parser
+        return getattr(parser, name)
+    raise AttributeError(name)

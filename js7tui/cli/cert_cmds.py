@@ -61,7 +61,7 @@ def _out(parser: argparse.ArgumentParser, flag: str = "--out", required: bool = 
 
 
 def add_cert_parsers(sub: argparse._SubParsersAction) -> None:
-    from js7tui.cli import _meta  # the shared audit options (--comment, --ticket-link, ...)
+    from js7tui.cli.parser import _meta  # the shared audit options (--comment, --ticket-link, ...)
 
     cert = sub.add_parser("cert", help="the certificate authority: issue, bundle, revoke, CRL")
     acts = cert.add_subparsers(dest="cert_action", required=True, metavar="ACTION")

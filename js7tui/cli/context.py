@@ -14,14 +14,16 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from js7tui import remember
-from js7tui.audit import AuditMeta
 from js7tui.console import Console, open_console
 from js7tui.errors import SessionRequired, ValidationError
 from js7tui.home import Home, resolve_home
-from js7tui.identity.sessions import Session
+
+if TYPE_CHECKING:
+    from js7tui.audit import AuditMeta
+    from js7tui.identity.sessions import Session
 
 PASSWORD_ENV = "JS7TUI_PASSWORD"
 NEW_PASSWORD_ENV = "JS7TUI_NEW_PASSWORD"
@@ -178,6 +180,7 @@ def _cell(value: Any) -> str:
 
 
 def audit_meta(args: Any) -> AuditMeta:
+    from js7tui.audit import AuditMeta
     return AuditMeta(comment=getattr(args, "comment", None) or "",
                      ticket_link=getattr(args, "ticket_link", None) or "",
                      time_spent=getattr(args, "time_spent", None)).validated()

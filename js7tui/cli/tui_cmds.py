@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 
-from js7tui.cli import system_cmds as system
 from js7tui.cli.context import CliContext
 from js7tui.errors import ValidationError
 
@@ -31,7 +30,8 @@ def cmd_tui(ctx: CliContext, args: argparse.Namespace) -> int:
 def cmd_default(ctx: CliContext, args: argparse.Namespace) -> int:
     if on_terminal(ctx) and ctx.home.exists():
         return cmd_tui(ctx, args)
-    return system.cmd_status(ctx, args)
+    from js7tui.cli import system_cmds
+    return system_cmds.cmd_status(ctx, args)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -39,5 +39,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--readonly", action="store_true",
                    help="hide and refuse every change (browse only)")
     p.set_defaults(func=cmd_tui)
+    from js7tui.cli import system_cmds
     sub.add_parser("status", help="the home, its security level and who is logged in"
-                   ).set_defaults(func=system.cmd_status)
+                   ).set_defaults(func=system_cmds.cmd_status)

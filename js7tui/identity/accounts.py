@@ -49,6 +49,9 @@ CAT = Category.IDENTITY
 log = logging.getLogger("js7tui.accounts")
 
 
+UNCHANGED = object()  # update(): leave this field as it is
+
+
 @dataclass(frozen=True)
 class AccountView:
     service: str
@@ -270,23 +273,36 @@ class AccountService:
                                   **parameters})
             return self._view(op.conn, record, records.account(op.conn, record, name))
 
+    def update(self, session: Session, name: str, *, email: str | object | None = UNCHANGED,
+               roles: Sequence[str] | None = None, service: str | None = None,
+               meta: AuditMeta = AuditMeta()) -> AccountView:
+        """The e-mail and/or the roles (all of them, replacing the current ones) in one
+        transaction and one audit entry: the account form saves both at once, and a refusal
+        of one leaves the other unchanged too."""
+        with self.ops.mutate(session, request="./iam/account/store", category=CAT,
+                             permissions=[ACCOUNTS_MANAGE], meta=meta,
+                             guard_lockout=roles is not None) as op:
+            record = self._service(op.conn, session, service)
+            row = records.account(op.conn, record, name)
+            parameters: dict[str, object] = {"identityServiceName": record.name,
+                                             "accountName": name}
+            if email is not UNCHANGED:
+                op.conn.execute("UPDATE accounts SET email = ? WHERE id = ?", (email, row["id"]))
+                parameters["email"] = email
+            if roles is not None:
+                _require_store_accounts(record)
+                self._set_roles(op.conn, record, row["id"], roles)
+                parameters["roles"] = list(roles)
+            op.record(path=f"{record.name}/{name}", parameters=parameters)
+            return self._view(op.conn, record, records.account(op.conn, record, name))
+
     def set_email(self, session: Session, name: str, email: str | None, *,
                   service: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
-        return self._update(session, name, service, "./iam/account/store", meta,
-                            "UPDATE accounts SET email = ? WHERE id = ?", (email,),
-                            {"email": email})
+        return self.update(session, name, email=email, service=service, meta=meta)
 
     def set_roles(self, session: Session, name: str, roles: Sequence[str], *,
                   service: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
-        with self.ops.mutate(session, request="./iam/account/store", category=CAT,
-                             permissions=[ACCOUNTS_MANAGE], meta=meta, guard_lockout=True) as op:
-            record = self._service(op.conn, session, service)
-            _require_store_accounts(record)
-            row = records.account(op.conn, record, name)
-            self._set_roles(op.conn, record, row["id"], roles)
-            op.record(path=f"{record.name}/{name}", parameters={
-                "identityServiceName": record.name, "accountName": name, "roles": list(roles)})
-            return self._view(op.conn, record, records.account(op.conn, record, name))
+        return self.update(session, name, roles=roles, service=service, meta=meta)
 
     def add_roles(self, session: Session, name: str, roles: Sequence[str], *,
                   service: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:

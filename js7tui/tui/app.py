@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from js7tui.console import Console
-from js7tui.identity.sessions import Session
 from js7tui.tui.commands import ActionCommands, SectionCommands
 from js7tui.tui.context import TuiContext
 from js7tui.tui.screens.login import LoginScreen
 from js7tui.tui.sections import BY_MODE, SECTIONS, Section
+
+if TYPE_CHECKING:
+    from js7tui.console import Console
+    from js7tui.identity.sessions import Session
 
 THEME_ENV = "JS7TUI_THEME"
 
@@ -72,9 +74,18 @@ class Js7App(App[int]):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.check_session_idle, name="idle")
+        self.call_after_refresh(self._warm)
+
+    @work(thread=True, group="warm")
+    def _warm(self) -> None:
+        """After the first frame: build the identity chain and the session services (their
+        modules load here, not before the login form paints), then resume a remembered
+        session, which skips the form."""
+        self.ctx.console.warm("login", "sessions")
+        self.login_screen.warm()
         session = self.ctx.resume_remembered()
         if session is not None:
-            self.logged_in(session)
+            self.call_from_thread(self.logged_in, session)
 
     @property
     def login_screen(self) -> LoginScreen:

@@ -12,11 +12,13 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from js7tui import remember
-from js7tui.console import Console
-from js7tui.identity.sessions import Session
+
+if TYPE_CHECKING:
+    from js7tui.console import Console
+    from js7tui.identity.sessions import Session
 
 T = TypeVar("T")
 

@@ -27,6 +27,8 @@ async def test_device_login_in_the_console(console, root, glewlwyd, tmp_path: Pa
                                  meta=AuditMeta())
     app = make_app(console, env={"HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path)})
     async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()  # ctrl+o appears once the chain is loaded
+        await pilot.pause()
         await pilot.press("ctrl+o")
         screen = app.screen
         await wait_for(pilot, lambda: screen.device is not None, "the device panel")

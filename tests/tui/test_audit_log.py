@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 from js7tui import audit
@@ -10,6 +12,7 @@ from js7tui.console import Console
 from js7tui.tui.app import Js7App
 from js7tui.tui.widgets.audit_view import AuditLogView
 from tests.conftest import ROOT_PASSWORD
+from tests.conftest import login as domain_login
 from tests.tui.conftest import login, settle, type_text
 
 
@@ -114,3 +117,8 @@ async def test_export_the_filtered_view(app: Js7App, console: Console, clock: Fr
     assert len(lines) == 550
     assert all('"account": "bob"' in line for line in lines)
     assert target.stat().st_mode & 0o777 == 0o600
+    # The export itself is in the audit log: who, which filter, how many, where.
+    recorded = console.audit.list(domain_login(console, "root", ROOT_PASSWORD))[0]
+    assert recorded.request == "./audit_log/export" and recorded.account == "root"
+    assert json.loads(recorded.parameters) == {
+        "filter": "account:bob", "format": "jsonl", "entries": 550, "file": str(target)}

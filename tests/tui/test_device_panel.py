@@ -58,7 +58,7 @@ def idp(console: Console, root: Session) -> FixedDeviceProvider:
 
 async def panel_shown(pilot: Pilot) -> None:
     """ctrl+o, then wait for the panel (not for the workers: the polling one runs on)."""
-    await pilot.pause()
+    await settle(pilot)       # the key appears once the identity chain is loaded (warm)
     await pilot.press("ctrl+o")
     screen = pilot.app.screen
     for _ in range(100):
@@ -83,6 +83,7 @@ def test_device_panel_120x40_ansi_dark(snap_compare, idp, console, env) -> None:
 async def test_the_panel_shows_the_prompt_and_esc_cancels(idp, console, env) -> None:
     app = make_app(console, env=env)
     async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
         await pilot.press("ctrl+o")
         await pilot.pause()
         screen = app.screen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,31 @@ async def test_palette_and_help(app: Js7App) -> None:
         assert app.screen.query(HelpPanel)
         await pilot.press("question_mark")
         assert not app.screen.query(HelpPanel)
+
+
+async def test_edit_saves_email_and_roles_in_one_entry_and_w_explains(
+        app: Js7App, console: Console, root: Session) -> None:
+    console.accounts.create(root, "bob")
+    roles = [r.name for r in console.roles.list(root)]
+    before = console.audit.list(root, AuditFilter(), limit=1)[0].id
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_as_root(pilot, "7")
+        assert table(app).current_key == "bob"
+        await pilot.press("e")
+        await settle(pilot)
+        await type_text(pilot, "bob@example.test")
+        await pilot.press("tab", "space", "ctrl+s")      # the first role in the checklist
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "EffectivePermissionsScreen"
+        assert app.screen.account == "bob"
+        assert "bob" in str(app.screen.query_one("#effective-title").render())
+    bob = console.accounts.show(root, "bob")
+    assert bob.email == "bob@example.test" and list(bob.roles) == roles[:1]
+    stores = [e for e in console.audit.list(root, AuditFilter(), limit=50)
+              if e.id > before and e.request == "./iam/account/store"]
+    assert len(stores) == 1                                  # one entry, not two
+    assert json.loads(stores[0].parameters) == {
+        "identityServiceName": "JOC-INITIAL", "accountName": "bob",
+        "email": "bob@example.test", "roles": roles[:1]}

@@ -41,7 +41,7 @@ class AccountsScreen(SectionScreen):
         Binding("n", "new", "New", id="accounts.new", tooltip="Create an account"),
         Binding("e", "edit", "Edit", id="accounts.edit",
                 tooltip="Change the e-mail address and the roles"),
-        Binding("c", "copy", "Copy", id="accounts.copy",
+        Binding("c", "copy", "Copy", show=False, id="accounts.copy",
                 tooltip="New account with the roles of this one"),
         Binding("R", "rename", "Rename", id="accounts.rename", key_display="R",
                 tooltip="Rename the account (its sessions end)"),
@@ -54,6 +54,8 @@ class AccountsScreen(SectionScreen):
                 tooltip="Disable (its sessions end) or enable the account"),
         Binding("b", "toggle_blocked", "Block", id="accounts.block",
                 tooltip="Block the account name in every service, or unblock it"),
+        Binding("w", "effective", "Why", id="accounts.effective",
+                tooltip="The account's effective permissions: why can or can't it"),
     ]
     ACTION_PERMISSIONS = dict.fromkeys(CHANGES, ACCOUNTS_MANAGE)
     MUTATING = frozenset(CHANGES)
@@ -177,16 +179,24 @@ class AccountsScreen(SectionScreen):
             email = values["email"].strip() or None
             new_roles = [r for r in roles if r in values["roles"]]
 
-            def apply(session: Any, *, meta: Any) -> None:
-                if email != account.email:
-                    console.accounts.set_email(session, account.name, email, service=service,
-                                               meta=meta)
-                if tuple(new_roles) != tuple(r for r in roles if r in account.roles):
-                    console.accounts.set_roles(session, account.name, new_roles,
-                                               service=service, meta=meta)
-            self.change(f"change account '{account.name}'", apply,
+            changes: dict[str, Any] = {}
+            if email != account.email:
+                changes["email"] = email
+            if tuple(new_roles) != tuple(r for r in roles if r in account.roles):
+                changes["roles"] = new_roles
+            if not changes:
+                self.show_done(f"{account.name}: nothing changed")
+                return
+            self.change(f"change account '{account.name}'", console.accounts.update,
+                        account.name, service=service, **changes,
                         then=self._after(account.name, f"saved {account.name}"))
         self.app.push_screen(FormModal(f"Account {account.name}", fields), done)
+
+    def action_effective(self) -> None:
+        from js7tui.tui.screens.effective import EffectivePermissionsScreen
+        account = self.current
+        self.app.push_screen(EffectivePermissionsScreen(
+            self.ctx, account=account.name if account is not None else ""))
 
     def action_copy(self) -> None:
         account = self.current

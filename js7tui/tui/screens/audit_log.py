@@ -22,7 +22,7 @@ from textual.widgets import Input, Static
 
 from js7tui.audit import filter_text
 from js7tui.audit.export import ExportWriter, format_for, open_private
-from js7tui.audit.log import AuditEntry
+from js7tui.audit.log import AuditEntry, AuditMeta
 from js7tui.audit.pager import PageRequest
 from js7tui.audit.query import AuditFilter, AuditKey
 from js7tui.audit.service import PendingCount
@@ -275,16 +275,22 @@ class AuditLogScreen(SectionScreen):
             self.show_error(str(exc))
             return
         ceiling = self.view.pager.ceiling if self.view.pager else None
-        self.notify(f"exporting to {escape(str(path))}...", timeout=3)
-        self._export_worker(path, fmt, self.filter, ceiling)
+
+        def start(meta: AuditMeta) -> None:
+            self.notify(f"exporting to {escape(str(path))}...", timeout=3)
+            self._export_worker(path, fmt, self.filter, self.filter_source, ceiling, meta)
+
+        self.ask_meta("export the audit log", start)
 
     @work(thread=True, group="audit-export")
-    def _export_worker(self, path: Path, fmt: str, flt: AuditFilter,
-                       ceiling: AuditKey | None) -> None:
+    def _export_worker(self, path: Path, fmt: str, flt: AuditFilter, source: str,
+                       ceiling: AuditKey | None, meta: AuditMeta) -> None:
         from js7tui.tui.screens.base import ServiceDone
         ctx = self.ctx
+        created = False
         try:
             with open_private(path) as out:
+                created = True
                 writer = ExportWriter(out, fmt)
                 older = ceiling
                 while True:
@@ -295,7 +301,12 @@ class AuditLogScreen(SectionScreen):
                     if len(batch) < EXPORT_PAGE:
                         break
                     older = AuditKey.of(batch[-1])
+            ctx.call(ctx.console.audit.record_export, ctx.session, filter_text=source,
+                     fmt=fmt, entries=writer.written, path=str(path.resolve()), meta=meta)
         except (Js7Error, OSError) as exc:
+            if created:
+                # A partial export, or one the audit log does not show, is not kept.
+                path.unlink(missing_ok=True)
             self.post_message(ServiceDone("export", error=exc))
             return
         self.post_message(ServiceDone(

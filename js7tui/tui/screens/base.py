@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.markup import escape
 from textual import work
@@ -25,11 +25,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from js7tui.audit import AuditMeta
 from js7tui.errors import Js7Error, SessionRequired
 from js7tui.tui.context import TuiContext
 from js7tui.tui.widgets.header import SessionHeader
-from js7tui.tui.widgets.modals import CommentModal, Field, FormModal
+
+if TYPE_CHECKING:
+    from js7tui.audit import AuditMeta
 
 log = logging.getLogger("js7tui.tui")
 
@@ -118,6 +119,7 @@ class ServiceScreen(Screen):
         def done(values: dict[str, Any] | None) -> None:
             if values is not None:
                 then(values["name"].strip())
+        from js7tui.tui.widgets.modals import Field, FormModal
         self.app.push_screen(FormModal(title, [Field("name", label, value=value, required=True)],
                                        note=note), done)
 
@@ -130,20 +132,29 @@ class ServiceScreen(Screen):
         session = self.ctx.session
         if session is None:
             return
+        self.ask_meta(what, lambda meta: self.run_service(what, fn, session, *args, meta=meta,
+                                                          then=then, **kwargs),
+                      cancelled=cancelled)
 
+    def ask_meta(self, what: str, then: Callable[[AuditMeta], None], *,
+                 cancelled: Callable[[], None] | None = None) -> None:
+        """The audit comment for a change (asked when forced or chosen, else empty), then
+        ``then(meta)``; for changes that are more than one service call (an export)."""
         def go(meta: AuditMeta | None) -> None:
             if meta is None:
                 self.notify("cancelled; nothing was changed", timeout=3)
                 if cancelled is not None:
                     cancelled()
                 return
-            self.run_service(what, fn, session, *args, meta=meta, then=then, **kwargs)
+            then(meta)
 
         if self.ctx.wants_comment():
+            from js7tui.tui.widgets.modals import CommentModal
             self.app.push_screen(
                 CommentModal(what, required=self.ctx.comments_required(),
                              choices=self.ctx.predefined_comments()), go)
         else:
+            from js7tui.audit import AuditMeta
             go(AuditMeta())
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from textual import on, work
@@ -22,16 +22,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.message import Message
-from textual.widgets import Checkbox, Footer, Input, Label, Static
+from textual.widgets import Checkbox, Input, Label, Static
 from textual.worker import get_current_worker
 
 from js7tui.errors import Js7Error
-from js7tui.identity.chain import LoginResult, LoginStatus
-from js7tui.identity.providers.base import DEVICE, LoginRequest
-from js7tui.identity.providers.base import DEVICE_CODE_PROMPT as PROMPT_TYPE
 from js7tui.tui.screens.base import ServiceScreen
 from js7tui.tui.widgets.device_flow import DeviceFlowPanel
-from js7tui.tui.widgets.modals import Field, FormModal
+
+if TYPE_CHECKING:
+    from js7tui.identity.chain import LoginResult
+    from js7tui.identity.providers.base import LoginRequest
+
+# The identity chain and the providers are imported after the first frame (``warm``), so the
+# form paints before them; the names below are looked up when a login runs.
 
 
 class LoginDone(Message):
@@ -51,6 +54,8 @@ class DeviceUpdate(Message):
 
 
 def is_device_prompt(result: LoginResult | None) -> bool:
+    from js7tui.identity.chain import LoginStatus
+    from js7tui.identity.providers.base import DEVICE_CODE_PROMPT as PROMPT_TYPE
     return (result is not None and result.status is LoginStatus.INTERACTION_NEEDED
             and (result.interaction or {}).get("type") == PROMPT_TYPE)
 
@@ -76,6 +81,7 @@ class LoginScreen(ServiceScreen):
         self.device: dict[str, Any] | None = None     # the device-flow prompt being shown
         self._request: LoginRequest | None = None
         self._device_cancel = threading.Event()
+        self._device_list: list[str] | None = None
 
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="login-box", classes="dialog"):
@@ -92,11 +98,17 @@ class LoginScreen(ServiceScreen):
                 yield Label("Action needed", classes="dialog-title")
                 yield Static("", id="login-interaction-text")
                 yield Static("then press [b]ctrl+r[/b] to continue", classes="dialog-keys")
-        with Center(id="login-device-box"):
-            yield DeviceFlowPanel(id="login-device")
-        yield Footer()
+        yield Center(id="login-device-box")
+
+    def _mount_after_first_frame(self) -> None:
+        """The footer and the (hidden) device-flow panel come one frame after the form: the
+        form is what the administrator types into, and it paints sooner without them."""
+        from textual.widgets import Footer
+        self.query_one("#login-device-box").mount(DeviceFlowPanel(id="login-device"))
+        self.mount(Footer())
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self._mount_after_first_frame)
         self.query_one("#login-interaction").display = False
         self.query_one("#login-device-box").display = False
         self.query_one("#login-remember").display = self.ctx.remember_me_enabled
@@ -112,10 +124,19 @@ class LoginScreen(ServiceScreen):
         return True
 
     def _device_services(self) -> list[str]:
+        """The services offering a provider login; [] until ``warm`` has read them (the
+        footer asks on the first frame, which must not wait for the identity chain)."""
+        return self._device_list or []
+
+    def warm(self) -> None:
+        """Build the login chain and read the device-flow services (a worker thread, after
+        the first frame); the key for a provider login appears then."""
+        from js7tui.identity.providers.base import DEVICE
         try:
-            return self.ctx.call(self.ctx.console.login.services_taking, DEVICE)
+            self._device_list = self.ctx.call(self.ctx.console.login.services_taking, DEVICE)
         except Js7Error:
-            return []
+            self._device_list = []
+        self.app.call_from_thread(self.refresh_bindings)
 
     def reset(self, message: str = "") -> None:
         """Back to an empty form (logout, idle timeout): unsaved input is dropped."""
@@ -128,6 +149,7 @@ class LoginScreen(ServiceScreen):
         self.query_one("#login-interaction").display = False
         self._device_cancel.set()
         self._hide_device()
+        self.run_worker(self.warm, thread=True, group="warm")
         self.say(message)
         self.query_one("#login-account", Input).focus()
 
@@ -154,6 +176,7 @@ class LoginScreen(ServiceScreen):
         self.busy = True
         self.say("logging in…")
         keep = bool(self.query_one("#login-remember", Checkbox).value)
+        from js7tui.identity.providers.base import LoginRequest
         request = LoginRequest(account, password, self.ctx.source, extra=extra or {})
         self._request = replace(request, extra={})
         self._login(request, keep)
@@ -171,6 +194,7 @@ class LoginScreen(ServiceScreen):
             if values and values.get("service"):
                 self._start_device(values["service"])
 
+        from js7tui.tui.widgets.modals import Field, FormModal
         self.app.push_screen(FormModal(
             "Log in at an identity provider",
             [Field("service", "identity service", kind="choice", choices=services,
@@ -181,6 +205,7 @@ class LoginScreen(ServiceScreen):
         keep = bool(self.query_one("#login-remember", Checkbox).value)
         self.busy = True
         self.say(f"asking '{service}' for a device code…")
+        from js7tui.identity.providers.base import LoginRequest
         self._request = LoginRequest(account, None, self.ctx.source, service=service)
         self._login(self._request, keep)
 
@@ -263,6 +288,7 @@ class LoginScreen(ServiceScreen):
             return
         result = message.result
         assert result is not None
+        from js7tui.identity.chain import LoginStatus
         if is_device_prompt(result) and self._request is not None:
             self.busy = True
             self._device_cancel = threading.Event()

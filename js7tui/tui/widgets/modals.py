@@ -20,7 +20,6 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static
 
-from js7tui.audit import AuditMeta
 from js7tui.errors import ValidationError
 
 
@@ -135,6 +134,7 @@ class CommentModal(_Modal):
             return
         minutes = self.query_one("#minutes", Input).value.strip()
         try:
+            from js7tui.audit import AuditMeta
             meta = AuditMeta(comment=comment,
                              ticket_link=self.query_one("#ticket", Input).value.strip(),
                              time_spent=int(minutes) if minutes else None).validated()
