@@ -4,6 +4,7 @@ built-in CA; the files the screen writes are checked with the real tools (the bu
 
 from __future__ import annotations
 
+import re
 import shutil
 import stat
 import subprocess
@@ -13,24 +14,28 @@ from pathlib import Path
 import pytest
 from textual.widgets import Select
 
+from js7tui.audit import AuditFilter, AuditMeta
+from js7tui.client import ControllerUnreachable
 from js7tui.console import Console, initialize
 from js7tui.home import Home
 from js7tui.identity.sessions import Session
+from js7tui.permissions.names import CERTIFICATES_VIEW
 from js7tui.pki.bundle_import import import_bundle
+from js7tui.pki.issuing import IssueRequest
 from js7tui.pki.keys import KeyType
-from js7tui.pki.records import Status
+from js7tui.pki.profiles import Purpose
+from js7tui.pki.records import CaRole, Status
 from js7tui.security_level import SecurityLevel
-from js7tui.tui.app import Js7App
+from js7tui.tui.app import Js7App, make_app
 from js7tui.tui.screens.certificate_forms import PasswordOnceModal
 from js7tui.tui.widgets.lists import HouseTable
-from tests.conftest import ROOT_PASSWORD, cheap_hasher
+from tests.conftest import ROOT_PASSWORD, cheap_hasher, make_account
+from tests.estate import Estate, material, running_estate
 from tests.tui.conftest import login, settle, type_text
-
-pytestmark = pytest.mark.usefixtures("root")
 
 
 @pytest.fixture
-def console(home: Home, clock) -> Iterator[Console]:  # noqa: ANN001
+def console(home: Home, clock) -> Iterator[Console]:
     """A LOW home with the built-in CA (EC P-256) and the console's certificate."""
     c = initialize(home, SecurityLevel.LOW, clock=clock, hasher=cheap_hasher(),
                    ca_key_type=KeyType.EC_P256)
@@ -38,7 +43,7 @@ def console(home: Home, clock) -> Iterator[Console]:  # noqa: ANN001
     c.close()
 
 
-async def open_certificates(pilot) -> None:  # noqa: ANN001
+async def open_certificates(pilot) -> None:
     await login(pilot, "root", ROOT_PASSWORD)
     await pilot.press("5")
     await settle(pilot)
@@ -48,7 +53,7 @@ def table(app: Js7App) -> HouseTable:
     return app.screen.query_one("#certs-table", HouseTable)
 
 
-async def choose(pilot, value: str) -> None:  # noqa: ANN001
+async def choose(pilot, value: str) -> None:
     """Pick ``value`` in the focused Select with keys: open, move until it is there, enter."""
     select = pilot.app.focused
     assert isinstance(select, Select)
@@ -63,7 +68,7 @@ async def choose(pilot, value: str) -> None:  # noqa: ANN001
     assert select.value == value, options
 
 
-async def issue(pilot, purpose: str, name: str, *extra: str) -> None:  # noqa: ANN001
+async def issue(pilot, purpose: str, name: str, *extra: str) -> None:
     await pilot.press("n")
     await choose(pilot, purpose)
     await pilot.press("ctrl+s")
@@ -129,8 +134,8 @@ async def test_issue_revoke_and_export_the_crl(app: Js7App, console: Console, ro
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     text = subprocess.run(["openssl", "crl", "-in", str(target), "-noout", "-text"],
                           capture_output=True, text=True, check=True).stdout
-    assert f"Serial Number: {(agent.serial or '').upper()}" in text.upper().replace(
-        "SERIAL NUMBER: 0", "SERIAL NUMBER: ")
+    revoked_serials = {int(x, 16) for x in re.findall(r"Serial Number: ([0-9A-Fa-f]+)", text)}
+    assert int(agent.serial or "0", 16) in revoked_serials
     assert "Key Compromise" in text
 
 
@@ -172,3 +177,118 @@ async def test_export_a_bundle_with_the_password_shown_once(
                                   "-storetype", "PKCS12", "-storepass", password],
                                  capture_output=True, text=True, check=True).stdout
         assert "PrivateKeyEntry" in listing
+
+
+async def test_renew_confirm_sign_crl_and_open_from_the_dashboard(
+        app: Js7App, console: Console, root: Session) -> None:
+    service = console.certificates
+    old = service.issue(root, IssueRequest(Purpose.CONSOLE, "ops-console")).record
+    crl_before = service.status(root).crls[CaRole.INTERMEDIATE]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "root", ROOT_PASSWORD)
+        app.open_section("certificates", old.serial)  # how the dashboard opens one
+        await settle(pilot)
+        assert table(app).current_key == old.serial
+        assert app.screen.query_one("#cert-detail").has_class("open")
+        detail = str(app.screen.query_one("#cert-detail-text").render())
+        assert "CN=ops-console,OU=console,O=js7tui" in detail and "clientAuth" in detail
+        # renew: the new one waits for its import to be confirmed, the old stays valid
+        await pilot.press("R")
+        await pilot.press("ctrl+a", "ctrl+k")
+        await type_text(pilot, "90")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        new = [r for r in service.list(root, name="ops-console") if r.serial != old.serial]
+        assert len(new) == 1 and new[0].replaces_id == old.id
+        assert (new[0].not_after - new[0].not_before).days in (90, 91)
+        assert table(app).current_key == new[0].serial
+        assert table(app).get_row(new[0].serial)[-1] == \
+            "valid (renewal, import not confirmed)"
+        await pilot.press("i", "y")
+        await settle(pilot)
+        assert service.show(root, old.serial or "").revocation_reason == "superseded"
+        assert table(app).get_row(old.serial)[-1] == "superseded"
+        # sign a CRL that lasts 7 days
+        await pilot.press("s")
+        await pilot.press("ctrl+a", "ctrl+k")
+        await type_text(pilot, "7")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    crl = service.status(root).crls[CaRole.INTERMEDIATE]
+    assert crl.crl_number > crl_before.crl_number
+    assert (crl.next_update - crl.last_update).days in (7, 6)
+    requests = [e.request for e in console.audit.list(root, AuditFilter(), limit=20)]
+    assert {"./pki/certificate/renew", "./pki/certificate/confirm_import",
+            "./pki/crl/sign"} <= set(requests)
+
+
+async def test_changes_are_hidden_without_manage_and_in_read_only(
+        console: Console, root: Session, env: dict[str, str]) -> None:
+    console.roles.create(root, "cert-viewer", meta=AuditMeta())
+    console.roles.set_permission(root, "cert-viewer", CERTIFICATES_VIEW, meta=AuditMeta())
+    make_account(console, root, "viewer", ["cert-viewer"], password="viewer-password-42")
+    for account, password, readonly in (("viewer", "viewer-password-42", False),
+                                        ("root", ROOT_PASSWORD, True)):
+        app = make_app(console, readonly=readonly, env=env)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, account, password)
+            await pilot.press("5")
+            await settle(pilot)
+            screen = app.screen
+            assert table(app).row_count == 1
+            for action in ("issue", "bundle", "revoke", "renew", "confirm_import",
+                           "export_crl", "sign_crl"):
+                assert not screen.check_action(action, ()), (account, action)
+            await pilot.press("n", "d", "b", "c")
+            await settle(pilot)
+            assert app.screen is screen  # no form opened
+            shown = {b.binding.key for b in screen.active_bindings.values()
+                     if b.enabled and b.binding.show}
+            assert not shown & {"n", "b", "d", "R", "c"}
+    assert [r.name for r in console.certificates.list(root)] == ["console"]
+
+
+# -- with a real Controller and Agent ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
+    with running_estate(tmp_path_factory.mktemp("cert-estate")) as running:
+        yield running
+
+
+@pytest.mark.slow
+async def test_a_certificate_revoked_in_the_tui_is_refused_by_the_controller(
+        estate: Estate, tmp_path: Path) -> None:
+    """Revoke the console certificate a client presents, export the CRL from the TUI over the
+    Controller's tls/crl.pem: the running Controller refuses that certificate's handshake,
+    and still accepts the console's other certificate."""
+    second = estate.issue(Purpose.CONSOLE, "console")  # same DN as the console's own
+    with estate.client(tls=material(second)) as client:
+        client.login()  # accepted before
+    serial = second.record.serial or ""
+    target = estate.dir("controller-1") / "tls" / "crl.pem"
+    app = make_app(estate.console, env={"HOME": str(tmp_path),
+                                        "XDG_STATE_HOME": str(tmp_path / "state")})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "root", ROOT_PASSWORD)
+        app.open_section("certificates", serial)
+        await settle(pilot)
+        assert table(app).current_key == serial
+        await pilot.press("d")
+        await choose(pilot, "keyCompromise")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await type_text(pilot, "console")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert table(app).get_row(serial)[-1] == "revoked (keyCompromise)"
+        await pilot.press("c", "ctrl+a", "ctrl+k")
+        await type_text(pilot, str(target))
+        await pilot.press("tab", "tab", "space", "ctrl+s")  # overwrite the installed CRL
+        await settle(pilot)
+    assert estate.console.certificates.show(estate.admin, serial).status is Status.REVOKED
+    with estate.client(tls=material(second), timeout=5) as client, \
+            pytest.raises(ControllerUnreachable):
+        client.login()
+    with estate.client() as client:  # the console's first certificate still works
+        client.health()
+    assert "reloaded certificate, CA and CRL" in estate.log("controller-1")
