@@ -35,7 +35,7 @@ from js7tui.pki.service import CaStatus
 from js7tui.tui.widgets.modals import Field, _Modal
 
 EXPIRING_DAYS = 30
-SERIAL_SHORT = 12
+SERIAL_SHORT = 10
 DEFAULT_DAYS = 730
 MAX_DAYS = 3650
 KEY_CHOICES = [k.value for k in KeyType]
@@ -69,7 +69,7 @@ def state_words(record: CertRecord, now: datetime) -> str:
         word = f"expiring in {days} day{'s' if days != 1 else ''}"
     else:
         word = "valid"
-    return word + (" (renewal, import not confirmed)" if renewal else "")
+    return word + (" (renewal unconfirmed)" if renewal else "")
 
 
 def days_text(record: CertRecord, now: datetime) -> str:
@@ -78,6 +78,7 @@ def days_text(record: CertRecord, now: datetime) -> str:
 
 
 def _authority_line(label: str, authority: Authority | None, now: datetime) -> str:
+    """Most important first (a narrow terminal cuts the end of the line, the subject)."""
     if authority is None:
         return f"{label:<8} none"
     days = (authority.not_after - now).days
@@ -87,8 +88,8 @@ def _authority_line(label: str, authority: Authority | None, now: datetime) -> s
         key = f"key offline (exported {authority.key_removed[:10]})"
     else:
         key = "key not held here"
-    return (f"{label:<8} {escape(authority.subject)}  {authority.key_type}  until "
-            f"{authority.not_after:%Y-%m-%d} ({days} days)  {key}")
+    return (f"{label:<8} until {authority.not_after:%Y-%m-%d} ({days} days) · "
+            f"{authority.key_type} · {key} · {escape(authority.subject)}")
 
 
 def ca_lines(status: CaStatus, now: datetime) -> tuple[list[str], list[str]]:
@@ -98,23 +99,23 @@ def ca_lines(status: CaStatus, now: datetime) -> tuple[list[str], list[str]]:
     if inter is None:
         return (["CA: none yet. Create one with 'js7tui cert ca create' or import your "
                  "organisation's with 'js7tui cert ca import'."], [])
-    online = "root ONLINE (key in the store)" if root is not None and root.key_online \
-        else "root offline"
-    lines = [f"[b]{escape(status.posture)}[/b]   {online}   new certificates: "
+    online = "root key ONLINE (in the store)" if root is not None and root.key_online \
+        else "root key offline"
+    lines = [f"[b]{escape(status.posture)}[/b] · {online} · new certificates "
              f"{status.leaf_key_type}",
              _authority_line("Root", root, now), _authority_line("Issuing", inter, now)]
     crl = status.crls.get(CaRole.INTERMEDIATE)
     if crl is not None:
         left = (crl.next_update - now).days
-        lines.append(f"{'CRL':<8} #{crl.crl_number}  signed {crl.last_update:%Y-%m-%d %H:%M}"
-                     f"  next update {crl.next_update:%Y-%m-%d %H:%M} ({left} days); new "
-                     f"CRLs last {status.crl_days} days")
+        lines.append(f"{'CRL':<8} #{crl.crl_number} · next update "
+                     f"{crl.next_update:%Y-%m-%d %H:%M} ({left} days) · signed "
+                     f"{crl.last_update:%Y-%m-%d %H:%M} · new CRLs last {status.crl_days} days")
     else:
         lines.append(f"{'CRL':<8} none")
     warnings = []
     if root is not None and root.key_online:
-        warnings.append("the root CA's key is in the store: export it and keep it offline "
-                        "(js7tui cert export-root-key --out FILE)")
+        warnings.append("the root CA's key is in the store: keep it offline "
+                        "(js7tui cert export-root-key)")
     for label, authority in (("root CA", root), ("issuing CA", inter)):
         if authority is None:
             continue

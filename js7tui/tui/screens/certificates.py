@@ -83,7 +83,7 @@ class CertificatesScreen(SectionScreen):
                 tooltip="Export a bundle for a console, Controller or Agent to a file"),
         Binding("d", "revoke", "Revoke", id="certificates.revoke",
                 tooltip="Revoke the certificate (reason, then type its name); signs a new CRL"),
-        Binding("R", "renew", "Renew", id="certificates.renew", key_display="R",
+        Binding("R", "renew", "Renew", id="certificates.renew", key_display="R", show=False,
                 tooltip="A new certificate for the same subject; the old one stays valid "
                         "until the import is confirmed"),
         Binding("i", "confirm_import", "Confirm import", show=False,
@@ -101,7 +101,7 @@ class CertificatesScreen(SectionScreen):
             "**s** sign a CRL.")
     DEFAULT_CSS = """
     CertificatesScreen #ca-panel { height: auto; padding: 0 1; border: round $primary;
-        border-title-align: left; }
+        border-title-align: left; text-wrap: nowrap; text-overflow: ellipsis; }
     CertificatesScreen #ca-warnings { height: auto; padding: 0 1; color: $text-warning; }
     CertificatesScreen #certs-table { height: 1fr; }
     CertificatesScreen #cert-detail { height: auto; max-height: 50%; border: round $accent;
@@ -122,7 +122,8 @@ class CertificatesScreen(SectionScreen):
         panel.border_title = "Certificate authority"
         yield panel
         yield Static("", id="ca-warnings")
-        yield HouseTable(("Serial", "Purpose", "Name", "Not after", "Days", "State"),
+        # the state first after the name: a narrow terminal cuts the columns at the end
+        yield HouseTable(("Name", "Purpose", "State", "Days", "Not after", "Serial"),
                          id="certs-table", empty="no certificates")
         with VerticalScroll(id="cert-detail"):
             yield Static("", id="cert-detail-text")
@@ -162,15 +163,16 @@ class CertificatesScreen(SectionScreen):
                                                  r.not_after or now))
         self.records = {row_key(r): r for r in ordered}
         self.table.set_rows(
-            Row(row_key(r), (short_serial(r.serial), r.purpose, r.name,
+            Row(row_key(r), (r.name, r.purpose, state_words(r, now), days_text(r, now),
                              f"{r.not_after:%Y-%m-%d}" if r.not_after else "-",
-                             days_text(r, now), state_words(r, now)))
+                             short_serial(r.serial)))
             for r in ordered)
-        wanted = select or self._pending_select
-        self._pending_select = None
-        if wanted:
-            self._select(wanted)
-        elif self.query_one("#cert-detail").has_class("open"):
+        if self._pending_select:
+            self._select(self._pending_select, detail=True)
+            self._pending_select = None
+        elif select:
+            self._select(select)
+        if self.query_one("#cert-detail").has_class("open"):
             self._show_detail()
 
     def select_item(self, item: str) -> None:
@@ -179,9 +181,9 @@ class CertificatesScreen(SectionScreen):
         if not self.records:
             self._pending_select = item
             return
-        self._select(item)
+        self._select(item, detail=True)
 
-    def _select(self, serial: str) -> None:
+    def _select(self, serial: str, *, detail: bool = False) -> None:
         wanted = serial.strip().lower().replace(":", "")
         keys = self.table.visible_keys
         match = [k for k in keys if k == wanted] or [k for k in keys if k.startswith(wanted)]
@@ -189,7 +191,8 @@ class CertificatesScreen(SectionScreen):
             self.show_error(f"no certificate with serial {serial} in the list")
             return
         self.table.move_cursor(row=keys.index(match[0]))
-        self._show_detail()
+        if detail:
+            self._show_detail()
 
     @property
     def current(self) -> CertRecord | None:
@@ -362,7 +365,7 @@ class CertificatesScreen(SectionScreen):
                                                  "CRL is signed: export it with c"))
             self.app.push_screen(TypedConfirmModal(
                 f"Revoke the {record.purpose} certificate '{record.name}' (serial "
-                f"{short_serial(record.serial)}, {record.subject}) for {chosen}? Servers "
+                f"{short_serial(record.serial)}, {record.subject}), reason {chosen}? Servers "
                 "refuse it once they have the new CRL. This cannot be undone.",
                 record.name, title="Revoke certificate"), typed)
         self.app.push_screen(FormModal(f"Revoke {record.label}", [Field(
