@@ -292,3 +292,50 @@ async def test_a_certificate_revoked_in_the_tui_is_refused_by_the_controller(
     with estate.client() as client:  # the console's first certificate still works
         client.health()
     assert "reloaded certificate, CA and CRL" in estate.log("controller-1")
+
+
+async def test_user_key_file_forced_comment_and_a_refused_bundle(
+        app: Js7App, console: Console, root: Session, tmp_path: Path) -> None:
+    console.settings.set(root, "force_comments_for_audit_log", "true",
+                         meta=AuditMeta(comment="test"))
+    key_file = tmp_path / "alice.key.pem"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_certificates(pilot)
+        # a user certificate: e-mail, days, key type, then the key file (not kept)
+        await issue(pilot, "user", "alice", "alice@example.test")
+        await pilot.press("tab", "tab", "tab")
+        await type_text(pilot, str(key_file))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "CommentModal"
+        await type_text(pilot, "new laptop")
+        await pilot.press("enter")
+        await settle(pilot)
+        [alice] = console.certificates.list(root, name="alice")
+        assert alice.san == ("email:alice@example.test",) and not alice.key_held
+        # an Agent bundle naming a Controller without a certificate: refused in words, the
+        # progress dialog closes, no file, nothing issued
+        archive = tmp_path / "agent-1.bundle.zip"
+        await pilot.press("b")
+        await choose(pilot, "agent")
+        await pilot.press("tab", "ctrl+a", "ctrl+k")
+        await type_text(pilot, "agent-1")
+        await pilot.press("tab")
+        await type_text(pilot, "nope")
+        await pilot.press("tab", "tab", "ctrl+a", "ctrl+k")
+        await type_text(pilot, str(archive))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await type_text(pilot, "try")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "CertificatesScreen"
+        assert any("no valid certificate of the Controller 'nope'" in str(n.message)
+                   for n in app._notifications)
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert b"PRIVATE KEY" in key_file.read_bytes()
+    assert not archive.exists()
+    assert console.certificates.list(root, purpose="agent") == []
+    # the refused bundle changed nothing, so the newest entry is still the issue's
+    entry = console.audit.list(root, AuditFilter(), limit=1)[0]
+    assert entry.request == "./pki/certificate/issue" and entry.comment == "new laptop"
