@@ -68,6 +68,17 @@ async def choose(pilot, value: str) -> None:
     assert select.value == value, options
 
 
+async def revoke(pilot, reason: str, typed: str) -> None:
+    """d, the reason, then the name typed into the confirmation."""
+    await pilot.press("d")
+    await choose(pilot, reason)
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    await type_text(pilot, typed)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 async def issue(pilot, purpose: str, name: str, *extra: str) -> None:
     await pilot.press("n")
     await choose(pilot, purpose)
@@ -101,13 +112,7 @@ async def test_issue_revoke_and_export_the_crl(app: Js7App, console: Console, ro
         assert set(agent.san) == {"DNS:agent-7.example.test", "IP:10.1.2.3"}
         assert table(app).current_key == agent.serial
         # revoke: reason, then the typed name (a wrong name changes nothing)
-        await pilot.press("d")
-        await choose(pilot, "keyCompromise")
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        await type_text(pilot, "agent-8")
-        await pilot.press("enter")
-        await pilot.pause()
+        await revoke(pilot, "keyCompromise", "agent-8")
         assert "that is not 'agent-7'" in str(app.screen.query_one("#typed-error").render())
         assert service.show(root, agent.serial or "").status is Status.VALID
         await pilot.press("ctrl+a", "ctrl+k")
@@ -273,12 +278,7 @@ async def test_a_certificate_revoked_in_the_tui_is_refused_by_the_controller(
         app.open_section("certificates", serial)
         await settle(pilot)
         assert table(app).current_key == serial
-        await pilot.press("d")
-        await choose(pilot, "keyCompromise")
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        await type_text(pilot, "console")
-        await pilot.press("enter")
+        await revoke(pilot, "keyCompromise", "console")
         await settle(pilot)
         assert table(app).get_row(serial)[2] == "revoked (keyCompromise)"
         await pilot.press("c", "ctrl+a", "ctrl+k")
