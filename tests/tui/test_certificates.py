@@ -339,3 +339,32 @@ async def test_user_key_file_forced_comment_and_a_refused_bundle(
     # the refused bundle changed nothing, so the newest entry is still the issue's
     entry = console.audit.list(root, AuditFilter(), limit=1)[0]
     assert entry.request == "./pki/certificate/issue" and entry.comment == "new laptop"
+
+
+async def test_move_the_root_key_offline(app: Js7App, console: Console, root: Session,
+                                         tmp_path: Path) -> None:
+    key_file = tmp_path / "root-ca.key.pem"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_certificates(pilot)
+        assert "root key ONLINE" in str(app.screen.query_one("#ca-panel").render())
+        await pilot.press("x", "ctrl+a", "ctrl+k")
+        await type_text(pilot, str(key_file))
+        await pilot.press("tab")
+        await type_text(pilot, "offline-pass-1")
+        await pilot.press("tab")
+        await type_text(pilot, "offline-pass-2")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "the two passwords differ" in str(app.screen.query_one("#form-error").render())
+        await pilot.press("ctrl+a", "ctrl+k")
+        await type_text(pilot, "offline-pass-1")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        panel = str(app.screen.query_one("#ca-panel").render())
+        assert "root key offline" in panel
+        assert "keep it offline" not in str(app.screen.query_one("#ca-warnings").render())
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert b"ENCRYPTED PRIVATE KEY" in key_file.read_bytes()
+    assert not console.certificates.status(root).authorities[CaRole.ROOT].key_online

@@ -289,6 +289,26 @@ def crl_fields() -> list[Field]:
             Field("overwrite", "Overwrite the file if it exists", kind="bool")]
 
 
+def root_key_fields() -> list[Field]:
+    return [Field("path", "Key file (0600)", required=True, value="root-ca.key.pem"),
+            Field("password", "Password", kind="password",
+                  placeholder="at least 8 characters"),
+            Field("repeat", "Repeat password", kind="password"),
+            Field("unencrypted", "Write it without a password", kind="bool")]
+
+
+def check_root_key(values: dict[str, Any]) -> None:
+    free_path(values.get("path", ""), what="key file")
+    if values.get("unencrypted"):
+        return
+    password = values.get("password") or ""
+    if len(password) < 8:
+        raise ValidationError("the key file password must have at least 8 characters (or "
+                              "tick 'without a password')")
+    if password != values.get("repeat"):
+        raise ValidationError("the two passwords differ")
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """0600, and in place in one rename: a server reading the file sees old or new."""
     temporary = path.with_name(f".{path.name}.js7tui-new")

@@ -43,6 +43,7 @@ from js7tui.tui.screens.certificate_forms import (
     bundle_fields,
     ca_lines,
     check_bundle,
+    check_root_key,
     crl_fields,
     days_text,
     detail_lines,
@@ -51,6 +52,7 @@ from js7tui.tui.screens.certificate_forms import (
     issue_request,
     parse_days,
     purpose_fields,
+    root_key_fields,
     short_serial,
     state_words,
     write_atomically,
@@ -59,7 +61,8 @@ from js7tui.tui.screens.certificate_forms import (
 from js7tui.tui.widgets.lists import HouseTable, Row
 from js7tui.tui.widgets.modals import ConfirmModal, Field, FormModal, TypedConfirmModal
 
-CHANGES = ("issue", "bundle", "revoke", "renew", "confirm_import", "export_crl", "sign_crl")
+CHANGES = ("issue", "bundle", "revoke", "renew", "confirm_import", "export_crl", "sign_crl",
+           "export_root_key")
 
 
 class BundleStep(Message):
@@ -93,12 +96,16 @@ class CertificatesScreen(SectionScreen):
                 tooltip="Export the current CRL to a file (e.g. a server's tls/crl.pem)"),
         Binding("s", "sign_crl", "Sign CRL", show=False, id="certificates.sign_crl",
                 tooltip="Sign a new CRL now (and set how long new CRLs last)"),
+        Binding("x", "export_root_key", "Export root key", show=False,
+                id="certificates.export_root_key",
+                tooltip="Write the root CA's key to a 0600 file and remove it from the store "
+                        "(keep it offline)"),
     ]
     ACTION_PERMISSIONS = dict.fromkeys(CHANGES, CERTIFICATES_MANAGE)
     MUTATING = frozenset(CHANGES)
     HELP = ("The CA and its certificates. **enter** detail, **n** issue, **b** bundle, "
             "**d** revoke, **R** renew, **i** confirm a renewal, **c** export the CRL, "
-            "**s** sign a CRL.")
+            "**s** sign a CRL, **x** move the root key offline.")
     DEFAULT_CSS = """
     CertificatesScreen #ca-panel { height: auto; padding: 0 1; border: round $primary;
         border-title-align: left; text-wrap: nowrap; text-overflow: ellipsis; }
@@ -472,11 +479,41 @@ class CertificatesScreen(SectionScreen):
         def done(values: dict[str, Any] | None) -> None:
             if values is None:
                 return
+            def then(record: Any) -> None:
+                self.show_done(f"signed CRL #{record.crl_number}, next update "
+                               f"{record.next_update:%Y-%m-%d}; export it with c")
+                self.reload()
             self.change("sign a new CRL", self.service.sign_crl, parse_days(values["days"]),
-                        then=lambda record: self._after(None, f"signed CRL #{record.crl_number}"
-                                                        f", next update "
-                                                        f"{record.next_update:%Y-%m-%d}")(None))
+                        then=then)
         self.app.push_screen(FormModal("Sign a new CRL", [Field(
             "days", "Next update in (days)", value=days, required=True,
             help="kept as the default for the CRLs signed after a revocation")],
             validate=check), done)
+
+    # -- the root key offline -------------------------------------------------------------
+    def action_export_root_key(self) -> None:
+        def done(values: dict[str, Any] | None) -> None:
+            if values is None:
+                return
+            path = free_path(values["path"], what="key file")
+            password = None if values["unencrypted"] else values["password"].encode("utf-8")
+
+            def confirmed(ok: bool | None) -> None:
+                if not ok:
+                    return
+                service = self.service
+
+                def export(session: Any, *, meta: Any) -> None:
+                    service.export_root_key(session, lambda pem: write_new(path, pem, False),
+                                            password, meta=meta)
+                self.change(f"move the root CA's key to {path}", export, then=self._after(
+                    None, f"root key written to {path} (0600"
+                          f"{', encrypted' if password else ''}) and removed from the store"))
+            self.app.push_screen(ConfirmModal(
+                f"Write the root CA's key to {path} and remove it from the store? The root's "
+                "CRL cannot be signed here any more; keep the file offline.",
+                title="Root key offline"), confirmed)
+        self.app.push_screen(FormModal(
+            "Move the root CA's key offline", root_key_fields(), validate=check_root_key,
+            note="The key is written to the file (0600) and removed from the store in one "
+                 "transaction: if writing fails, it stays in the store."), done)
