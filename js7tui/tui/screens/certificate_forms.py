@@ -92,8 +92,10 @@ def _authority_line(label: str, authority: Authority | None, now: datetime) -> s
             f"{authority.key_type} · {key} · {escape(authority.subject)}")
 
 
-def ca_lines(status: CaStatus, now: datetime) -> tuple[list[str], list[str]]:
-    """The CA panel's lines and its warnings (each a sentence an administrator acts on)."""
+def ca_lines(status: CaStatus, now: datetime, *, key_here: bool = False
+             ) -> tuple[list[str], list[str]]:
+    """The CA panel's lines and its warnings (each a sentence an administrator acts on);
+    ``key_here``: this session may move the root key offline from the screen (x)."""
     root = status.authorities.get(CaRole.ROOT)
     inter = status.authorities.get(CaRole.INTERMEDIATE)
     if inter is None:
@@ -114,8 +116,9 @@ def ca_lines(status: CaStatus, now: datetime) -> tuple[list[str], list[str]]:
         lines.append(f"{'CRL':<8} none")
     warnings = []
     if root is not None and root.key_online:
-        warnings.append("the root CA's key is in the store: keep it offline "
-                        "(js7tui cert export-root-key)")
+        how = "x here, or js7tui cert export-root-key" if key_here else \
+            "js7tui cert export-root-key"
+        warnings.append(f"the root CA's key is in the store: keep it offline ({how})")
     for label, authority in (("root CA", root), ("issuing CA", inter)):
         if authority is None:
             continue

@@ -162,7 +162,8 @@ class CertificatesScreen(SectionScreen):
     def _loaded(self, status: CaStatus, records: list[CertRecord], now: datetime,
                 select: str | None) -> None:
         self.status, self.now = status, now
-        lines, warnings = ca_lines(status, now)
+        lines, warnings = ca_lines(status, now,
+                                   key_here=bool(self.check_action("export_root_key", ())))
         self.query_one("#ca-panel", Static).update("\n".join(lines))
         self.query_one("#ca-warnings", Static).update(
             "\n".join(f"warning: {escape(w)}" for w in warnings))
