@@ -31,6 +31,15 @@ NAMES = {
     "test_snapshots_b/test_audit_log.svg": "audit-log.svg",
     "test_snapshots_b/test_audit_log_filtered_80x24.svg": "audit-log-filtered-80x24.svg",
     "test_snapshots_b/test_audit_log_broken_chain.svg": "audit-log-broken-chain.svg",
+    # Certificates (tests/tui/test_snapshots_cert.py).
+    "test_snapshots_cert/test_certificates.svg": "certificates.svg",
+    "test_snapshots_cert/test_certificates_80x24_ansi_dark.svg":
+        "certificates-80x24-ansi-dark.svg",
+    "test_snapshots_cert/test_certificates_readonly.svg": "certificates-readonly.svg",
+    "test_snapshots_cert/test_issue_controller_form.svg": "certificate-issue.svg",
+    "test_snapshots_cert/test_revoke_typed_confirmation.svg": "certificate-revoke.svg",
+    "test_snapshots_cert/test_bundle_password_shown_once.svg":
+        "certificate-bundle-password.svg",
 }
 
 if __name__ == "__main__":
