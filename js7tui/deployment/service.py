@@ -283,7 +283,7 @@ class DeploymentService:
                            controller=controller_id, request=IMPORT_REQUEST, category=CAT)
         try:
             signer, checks = self._verify_archive(session, archive, controller_id)
-            refused = next((c.refused for c in checks if c.refused is not None), None)
+            refused = next((c.refused for c, _ in checks if c.refused is not None), None)
             if refused is not None:
                 raise refused
         except (ArchiveRefused, SignatureRefused) as exc:
