@@ -23,9 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rich.console import Group
+from rich.highlighter import JSONHighlighter
 from rich.markup import escape
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
@@ -106,6 +105,11 @@ def read_children(console: Any, session: Session, folders: list[str]
     return out
 
 
+def short_time(iso: str) -> str:
+    """'2026-01-01T12:00:00.000000+00:00' as '2026-01-01 12:00:00' (the store keeps UTC)."""
+    return iso[:19].replace("T", " ")
+
+
 def outcome_lines(result: Deployment) -> list[str]:
     lines = [f"{result.operation.lower()} {result.commit_id} by {result.account}",
              f"{len(result.objects)} object(s):"]
@@ -159,8 +163,6 @@ class InventoryScreen(SectionScreen):
     #inv-detail { width: 1fr; height: 1fr; border: round $panel-lighten-2; padding: 0 1; }
     #inv-progress { height: auto; padding: 0 1; display: none; }
     #inv-progress.busy { display: block; }
-    .dialog.wide { width: 100; }
-    .dialog-scroll { height: auto; max-height: 20; }
     """
 
     def __init__(self, ctx: Any, **kwargs: Any) -> None:
@@ -303,22 +305,23 @@ class InventoryScreen(SectionScreen):
         self.status = status
         obj = status.obj
         lines = [f"{obj.object_type.label} {obj.path}   state: {status.state}",
-                 f"revision {obj.revision}, modified {obj.modified} by {obj.modified_by}"]
+                 f"revision {obj.revision}, modified {short_time(obj.modified)} by "
+                 f"{obj.modified_by}"]
         if status.versions:
             lines.append("deployed versions:")
             for v in status.versions:
                 now = "current content" if v.current else "older content (changed since)"
                 lines.append(f"  {v.controller_id}  version {v.version_id}  {now}  "
-                             f"({v.operation.lower()} by {v.account}, {v.created})")
+                             f"({v.operation.lower()} by {v.account}, {short_time(v.created)})")
         else:
             lines.append("deployed on no Controller")
         for f in status.failures:
             lines.append(f"  {f.controller_id}  newest {f.operation.lower()} FAILED "
-                         f"({f.created}): {f.message}")
+                         f"({short_time(f.created)}): {f.message}")
         self.query_one("#inv-meta", Static).update(escape("\n".join(lines)))
-        syntax = Syntax(obj.text(), "json", theme="ansi_dark", background_color="default",
-                        word_wrap=True)
-        self.query_one("#inv-json", Static).update(Group(Text(""), syntax))
+        # rich's JSON highlighter: theme colours without a background block of its own
+        self.query_one("#inv-json", Static).update(
+            JSONHighlighter()(Text("\n" + obj.text())))
 
     # -- editing --------------------------------------------------------------------------
     def run_editor(self, text: str, suffix: str) -> str | None:

@@ -20,7 +20,20 @@ from js7tui.deployment.imports import ImportReport
 from js7tui.tui.widgets.modals import _Modal
 
 
-class TextModal(_Modal):
+class _WideModal(_Modal):
+    """A dialog wide enough for paths and reasons, its text scrolling when long."""
+
+    DEFAULT_CSS = """
+    _WideModal .dialog-scroll { height: auto; max-height: 20; }
+    """
+
+    def on_mount(self) -> None:
+        # the app's stylesheet sets .dialog's width and wins over DEFAULT_CSS
+        for box in self.query(".dialog.wide"):
+            box.styles.width = 100
+
+
+class TextModal(_WideModal):
     """Something to read (a deployment's outcome, a detail); enter or escape closes it."""
 
     BINDINGS = [
@@ -41,7 +54,7 @@ class TextModal(_Modal):
             yield Static("[b]enter[/b]/[b]esc[/b] close", classes="dialog-keys")
 
 
-class SchemaErrorModal(_Modal):
+class SchemaErrorModal(_WideModal):
     """The service refused the edited JSON: every problem on its own line, led by its field's
     JSON pointer. ``e`` edits the same text again (nothing was saved), escape drops it."""
 
@@ -174,7 +187,7 @@ def report_lines(report: ImportReport) -> list[str]:
     return lines
 
 
-class ImportReportModal(_Modal):
+class ImportReportModal(_WideModal):
     """The verification report; ``y`` sends (only when every entry verified)."""
 
     BINDINGS = [

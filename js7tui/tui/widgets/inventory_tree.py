@@ -85,10 +85,10 @@ class InventoryTree(Tree[Entry]):
         for view in children.folders:
             name = view.path.rsplit("/", 1)[-1] + "/"
             label = Text(name) if view.permitted else \
-                Text.assemble(name, ("  (navigation only)", "dim"))
+                Text.assemble(name + " ", ("(navigation only)", "dim"))
             node.add(label, data=Entry(view.path, None, view.permitted), allow_expand=True)
         for obj in sorted(children.objects, key=lambda o: (o.name, o.object_type.value)):
-            node.add_leaf(Text.assemble(obj.name, (f"  {obj.object_type.label}", "dim")),
+            node.add_leaf(Text.assemble(obj.name + " ", (f"({obj.object_type.label})", "dim")),
                           data=Entry(str(obj.path), obj.object_type))
         if node.data is not None:
             node.data.loaded = True
