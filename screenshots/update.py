@@ -31,6 +31,14 @@ NAMES = {
     "test_snapshots_b/test_audit_log.svg": "audit-log.svg",
     "test_snapshots_b/test_audit_log_filtered_80x24.svg": "audit-log-filtered-80x24.svg",
     "test_snapshots_b/test_audit_log_broken_chain.svg": "audit-log-broken-chain.svg",
+    # Inventory and deployments (tests/tui/test_snapshots_inv.py).
+    "test_snapshots_inv/test_tree_and_detail.svg": "inventory.svg",
+    "test_snapshots_inv/test_tree_and_detail_80x24_ansi_dark.svg":
+        "inventory-80x24-ansi-dark.svg",
+    "test_snapshots_inv/test_deploy_confirmation.svg": "inventory-deploy.svg",
+    "test_snapshots_inv/test_schema_error.svg": "inventory-schema-error.svg",
+    "test_snapshots_inv/test_high_import_report.svg": "inventory-import-report.svg",
+    "test_snapshots_inv/test_readonly.svg": "inventory-readonly.svg",
 }
 
 if __name__ == "__main__":
