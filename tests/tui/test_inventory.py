@@ -202,3 +202,51 @@ async def test_export_for_signing_writes_the_archive(
         assert "app/hello.workflow.json" in archive.namelist()
         data = json.loads(archive.read("app/hello.workflow.json"))
         assert data["path"] == "hello"
+
+
+async def test_folder_permissions_shape_the_tree(seeded: Console, root: Session,
+                                                 env: dict[str, str]) -> None:
+    from js7tui.permissions.names import INVENTORY_VIEW
+    from tests.inventory_fixtures import folder_account
+    folder_account(seeded, root, "batcher", ["/app/batch"], (INVENTORY_VIEW,))
+    app = make_app(seeded, env=env)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "batcher", "a-good-password-42")
+        await pilot.press("3")
+        await settle(pilot)
+        tree = screen(app).tree
+        assert [(c.data.path, c.data.permitted) for c in tree.root.children] == [
+            ("/app", False)]
+        await pilot.press("down")
+        await settle(pilot)
+        assert "navigation only" in detail(app)
+        await pilot.press("right")
+        await settle(pilot)
+        assert [c.data.path for c in tree.root.children[0].children] == ["/app/batch"]
+        inv = screen(app)
+        assert not inv.check_action("edit", ()) and not inv.check_action("deploy", ())
+        assert not inv.check_action("history", ())
+
+
+async def test_history_and_keys_screens_open_and_close(seeded: Console,
+                                                       env: dict[str, str]) -> None:
+    from js7tui.tui.screens.deployments import DeploymentsScreen
+    from js7tui.tui.screens.signing_profile import SigningProfileScreen
+    app = make_app(seeded, env=env)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_inventory(pilot, "/app/hello")
+        await pilot.press("h")
+        await settle(pilot)
+        assert isinstance(app.screen, DeploymentsScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("k")
+        await settle(pilot)
+        assert isinstance(app.screen, SigningProfileScreen)
+        assert "security level LOW" in str(app.screen.query_one("#signing-level",
+                                                                Static).render())
+        assert "no signing key yet" in str(app.screen.query_one("#signing-state",
+                                                                Static).render())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, InventoryScreen)

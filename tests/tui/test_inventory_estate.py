@@ -108,6 +108,13 @@ async def test_low_deploy_run_refusal_revoke_and_history(
         await settle(pilot)
         assert "state: deployed" in body(app, "#inv-meta")
         assert f"controller-1  version {commit}  current content" in body(app, "#inv-meta")
+        # changed in the inventory after the deployment: the detail says so
+        console.inventory.update(estate.admin, "/app/hello", workflow_text("hello-tui"
+                                                                           .upper()), meta=META)
+        await pilot.press("r")
+        await settle(pilot)
+        assert "state: changed" in body(app, "#inv-meta")
+        assert "older content (changed since)" in body(app, "#inv-meta")
 
         # both Controllers: the one that is down fails with its reason, shown and recorded
         await pilot.press("D")
@@ -120,6 +127,8 @@ async def test_low_deploy_run_refusal_revoke_and_history(
         await pilot.press("escape")
         await settle(pilot)
         assert "controller-down  newest deploy FAILED" in body(app, "#inv-meta")
+        assert "state: deployed" in body(app, "#inv-meta")
+        assert run_order(estate, "tui-2") == "HELLO-TUI"
 
         # revoke from controller-1
         await pilot.press("V")
