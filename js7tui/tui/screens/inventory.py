@@ -147,7 +147,7 @@ class InventoryScreen(SectionScreen):
                 tooltip="Remove the object or folder's objects from Controllers"),
         Binding("h", "history", "History", id="inventory.history",
                 tooltip="The deployment history"),
-        Binding("k", "keys", "Keys", id="inventory.keys",
+        Binding("k", "keys", "Keys", show=False, id="inventory.keys",
                 tooltip="Your signing key and certificate (by security level)"),
     ]
     ACTION_PERMISSIONS: ClassVar[dict[str, str | None]] = {
