@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import Static
+from textual.widgets import ProgressBar, Static
 
 from js7tui.audit import AuditMeta
 from js7tui.identity.sessions import Session
@@ -124,6 +124,8 @@ async def test_low_deploy_run_refusal_revoke_and_history(
         text = body(app, "#text-body")
         assert "controller-1  DEPLOYED" in text
         assert "controller-down  FAILED: cannot reach the Controller" in text
+        bar = app.screen_stack[-2].query_one(ProgressBar)   # counted each Controller's answer
+        assert (bar.total, bar.progress) == (2, 2)
         await pilot.press("escape")
         await settle(pilot)
         assert "controller-down  newest deploy FAILED" in body(app, "#inv-meta")
