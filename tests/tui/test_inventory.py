@@ -250,3 +250,15 @@ async def test_history_and_keys_screens_open_and_close(seeded: Console,
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, InventoryScreen)
+
+
+async def test_the_archive_path_completes_from_the_file_system(tmp_path: Path) -> None:
+    from js7tui.tui.widgets.deploy_modals import PathSuggester
+    (tmp_path / "signed-7.zip").write_bytes(b"")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".hidden.zip").write_bytes(b"")
+    suggest = PathSuggester().get_suggestion
+    assert await suggest(f"{tmp_path}/si") == f"{tmp_path}/signed-7.zip"
+    assert await suggest(f"{tmp_path}/su") == f"{tmp_path}/sub/"
+    assert await suggest(f"{tmp_path}/.h") is None
+    assert await suggest(f"{tmp_path}/nothing") is None
