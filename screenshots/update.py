@@ -40,6 +40,14 @@ NAMES = {
     "test_snapshots_cert/test_revoke_typed_confirmation.svg": "certificate-revoke.svg",
     "test_snapshots_cert/test_bundle_password_shown_once.svg":
         "certificate-bundle-password.svg",
+    # Inventory and deployments (tests/tui/test_snapshots_inv.py).
+    "test_snapshots_inv/test_tree_and_detail.svg": "inventory.svg",
+    "test_snapshots_inv/test_tree_and_detail_80x24_ansi_dark.svg":
+        "inventory-80x24-ansi-dark.svg",
+    "test_snapshots_inv/test_deploy_confirmation.svg": "inventory-deploy.svg",
+    "test_snapshots_inv/test_schema_error.svg": "inventory-schema-error.svg",
+    "test_snapshots_inv/test_high_import_report.svg": "inventory-import-report.svg",
+    "test_snapshots_inv/test_readonly.svg": "inventory-readonly.svg",
 }
 
 if __name__ == "__main__":

@@ -110,7 +110,8 @@ def test_the_login_form_paints_before_the_identity_chain_and_crypto_load(tmp_pat
     code = (
         "import sys; from js7tui.cli import bare_console; bare_console([]);"
         "import js7tui.cli.context, js7tui.cli.tui_cmds, js7tui.cli.guard;"
-        "from pathlib import Path; from js7tui.console import Console; from js7tui.store import Store;"
+        "from pathlib import Path; from js7tui.console import Console;"
+        "from js7tui.store import Store;"
         "from js7tui.tui.app import Js7App; from js7tui.tui.screens.login import LoginScreen;"
         f"c = Console(Store.create(Path({str(tmp_path / 'x.db')!r}))); c.remember_me_enabled;"
         "heavy = ('cryptography', 'argon2', 'js7tui.identity.chain', 'js7tui.identity.sessions',"

@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +40,10 @@ from js7tui.deployment.archive import ArchiveRefused
 from js7tui.deployment.export import new_version_id
 from js7tui.deployment.imports import (
     IMPORT_REQUEST,
+    VERIFY_REQUEST,
+    EntryCheck,
     ImportCandidate,
+    ImportReport,
     match_inventory,
     read_signed_archive,
 )
@@ -54,6 +57,7 @@ from js7tui.deployment.keys import (
     key_holder,
     read_identity,
 )
+from js7tui.deployment.status import ObjectStatus, object_status
 from js7tui.errors import NotFound, PermissionDenied, ValidationError
 from js7tui.identity.sessions import Session
 from js7tui.inventory import InventoryService, ObjectType
@@ -75,6 +79,8 @@ DEPLOY_REQUEST = "./inventory/deployment/deploy"
 REVOKE_REQUEST = "./inventory/deployment/revoke"
 MAX_AUDITED = 1000
 DEPLOYED, FAILED = "DEPLOYED", "FAILED"
+# Called after each Controller answered: (controller id, how many answered, how many in all).
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,8 @@ class DeploymentService:
 
     # -- deploy / revoke ------------------------------------------------------------------
     def deploy(self, session: Session, paths: Sequence[str], controllers: Sequence[str], *,
-               recursive: bool = True, meta: AuditMeta = AuditMeta()) -> Deployment:
+               recursive: bool = True, meta: AuditMeta = AuditMeta(),
+               progress: Progress | None = None) -> Deployment:
         """Sign the selected objects (objects or folders) and deploy them (LOW, MEDIUM)."""
         controllers = self._targets(controllers)
         level = security_level.read(self.store.conn)
@@ -175,10 +182,11 @@ class DeploymentService:
                                      SignedItem(data.decode("utf-8"), signature),
                                      hashlib.sha256(data).hexdigest()))
         return self._send(session, DEPLOY_REQUEST, "DEPLOY", commit, identity.subject,
-                          prepared, controllers, meta)
+                          prepared, controllers, meta, progress)
 
     def revoke(self, session: Session, paths: Sequence[str], controllers: Sequence[str], *,
-               recursive: bool = True, meta: AuditMeta = AuditMeta()) -> Deployment:
+               recursive: bool = True, meta: AuditMeta = AuditMeta(),
+               progress: Progress | None = None) -> Deployment:
         """Remove the selected objects from the Controllers (a deployment without signature,
         allowed at every level)."""
         controllers = self._targets(controllers)
@@ -190,7 +198,7 @@ class DeploymentService:
         commit = new_version_id()
         prepared = [Prepared(o.object_type, str(o.path), o.name, "") for o in objects]
         return self._send(session, REVOKE_REQUEST, "REVOKE", commit, "", prepared,
-                          controllers, meta)
+                          controllers, meta, progress)
 
     @staticmethod
     def _targets(controllers: Sequence[str]) -> list[str]:
@@ -214,13 +222,17 @@ class DeploymentService:
 
     def _send(self, session: Session, request: str, operation: str, commit: str, signer: str,
               prepared: Sequence[Prepared], controllers: Sequence[str],
-              meta: AuditMeta) -> Deployment:
+              meta: AuditMeta, progress: Progress | None = None) -> Deployment:
         add = [p.item for p in prepared if p.item is not None]
         delete = [(p.object_type.wire_type, p.name) for p in prepared if p.item is None]
         with self.ops.mutate(session, request=request, category=CAT,
                              permissions=[INVENTORY_DEPLOY], meta=meta) as op:
             self._check_targets(op, controllers)
-            targets = [self._deliver(c, add, delete) for c in controllers]
+            targets = []
+            for controller_id in controllers:
+                targets.append(self._deliver(controller_id, add, delete))
+                if progress is not None:
+                    progress(controller_id, len(targets), len(controllers))
             now = to_iso(self.clock.now())
             entry = op.record(
                 path=prepared[0].path if len(prepared) == 1 else "",
@@ -262,24 +274,54 @@ class DeploymentService:
 
     # -- import-deploy --------------------------------------------------------------------
     def import_deploy(self, session: Session, archive: Path, controller_id: str, *,
-                      meta: AuditMeta = AuditMeta()) -> Deployment:
+                      meta: AuditMeta = AuditMeta(),
+                      progress: Progress | None = None) -> Deployment:
         """Verify every signature of an archive signed outside, then deploy the exact signed
         bytes to one Controller; a refusal (hostile archive, bad or foreign signature, replayed
         version) is a security event: audited, nothing deployed."""
         self.ops.authorize(session, [INVENTORY_DEPLOY, CONTROLLER_DEPLOY],
                            controller=controller_id, request=IMPORT_REQUEST, category=CAT)
         try:
-            prepared = self._verify_archive(session, archive, controller_id)
+            signer, checks = self._verify_archive(session, archive, controller_id)
+            refused = next((c.refused for c, _ in checks if c.refused is not None), None)
+            if refused is not None:
+                raise refused
         except (ArchiveRefused, SignatureRefused) as exc:
             self.ops.refuse(session.account, IMPORT_REQUEST, CAT, str(exc),
                             controller_id=controller_id, path=archive.name)
             raise
-        signer = prepared[0][1]
         return self._send(session, IMPORT_REQUEST, "IMPORT_DEPLOY", new_version_id(), signer,
-                          [p for p, _ in prepared], [controller_id], meta)
+                          [p for _, p in checks if p is not None], [controller_id], meta,
+                          progress)
+
+    def verify_import(self, session: Session, archive: Path, controller_id: str
+                      ) -> ImportReport:
+        """Every check import-deploy makes (the same code path), stopping before the send: a
+        verdict per entry. A refusal found is audited as import-deploy's would be (a tampered
+        or foreign archive is a security event even when only checked); nothing is sent."""
+        self.ops.authorize(session, [INVENTORY_DEPLOY, CONTROLLER_DEPLOY],
+                           controller=controller_id, request=VERIFY_REQUEST, category=CAT)
+        label = archive.name
+        try:
+            signer, checks = self._verify_archive(session, archive, controller_id)
+        except (ArchiveRefused, SignatureRefused, NotFound, ValidationError) as exc:
+            if isinstance(exc, ArchiveRefused | SignatureRefused):
+                self.ops.refuse(session.account, VERIFY_REQUEST, CAT, str(exc),
+                                controller_id=controller_id, path=label)
+            return ImportReport(label, controller_id, "", (), str(exc))
+        report = ImportReport(label, controller_id, signer, tuple(c for c, _ in checks))
+        refused = report.first_refusal()
+        if refused is not None:
+            self.ops.refuse(session.account, VERIFY_REQUEST, CAT, str(refused),
+                            controller_id=controller_id, path=label,
+                            parameters={"refusedEntries": sum(not c.ok for c in report.entries)})
+        return report
 
     def _verify_archive(self, session: Session, archive: Path, controller_id: str
-                        ) -> list[tuple[Prepared, str]]:
+                        ) -> tuple[str, list[tuple[EntryCheck, Prepared | None]]]:
+        """The signer's subject and a verdict per object: whole-archive refusals raise, each
+        object's own refusal (signature, identity, version) is its verdict, so a report can
+        list them all; import-deploy refuses on the first."""
         level = security_level.read(self.store.conn)
         holder = key_holder(level, session.account)
         identity = read_identity(self.store.conn, self.keys.secrets, holder)
@@ -290,14 +332,21 @@ class DeploymentService:
         candidates = match_inventory(self.inventory, session, signed)
         trusted = identity.trusted()
         algorithms = _algorithms(identity)
-        out = []
+        out: list[tuple[EntryCheck, Prepared | None]] = []
         for candidate in candidates:
-            prepared = self._verify_one(signed.label, candidate, identity, trusted, algorithms,
-                                        signed.version_id)
-            self._check_not_deployed(signed.label, candidate.archived.entry, prepared,
-                                     controller_id)
-            out.append((prepared, identity.subject))
-        return out
+            archived = candidate.archived
+            try:
+                prepared = self._verify_one(signed.label, candidate, identity, trusted,
+                                            algorithms, signed.version_id)
+                self._check_not_deployed(signed.label, archived.entry, prepared,
+                                         controller_id)
+            except ArchiveRefused as exc:
+                out.append((EntryCheck(archived.entry, archived.object_type,
+                                       str(archived.path), refused=exc), None))
+                continue
+            out.append((EntryCheck(archived.entry, archived.object_type, str(archived.path),
+                                   prepared.version_id), prepared))
+        return identity.subject, out
 
     def _verify_one(self, label: str, candidate: ImportCandidate, identity: SigningIdentity,
                     trusted: TrustedKeys, algorithms: list[Algorithm],
@@ -359,6 +408,22 @@ class DeploymentService:
                 label, entry, f"versionId '{prepared.version_id}' was deployed to Controller "
                 f"'{controller_id}' already (commit {row[0]}); a signed version is deployed "
                 "once: export again for a new version")
+
+    # -- what the screens ask ---------------------------------------------------------------
+    def targets(self, session: Session) -> list[str]:
+        """The registered Controllers this session may deploy to (the choice offered before a
+        deployment; viewing the Controllers' settings is not needed for it)."""
+        fresh = self.ops.authorize(session, [INVENTORY_DEPLOY],
+                                   request="./inventory/deployment/targets", category=CAT)
+        ids = [r[0] for r in self.store.conn.execute("SELECT id FROM controllers ORDER BY id")]
+        return [i for i in ids if fresh.can(CONTROLLER_DEPLOY, i)]
+
+    def status(self, session: Session, path: str,
+               object_type: ObjectType | None = None) -> ObjectStatus:
+        """An object (read under the inventory's permissions) with its deployed version per
+        Controller: draft, changed or deployed."""
+        obj = self.inventory.get(session, path, object_type)
+        return object_status(self.store.conn, obj)
 
     # -- history --------------------------------------------------------------------------
     def history(self, session: Session, *, controller_id: str | None = None,
