@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from js7tui import audit, logs, security_level
 from js7tui.audit import Category
 from js7tui.audit.service import AuditService
+from js7tui.client.orders import OrderService
 from js7tui.client.registry import ControllerService
 from js7tui.clock import Clock, SystemClock, to_iso
 from js7tui.config import CONFIG_TEMPLATE, Config, load_config
@@ -75,6 +76,7 @@ class Console:
     controllers: ControllerService
     signing_keys: SigningKeyService
     deployments: DeploymentService
+    orders: OrderService
 
     @property
     def security_level(self) -> SecurityLevel:
@@ -107,6 +109,7 @@ class Console:
         return int(identity_settings.read(self.store.conn, "minimum_password_length"))
 
     def close(self) -> None:
+        self.orders.close()
         self.store.close()
 
 
@@ -143,6 +146,7 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
         signing_keys=signing_keys,
         deployments=DeploymentService(store, ops, clock, signing_keys, inventory, controllers,
                                       config.archive),
+        orders=OrderService(store, ops, clock, controllers),
     )
 
 
