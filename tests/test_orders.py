@@ -20,45 +20,16 @@ from js7tui.errors import PermissionDenied, ValidationError
 from js7tui.identity.sessions import Session
 from js7tui.permissions.names import ORDERS_CANCEL, ORDERS_CREATE, ORDERS_VIEW
 from tests.conftest import make_account
-from tests.estate import (
-    CONSOLE_PASSWORD,
-    Estate,
-    process_alive,
-    running_estate,
-    wait_attached,
-    wait_for,
-    workflow,
-)
+from tests.estate import Estate, process_alive, running_estate, wait_for
+from tests.order_fixtures import prepare
 
 META = AuditMeta()
-TICKER = "for i in 1 2 3 4 5 6 7 8 9 10; do echo tick-$i; echo tock-$i >&2; sleep 0.2; done"
-
-
-def deploy_workflows(estate: Estate) -> None:
-    """The estate's signed items: an echo, a long sleep, a ticker printing every 0.2 s."""
-    flows = [workflow("say-hello", {"say": ("agent-1", 'echo "hello from $WHO"')},
-                      executable={"env": {"WHO": "$who"}}, defaultArguments={"who": "'js7tui'"}),
-             workflow("sleepy", {"nap": ("agent-1", "echo napping; sleep 30")}),
-             workflow("ticker", {"tick": ("agent-1", TICKER)})]
-    with estate.client() as client:
-        client.deploy([estate.sign(f) for f in flows])
-        for f in flows:
-            wait_attached(client, f["path"])
-
-
-def register(estate: Estate) -> None:
-    console, admin = estate.console, estate.admin
-    console.controllers.register(admin, "controller-1", estate.servers["controller-1"].url,
-                                 "console", CONSOLE_PASSWORD, meta=META)
-    console.controllers.register(admin, "controller-down", "https://127.0.0.1:9", "console",
-                                 CONSOLE_PASSWORD, meta=META)
 
 
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
     with running_estate(tmp_path_factory.mktemp("orders")) as estate:
-        register(estate)
-        deploy_workflows(estate)
+        prepare(estate)
         yield estate
 
 
@@ -105,7 +76,8 @@ pytest_slow = pytest.mark.slow
 @pytest_slow
 def test_add_list_log_and_audit(console: Console, admin: Session) -> None:
     assert console.orders.controllers_for(admin) == ["controller-1", "controller-down"]
-    assert console.orders.workflows(admin, "controller-1") == ["say-hello", "sleepy", "ticker"]
+    assert console.orders.workflows(admin, "controller-1") == ["say-hello", "sleepy", "ticker",
+                                                              "ticker-slow"]
     order_id = console.orders.add(admin, "controller-1", "say-hello", order_id="hello-1",
                                   arguments={"who": "the tests"},
                                   meta=AuditMeta(comment="smoke test"))

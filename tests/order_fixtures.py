@@ -1,0 +1,37 @@
+"""Workflows and Controller registrations for the order tests (domain and TUI)."""
+
+from __future__ import annotations
+
+from js7tui.audit import AuditMeta
+from tests.estate import CONSOLE_PASSWORD, Estate, wait_attached, workflow
+
+DEAD_URL = "https://127.0.0.1:9"  # nothing listens on the discard port: "unreachable"
+
+
+def ticker(count: int) -> str:
+    """A job printing a line on stdout and one on stderr every 0.2 s."""
+    return (f"i=1; while [ $i -le {count} ]; do echo tick-$i; echo tock-$i >&2; sleep 0.2; "
+            "i=$((i+1)); done")
+
+
+WORKFLOWS = [
+    workflow("say-hello", {"say": ("agent-1", 'echo "hello from $WHO"')},
+             executable={"env": {"WHO": "$who"}}, defaultArguments={"who": "'js7tui'"}),
+    workflow("sleepy", {"nap": ("agent-1", "echo napping; sleep 30")}),
+    workflow("ticker", {"tick": ("agent-1", ticker(10))}),
+    workflow("ticker-slow", {"tick": ("agent-1", ticker(30))}),
+]
+
+
+def prepare(estate: Estate) -> None:
+    """Register the estate's Controller and a dead one; deploy the workflows (signed by the
+    estate's signer, as an administrator's deployment would be)."""
+    console, admin, meta = estate.console, estate.admin, AuditMeta()
+    console.controllers.register(admin, "controller-1", estate.servers["controller-1"].url,
+                                 "console", CONSOLE_PASSWORD, meta=meta)
+    console.controllers.register(admin, "controller-down", DEAD_URL, "console",
+                                 CONSOLE_PASSWORD, meta=meta)
+    with estate.client() as client:
+        client.deploy([estate.sign(f) for f in WORKFLOWS])
+        for f in WORKFLOWS:
+            wait_attached(client, f["path"])
