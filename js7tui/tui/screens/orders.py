@@ -165,7 +165,7 @@ class OrdersScreen(LiveScreen):
         if orders is None:
             return f"{where}  [b]unreachable[/b]: {escape(self.error)}"
         running = sum(1 for o in orders if not o.ended)
-        return f"{where}  {len(orders)} orders, {running} not ended  (live, times in UTC)"
+        return f"{where}  {len(orders)} orders, {running} not ended; live, times UTC"
 
     def select_item(self, item: str) -> None:
         """Select the order ``item`` (``controller/order`` chooses the Controller too)."""
