@@ -141,6 +141,8 @@ def test_output_grows_while_the_job_runs(console: Console, admin: Session) -> No
     expected = "".join(f"tick-{i}\n" for i in range(1, 11))
     assert stdout == expected and stderr == expected.replace("tick", "tock")
     assert piece.live is False and piece.order_state == "finished"
+    with pytest.raises(ControllerRefused, match="has no step 5"):
+        console.orders.output(admin, "controller-1", "tick-1", 5)
 
 
 @pytest_slow

@@ -10,17 +10,20 @@ session ends: the app removes the screen), and never starts a poll while one is 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from textual import work
 from textual.timer import Timer
 
-from js7tui.errors import Js7Error
-from js7tui.tui.screens.base import SectionScreen, ServiceDone
+from js7tui.tui.screens.base import SectionScreen
 
-log = logging.getLogger("js7tui.tui")
+
+@dataclass(frozen=True)
+class _Unlocked:
+    """A service call that takes the lock itself (``guard``) around its store parts only."""
+
+    fn: Callable[..., Any]
 
 
 class LiveScreen(SectionScreen):
@@ -36,25 +39,15 @@ class LiveScreen(SectionScreen):
                     then: Callable[[Any], None] | None = None,
                     failed: Callable[[Exception], None] | None = None,
                     network: bool = False, **kwargs: Any) -> None:
-        if not network:
-            super().run_service(what, fn, *args, then=then, failed=failed, **kwargs)
-            return
-        self._network_worker(what, fn, args, {**kwargs, "guard": self.ctx.store_lock}, then,
-                             failed)
+        if network:
+            fn, kwargs = _Unlocked(fn), {**kwargs, "guard": self.ctx.store_lock}
+        super().run_service(what, fn, *args, then=then, failed=failed, **kwargs)
 
-    @work(thread=True, group="network")
-    def _network_worker(self, what: str, fn: Callable[..., Any], args: tuple[Any, ...],
-                        kwargs: dict[str, Any], then: Callable[[Any], None] | None,
-                        failed: Callable[[Exception], None] | None) -> None:
-        try:
-            result = fn(*args, **kwargs)
-        except Js7Error as exc:
-            self.post_message(ServiceDone(what, error=exc, failed=failed))
-        except Exception as exc:  # never let a worker take the console down
-            log.exception("%s failed", what)
-            self.post_message(ServiceDone(what, error=exc, failed=failed))
-        else:
-            self.post_message(ServiceDone(what, result=result, then=then))
+    def invoke(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+               ) -> Any:
+        if isinstance(fn, _Unlocked):
+            return fn.fn(*args, **kwargs)  # the service holds ``guard`` for its store parts
+        return super().invoke(fn, args, kwargs)
 
     # -- polling --------------------------------------------------------------------------
     def start_polling(self, interval: float | None = None) -> None:
