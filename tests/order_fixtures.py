@@ -19,7 +19,7 @@ WORKFLOWS = [
              executable={"env": {"WHO": "$who"}}, defaultArguments={"who": "'js7tui'"}),
     workflow("sleepy", {"nap": ("agent-1", "echo napping; sleep 30")}),
     workflow("ticker", {"tick": ("agent-1", ticker(10))}),
-    workflow("ticker-slow", {"tick": ("agent-1", ticker(30))}),
+    workflow("ticker-slow", {"tick": ("agent-1", ticker(20))}),
 ]
 
 

@@ -150,18 +150,18 @@ async def test_follow_mode_shows_lines_as_the_job_prints_them(app: Js7App, estat
         assert log.following and log.is_polling
         seen = await wait_until(pilot, lambda: [x for x in log.view.lines if
                                                 x.startswith("tick-")], "the first ticks")
-        assert "tick-30" not in seen  # lines arrive while the job still runs
+        assert "tick-20" not in seen  # lines arrive while the job still runs
         await wait_until(pilot, lambda: "tick-5" in log.view.lines, "tick-5")
         assert "err| tock-5" in log.view.lines  # both streams, stderr marked in words
         # a scroll key stops following: no more polling
         await pilot.press("k")
         assert not log.following and not log.is_polling
         await pilot.press("f")
-        await wait_until(pilot, lambda: "tick-30" in log.view.lines, "the last tick",
+        await wait_until(pilot, lambda: "tick-20" in log.view.lines, "the last tick",
                          timeout=30)
         await wait_until(pilot, lambda: not log.following, "follow mode ending with the order")
         ticks = [x for x in log.view.lines if x.startswith("tick-")]
-        assert ticks == [f"tick-{i}" for i in range(1, 31)]  # each line once, in order
+        assert ticks == [f"tick-{i}" for i in range(1, 21)]  # each line once, in order
         assert state_on_controller(console, admin, "tui-tick") == "finished"
         assert not log.is_polling
         await pilot.press("escape")
