@@ -144,13 +144,13 @@ class OrderLogScreen(LiveScreen):
 
     def _title(self) -> None:
         model = self.model
-        follow = ("[b]following[/b] (a scroll key stops)" if self.following
-                  else "[b]f[/b] follows")
+        follow = "[b]following[/b]" if self.following else "not following"
         state = f"  [b]{escape(model.state)}[/b]" if model.state else ""
-        workflow = f"  workflow {escape(model.workflow)}" if model.workflow else ""
+        workflow = f" ({escape(model.workflow)})" if model.workflow else ""
+        streams = "stdout+stderr" if self.stream == "both" else self.stream
         self.query_one("#orderlog-title", Static).update(
-            f" order [b]{escape(self.order_id)}[/b] on {escape(self.controller)}{workflow}"
-            f"{state}  showing {self.stream}  {follow}")
+            f" order [b]{escape(self.order_id)}[/b]{workflow} @ {escape(self.controller)}"
+            f"{state}  {streams}, {follow}")
 
     # -- actions --------------------------------------------------------------------------
     def action_back(self) -> None:
