@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from js7tui.audit import AuditMeta
+from js7tui.clock import FrozenClock
+from js7tui.console import Console, initialize
+from js7tui.home import Home
+from js7tui.pki.keys import KeyType
+from js7tui.security_level import SecurityLevel
+from tests.conftest import ROOT_PASSWORD, cheap_hasher, login
 from tests.estate import CONSOLE_PASSWORD, Estate, wait_attached, workflow
 
 DEAD_URL = "https://127.0.0.1:9"  # nothing listens on the discard port: "unreachable"
@@ -35,3 +43,15 @@ def prepare(estate: Estate) -> None:
         client.deploy([estate.sign(f) for f in WORKFLOWS])
         for f in WORKFLOWS:
             wait_attached(client, f["path"])
+
+
+def dead_controller_console(root: Path) -> Console:
+    """A store-only home with its CA (so the console has a client certificate), root's
+    password changed, and a Controller registered at a dead URL: the "unreachable" state."""
+    console = initialize(Home(root), SecurityLevel.LOW, clock=FrozenClock(),
+                         hasher=cheap_hasher(), ca_key_type=KeyType.EC_P256)
+    console.accounts.change_password(account="root", old="root", new=ROOT_PASSWORD)
+    admin = login(console, "root", ROOT_PASSWORD)
+    console.controllers.register(admin, "controller-down", DEAD_URL, "console", "hop-secret",
+                                 meta=AuditMeta())
+    return console

@@ -15,18 +15,12 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from js7tui.audit import AuditMeta
 from js7tui.client.controller import Order, Output, Step
-from js7tui.clock import FrozenClock
-from js7tui.console import Console, initialize
+from js7tui.console import Console
 from js7tui.engine.shapes import output_slice
-from js7tui.home import Home
-from js7tui.pki.keys import KeyType
-from js7tui.security_level import SecurityLevel
 from js7tui.tui.app import make_app
-from tests.conftest import ROOT_PASSWORD, cheap_hasher
-from tests.conftest import login as store_login
-from tests.order_fixtures import DEAD_URL
+from tests.conftest import ROOT_PASSWORD
+from tests.order_fixtures import dead_controller_console
 from tests.tui.conftest import login, settle
 from tests.tui.test_snapshots import BIG, SMALL, keys, steps, text
 
@@ -92,14 +86,7 @@ class FixedOrders:
 
 @pytest.fixture
 def with_ca(tmp_path: Path) -> Iterator[Console]:
-    """A home with its CA (so the console has a client certificate) and a Controller
-    registered at a dead URL."""
-    console = initialize(Home(tmp_path / "ca-home"), SecurityLevel.LOW, clock=FrozenClock(),
-                         hasher=cheap_hasher(), ca_key_type=KeyType.EC_P256)
-    console.accounts.change_password(account="root", old="root", new=ROOT_PASSWORD)
-    root = store_login(console, "root", ROOT_PASSWORD)
-    console.controllers.register(root, "controller-down", DEAD_URL, "console", "hop-secret",
-                                 meta=AuditMeta())
+    console = dead_controller_console(tmp_path / "ca-home")
     yield console
     console.close()
 

@@ -75,6 +75,12 @@ class LiveScreen(SectionScreen):
     def poll_done(self) -> None:
         self.polling = False
 
+    def poll_failed(self, error: Exception) -> None:
+        """A refused or failed refresh stops the refreshing: no error (and no audited
+        refusal) every second; ``r`` or showing the screen again starts over."""
+        self.polling = False
+        self.stop_polling()
+
     def on_screen_suspend(self) -> None:
         self.stop_polling()
 

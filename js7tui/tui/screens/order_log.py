@@ -90,7 +90,7 @@ class OrderLogScreen(LiveScreen):
         self.polling = True
         self.run_service("job log", self._read, session, set(model.steps), model.wanted(),
                          network=True, then=lambda result: self._apply(model, result),
-                         failed=lambda _: self.poll_done())
+                         failed=self.poll_failed)
 
     def _read(self, session: Session, known: set[int], wanted: dict[int, dict[str, int]], *,
               guard: Any) -> tuple[Any, list[Any]]:
@@ -134,6 +134,12 @@ class OrderLogScreen(LiveScreen):
             self.stop_polling()
             self.notify(f"order {self.order_id} {model.state}; follow mode is off", timeout=4)
         self._title()
+
+    def poll_failed(self, error: Exception) -> None:
+        super().poll_failed(error)
+        if self.following:
+            self.following = False
+            self._title()
 
     def _draw(self) -> None:
         view = self.view

@@ -117,9 +117,14 @@ class OrdersScreen(LiveScreen):
             return
         self.polling = True
         self.run_service("orders", self._read, session, self.controller, network=True,
-                         then=self._loaded, failed=lambda _: self.poll_done())
+                         then=self._loaded, failed=self.poll_failed)
 
     def poll(self) -> None:
+        self.reload()
+
+    def action_reload(self) -> None:
+        """Read again now, and keep reading (after a refusal stopped it)."""
+        self.start_polling()
         self.reload()
 
     def _read(self, session: Session, wanted: str | None, *, guard: Any
