@@ -101,11 +101,6 @@ class JobLog:
         return changed
 
     @property
-    def live_step(self) -> StepLog | None:
-        """The step whose output is still growing (the one to follow)."""
-        return next((s for s in self.steps.values() if s.running), None)
-
-    @property
     def ended(self) -> bool:
         return self.state in ("finished", "failed", "cancelled")
 
