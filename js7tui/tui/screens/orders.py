@@ -153,7 +153,7 @@ class OrdersScreen(LiveScreen):
         self.query_one("#orders-where", Static).update(self._where(orders))
         self.table.empty_text = ("the Controller did not answer" if orders is None
                                  else "no orders")
-        self.table.set_rows(order_row(o) for o in orders or [])
+        self.table.update_rows(order_row(o) for o in orders or [])
         if self._select and self._select in self.table.visible_keys:
             self.table.move_cursor(row=self.table.visible_keys.index(self._select))
             self._select = None
