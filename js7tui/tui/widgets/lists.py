@@ -113,7 +113,7 @@ class HouseTable(DataTable):
         order (no filter), only the cells that changed are redrawn, which keeps a list of a
         thousand rows refreshed every second cheap."""
         rows = list(rows)
-        if self._filter or [r.key for r in rows] != [r.key for r in self._rows]:
+        if self._filter or not rows or [r.key for r in rows] != [r.key for r in self._rows]:
             self.set_rows(rows)
             return
         columns = [column.key for column in self.ordered_columns]
