@@ -17,7 +17,7 @@ from js7tui.permissions.names import ORDERS_VIEW
 from js7tui.tui.app import make_app
 from js7tui.tui.screens.orders import OrdersScreen
 from tests.conftest import ROOT_PASSWORD, login, make_account
-from tests.order_fixtures import dead_controller_console
+from tests.order_fixtures import FixedOrders, dead_controller_console
 from tests.tui.conftest import login as tui_login
 from tests.tui.conftest import settle
 
@@ -71,3 +71,24 @@ async def wait_for(pilot, condition, what: str, timeout: float = 10.0) -> None:
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.1)
         await pilot.pause()
+
+
+async def test_open_section_selects_an_order(console: Console, env: dict[str, str]) -> None:
+    """The dashboard's way in: ``open_section("orders", "controller/order")``."""
+    console.accounts.change_password(account="root", old="root", new=ROOT_PASSWORD)
+    app = make_app(console, env=env)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await tui_login(pilot, "root", ROOT_PASSWORD)
+        await pilot.press("4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, OrdersScreen)
+        screen.source = FixedOrders()
+        app.open_section("orders", "controller-2/sleepy-9c1d")
+        await settle(pilot)
+        assert screen.controller == "controller-2" and screen.table.current_key == "sleepy-9c1d"
+        assert screen.table.get_row("sleepy-9c1d")[2:4] == ["cancelled", "1 nap"]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.view.lines == ["--- step 1: job nap on agent-1: killed, return "
+                                         "code -15 ---", "napping"]
