@@ -28,6 +28,7 @@ from js7tui.store import Store
 
 if TYPE_CHECKING:
     from js7tui.audit.service import AuditService
+    from js7tui.client.orders import OrderService
     from js7tui.client.registry import ControllerService
     from js7tui.deployment import ExportService
     from js7tui.deployment.keys import SigningKeyService
@@ -180,6 +181,11 @@ def _deployments(c: Console) -> DeploymentService:
                              c.controllers, c.config.archive)
 
 
+def _orders(c: Console) -> OrderService:
+    from js7tui.client.orders import OrderService
+    return OrderService(c.store, c.ops, c.clock, c.controllers)
+
+
 class Console:
     """One home's services. ``hasher`` and ``registry`` may be given (tests: a cheap hasher,
     extra providers); every service is built from them on first use."""
@@ -202,6 +208,7 @@ class Console:
     controllers = _Lazy(_controllers)
     signing_keys = _Lazy(_signing_keys)
     deployments = _Lazy(_deployments)
+    orders = _Lazy(_orders)
 
     def __init__(self, store: Store, *, home: Home | None = None, clock: Clock | None = None,
                  config: Config | None = None, hasher: PasswordHasher | None = None,
@@ -252,6 +259,8 @@ class Console:
         return int(identity_settings.read(self.store.conn, "minimum_password_length"))
 
     def close(self) -> None:
+        if "orders" in self.__dict__:  # its Controller clients log out
+            self.orders.close()
         self.store.close()
 
 

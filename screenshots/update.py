@@ -48,6 +48,13 @@ NAMES = {
     "test_snapshots_inv/test_schema_error.svg": "inventory-schema-error.svg",
     "test_snapshots_inv/test_high_import_report.svg": "inventory-import-report.svg",
     "test_snapshots_inv/test_readonly.svg": "inventory-readonly.svg",
+    # Orders and job logs (tests/tui/test_snapshots_ord.py).
+    "test_snapshots_ord/test_orders.svg": "orders.svg",
+    "test_snapshots_ord/test_orders_80x24.svg": "orders-80x24.svg",
+    "test_snapshots_ord/test_orders_unreachable.svg": "orders-unreachable.svg",
+    "test_snapshots_ord/test_orders_readonly_ansi_dark.svg": "orders-readonly-ansi-dark.svg",
+    "test_snapshots_ord/test_add_order_form.svg": "add-order.svg",
+    "test_snapshots_ord/test_job_log.svg": "job-log.svg",
 }
 
 if __name__ == "__main__":

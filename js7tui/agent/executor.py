@@ -33,6 +33,7 @@ from js7tui.engine.shapes import (
     check_name,
     evaluate_all,
     order_arguments,
+    output_slice,
 )
 from js7tui.signing import SignatureRefused, TrustedKeys
 from js7tui.store import Store
@@ -267,6 +268,20 @@ class Executor:
             log.info("killing task %s (pid %d)", task_id, running.process.pid)
             self._signal(task_id, running)
         return self.describe(row)
+
+    def output(self, task_id: str, stdout: int, stderr: int) -> dict[str, Any]:
+        """A task's output from byte offsets on: as captured so far while it runs (follow
+        mode), as recorded once it ended."""
+        row = self._task(task_id)
+        if row is None:
+            raise Problem(404, "UnknownTask", f"no task '{task_id}' on this Agent")
+        running = self.running.get(task_id)
+        answer: dict[str, Any] = {"taskId": task_id, "state": row["state"]}
+        for stream, offset in (("stdout", stdout), ("stderr", stderr)):
+            data = bytes(running.output[stream]) if running is not None else \
+                (row[stream] or "").encode("utf-8")
+            answer[stream], answer[f"{stream}Offset"] = output_slice(data, offset)
+        return answer
 
     def _finish(self, task_id: str, state: str, code: int | None, message: str,
                 output: Mapping[str, bytes]) -> None:

@@ -9,6 +9,8 @@ Routes (besides ``POST /api/session`` and ``GET /api``):
 - ``POST /api/task``: StartTask ``{taskId, orderId, workflowPath, versionId, position, jobName,
   arguments}``, idempotent per ``taskId``
 - ``POST /api/task/kill``: ``{taskId}``
+- ``GET /api/task/output?taskId=&stdout=N&stderr=M``: a task's output from byte offsets on
+  (live while it runs)
 - ``GET /api/event?after=N&timeout=S``: events after N, waiting up to S seconds for one
 """
 
@@ -51,6 +53,7 @@ class AgentServer(EngineServer):
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/api/item", self.update_items), web.get("/api/item", self.items),
                 web.post("/api/task", self.start_task), web.post("/api/task/kill", self.kill),
+                web.get("/api/task/output", self.task_output),
                 web.get("/api/event", self.events)]
 
     async def on_start(self) -> None:
@@ -124,6 +127,14 @@ class AgentServer(EngineServer):
         if not isinstance(task_id, str):
             raise Problem(400, "InvalidRequest", "taskId is missing")
         return web.json_response(self.executor.kill(task_id))
+
+    async def task_output(self, request: web.Request) -> web.Response:
+        query = request.query
+        try:
+            stdout, stderr = int(query.get("stdout", "0")), int(query.get("stderr", "0"))
+        except ValueError:
+            raise Problem(400, "InvalidRequest", "stdout and stderr are byte offsets") from None
+        return web.json_response(self.executor.output(query.get("taskId", ""), stdout, stderr))
 
     def _events_after(self, after: int) -> list[dict[str, Any]]:
         rows = self.journal.conn.execute(

@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {"ControllerError", "ControllerUnreachable", "ControllerRefused", "answer", "Step",
-            "Order", "DeployedItem", "ControllerClient"}
+            "Order", "Output", "DeployedItem", "ControllerClient"}
 
 
 _ERRORS = {"ControllerError", "ControllerUnreachable", "ControllerRefused"}

@@ -73,6 +73,9 @@ class Order:
     created: str
     arguments: dict[str, str] = field(default_factory=dict)
     steps: tuple[Step, ...] = ()
+    position: int = 0
+    updated: str = ""
+    cancel_requested: bool = False
 
     FINAL = ("finished", "failed", "cancelled")
 
@@ -84,7 +87,36 @@ class Order:
     def from_wire(cls, raw: Mapping[str, Any]) -> Order:
         return cls(raw["id"], raw["workflowPath"], raw["versionId"], raw["state"],
                    raw.get("message", ""), raw["created"], dict(raw.get("arguments", {})),
-                   tuple(Step.from_wire(s) for s in raw.get("steps", [])))
+                   tuple(Step.from_wire(s) for s in raw.get("steps", [])),
+                   int(raw.get("position", 0)), raw.get("updated", ""),
+                   bool(raw.get("cancelRequested", False)))
+
+
+@dataclass(frozen=True)
+class Output:
+    """A piece of one step's output from the offsets asked for; ask again from
+    ``stdout_offset``/``stderr_offset`` for what came since (``live``: read from the Agent
+    while the job runs)."""
+
+    order_id: str
+    order_state: str
+    position: int
+    job_name: str
+    agent: str
+    state: str
+    stdout: str
+    stderr: str
+    stdout_offset: int
+    stderr_offset: int
+    live: bool = False
+    message: str = ""
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, Any]) -> Output:
+        return cls(raw["orderId"], raw["orderState"], raw["position"], raw["jobName"],
+                   raw["agent"], raw["state"], raw.get("stdout", ""), raw.get("stderr", ""),
+                   raw.get("stdoutOffset", 0), raw.get("stderrOffset", 0),
+                   bool(raw.get("live")), raw.get("message", ""))
 
 
 @dataclass(frozen=True)
@@ -204,6 +236,14 @@ class ControllerClient:
         """The order with each step's captured stdout and stderr."""
         return Order.from_wire(self.call("GET",
                                          f"/api/order/{quote(order_id, safe='')}/log"))
+
+    def order_output(self, order_id: str, position: int | None = None, *, stdout: int = 0,
+                     stderr: int = 0) -> Output:
+        """Step ``position``'s output (default: the current step) from byte offsets on."""
+        params = {"stdout": stdout, "stderr": stderr,
+                  **({"position": position} if position is not None else {})}
+        return Output.from_wire(self.call(
+            "GET", f"/api/order/{quote(order_id, safe='')}/output", params=params))
 
     def agents(self) -> list[dict[str, Any]]:
         return list(self.call("GET", "/api/agent")["agents"])

@@ -7,7 +7,10 @@ Routes (besides ``POST /api/session`` and ``GET /api``):
 - ``GET /api/item``: deployed items with each Agent's attachment state
 - ``GET /api/item/signed?itemType=&path=[&versionId=]``: the signed item as deployed
 - ``POST /api/order``: add orders ``[{id, workflowPath, arguments}]`` (or one object)
-- ``GET /api/order[?state=]``, ``GET /api/order/{id}``, ``GET /api/order/{id}/log``
+- ``GET /api/order[?state=]`` (newest first, with their steps but no output),
+  ``GET /api/order/{id}``, ``GET /api/order/{id}/log``
+- ``GET /api/order/{id}/output?position=P&stdout=N&stderr=M``: one step's output from byte
+  offsets on, live from its Agent while the job runs (follow mode)
 - ``POST /api/command``: ``{"TYPE": "CancelOrders", "orderIds": [...]}``
 - ``GET /api/agent``: the Agents and their links
 """
@@ -19,16 +22,18 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+import httpx
 from aiohttp import web
 
 from js7tui.clock import to_iso
 from js7tui.controller import orders
-from js7tui.controller.agents import AgentLink
+from js7tui.controller.agents import AgentLink, AgentProblem
 from js7tui.controller.deploy import apply_update
 from js7tui.engine.app import EngineServer, json_body
 from js7tui.engine.items import check_update
 from js7tui.engine.journal import journal_id
 from js7tui.engine.problems import Problem
+from js7tui.engine.shapes import output_slice
 from js7tui.engine.tls import build_client_context
 
 log = logging.getLogger("js7tui.controller")
@@ -53,6 +58,7 @@ class ControllerServer(EngineServer):
                 web.post("/api/order", self.add_orders), web.get("/api/order", self.list_orders),
                 web.get("/api/order/{order_id}", self.order),
                 web.get("/api/order/{order_id}/log", self.order_log),
+                web.get("/api/order/{order_id}/output", self.order_output),
                 web.post("/api/command", self.command), web.get("/api/agent", self.agents)]
 
     async def on_start(self) -> None:
@@ -146,9 +152,16 @@ class ControllerServer(EngineServer):
         state = request.query.get("state")
         limit = min(int(request.query.get("limit", MAX_LIST)), MAX_LIST)
         query = "SELECT * FROM orders" + (" WHERE state = ?" if state else "")
-        rows = self.journal.conn.execute(query + " ORDER BY created DESC LIMIT ?",
-                                         (*([state] if state else []), limit)).fetchall()
-        return web.json_response({"orders": [orders.describe_order(r) for r in rows]})
+        conn = self.journal.conn
+        rows = conn.execute(query + " ORDER BY created DESC, order_id LIMIT ?",
+                            (*([state] if state else []), limit)).fetchall()
+        steps: dict[str, list[dict[str, Any]]] = {}
+        for step in conn.execute("SELECT * FROM steps WHERE order_id IN (SELECT value FROM "
+                                 "json_each(?)) ORDER BY order_id, position",
+                                 (json.dumps([r["order_id"] for r in rows]),)):
+            steps.setdefault(step["order_id"], []).append(orders.describe_step(step))
+        return web.json_response({"orders": [
+            {**orders.describe_order(r), "steps": steps.get(r["order_id"], [])} for r in rows]})
 
     def _order(self, request: web.Request, with_output: bool) -> dict[str, Any]:
         order_id = request.match_info["order_id"]
@@ -166,6 +179,43 @@ class ControllerServer(EngineServer):
 
     async def order_log(self, request: web.Request) -> web.Response:
         return web.json_response(self._order(request, True))
+
+    async def order_output(self, request: web.Request) -> web.Response:
+        """One step's output from byte offsets on. While the job runs the Agent is asked (what
+        it captured so far); once the step ended, the journal answers."""
+        order_id = request.match_info["order_id"]
+        conn = self.journal.conn
+        row = conn.execute("SELECT * FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+        if row is None:
+            raise Problem(404, "UnknownOrder", f"no order '{order_id}'")
+        try:
+            position = int(request.query.get("position", row["position"]))
+            offsets = {s: int(request.query.get(s, "0")) for s in ("stdout", "stderr")}
+        except ValueError:
+            raise Problem(400, "InvalidRequest", "position, stdout and stderr must be numbers"
+                          ) from None
+        step = conn.execute("SELECT * FROM steps WHERE order_id = ? AND position = ?",
+                            (order_id, position)).fetchone()
+        if step is None:
+            raise Problem(404, "UnknownStep", f"order '{order_id}' has no step {position} (yet)")
+        answer: dict[str, Any] = {"orderId": order_id, "orderState": row["state"],
+                                  "position": position, "jobName": step["job_name"],
+                                  "agent": step["agent"], "state": step["state"],
+                                  "live": False, "message": ""}
+        link = self.links.get(step["agent"])
+        if step["state"] in ("started", "running") and link is not None:
+            try:
+                live = await link.call("GET", "/api/task/output", params={
+                    "taskId": step["task_id"], **{k: str(v) for k, v in offsets.items()}})
+                answer.update({k: live[k] for k in ("stdout", "stderr", "stdoutOffset",
+                                                    "stderrOffset")}, live=True)
+                return web.json_response(answer)
+            except (httpx.HTTPError, AgentProblem) as exc:
+                answer["message"] = f"Agent '{step['agent']}' did not answer: {exc}"
+        for stream, offset in offsets.items():
+            answer[stream], answer[f"{stream}Offset"] = output_slice(
+                (step[stream] or "").encode("utf-8"), offset)
+        return web.json_response(answer)
 
     async def command(self, request: web.Request) -> web.Response:
         body = await json_body(request)

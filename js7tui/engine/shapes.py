@@ -328,6 +328,30 @@ def order_arguments(raw: object) -> dict[str, str]:
     return out
 
 
+# -- job output -------------------------------------------------------------------------
+OUTPUT_CHUNK = 256 * 1024
+
+
+def _utf8_length(lead: int) -> int:
+    return 2 if lead >> 5 == 0b110 else 3 if lead >> 4 == 0b1110 else \
+        4 if lead >> 3 == 0b11110 else 1
+
+
+def output_slice(data: bytes, offset: int, limit: int = OUTPUT_CHUNK) -> tuple[str, int]:
+    """The text of ``data`` from byte ``offset`` (at most ``limit`` bytes) and the offset to ask
+    from next time: follow mode reads a job's growing output in pieces, so a piece ends before
+    a UTF-8 character whose bytes have not all arrived (the next piece starts with it)."""
+    offset = min(max(offset, 0), len(data))
+    chunk = data[offset:offset + limit]
+    end = len(chunk)
+    start = end - 1
+    while start >= 0 and end - start < 4 and chunk[start] & 0xC0 == 0x80:
+        start -= 1
+    if start >= 0 and chunk[start] >= 0x80 and end - start < _utf8_length(chunk[start]):
+        end = start
+    return chunk[:end].decode("utf-8", "replace"), offset + end
+
+
 # -- requests ---------------------------------------------------------------------------
 def problem(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"TYPE": "Problem", "code": code, "message": message, **extra}

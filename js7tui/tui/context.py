@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from js7tui.identity.sessions import Session
 
 T = TypeVar("T")
+CONTROLLER_PERMISSIONS = "sos:products:controller:"
 
 
 @dataclass
@@ -107,11 +108,20 @@ class TuiContext:
 
     # -- permissions ----------------------------------------------------------------------
     def can(self, permission: str | None, controller: str = "") -> bool:
-        """May the session see/do this? (No session, or a pending password change: no.)"""
+        """May the session see/do this? (No session, or a pending password change: no.)
+
+        A Controller permission asked without a Controller (a section's gate, a key shown
+        before a Controller is chosen) is granted when some Controller's section grants it:
+        an operator whose roles grant ``controller:orders:view`` on one Controller only opens
+        the Orders section. The services still check per Controller."""
         session = self._session
         if session is None or session.must_change_password:
             return False
-        return permission is None or session.can(permission, controller)
+        if permission is None or session.can(permission, controller):
+            return True
+        if controller or not permission.startswith(CONTROLLER_PERMISSIONS):
+            return False
+        return any(session.can(permission, c) for c in session.permissions.controllers())
 
     def may_change(self, permission: str | None, controller: str = "") -> bool:
         """For mutating actions: permitted, and the console is not read-only."""
@@ -141,6 +151,12 @@ class TuiContext:
         return session.idle_timeout - idle
 
     # -- service calls --------------------------------------------------------------------
+    @property
+    def store_lock(self) -> threading.RLock:
+        """The lock ``call`` holds, for services that take it only around their store parts
+        (``guard``) and not while a Controller answers."""
+        return self._lock
+
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a service call holding the lock (workers and the UI thread share a connection)."""
         with self._lock:

@@ -82,7 +82,7 @@ class ServiceScreen(Screen):
                         kwargs: dict[str, Any], then: Callable[[Any], None] | None,
                         failed: Callable[[Exception], None] | None) -> None:
         try:
-            result = self.ctx.call(fn, *args, **kwargs)
+            result = self.invoke(fn, args, kwargs)
         except Js7Error as exc:
             self.post_message(ServiceDone(what, error=exc, failed=failed))
         except Exception as exc:  # never let a worker take the console down
@@ -90,6 +90,11 @@ class ServiceScreen(Screen):
             self.post_message(ServiceDone(what, error=exc, failed=failed))
         else:
             self.post_message(ServiceDone(what, result=result, then=then))
+
+    def invoke(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+               ) -> Any:
+        """How a worker calls the service: holding the TUI's lock (one connection)."""
+        return self.ctx.call(fn, *args, **kwargs)
 
     def on_service_done(self, message: ServiceDone) -> None:
         message.stop()

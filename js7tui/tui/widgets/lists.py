@@ -108,6 +108,22 @@ class HouseTable(DataTable):
         self._rows = list(rows)
         self._render_rows(current)
 
+    def update_rows(self, rows: Iterable[Row]) -> None:
+        """``set_rows`` for a live list read again: when the same rows come back in the same
+        order (no filter), only the cells that changed are redrawn, which keeps a list of a
+        thousand rows refreshed every second cheap."""
+        rows = list(rows)
+        if self._filter or not rows or [r.key for r in rows] != [r.key for r in self._rows]:
+            self.set_rows(rows)
+            return
+        columns = [column.key for column in self.ordered_columns]
+        for old, new in zip(self._rows, rows, strict=True):
+            for column, before, after in zip(columns, old.cells, new.cells, strict=False):
+                if before != after:  # measuring every row again only when it must grow
+                    wider = Text(str(after)).cell_len > self.columns[column].content_width
+                    self.update_cell(new.key, column, after, update_width=wider)
+        self._rows = rows
+
     @property
     def current_key(self) -> str | None:
         if not self.row_count:
