@@ -80,6 +80,29 @@ def check_ca(ca_pem: str) -> str:
     return ca_pem
 
 
+def read_ca_file(path: str) -> str:
+    """The Controller's CA (trust anchor) from a PEM file the administrator names; a clear
+    error when it is missing, unreadable or not PEM certificates. Empty path: none."""
+    path = path.strip()
+    if not path:
+        return ""
+    from pathlib import Path
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ValidationError(f"the CA file '{path}' does not exist (give the path of the "
+                              "Controller's CA certificate, PEM)")
+    try:
+        text = file.read_text("ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"the CA file '{path}' cannot be read as PEM text: "
+                              f"{getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return check_ca(text)
+    except ValidationError:
+        raise ValidationError(f"the CA file '{path}' holds no PEM certificate "
+                              "(-----BEGIN CERTIFICATE-----)") from None
+
+
 def insert_controller(conn: sqlite3.Connection, secrets: SecretBox, now: str,
                       controller_id: str, url: str, hop_user: str, password: str, *,
                       ca_pem: str = "", client_name: str = "console"
