@@ -71,7 +71,7 @@ async def test_dashboard_shows_what_needs_attention(app: Js7App, estate: Estate)
         await settle(pilot)
         controllers = rows(app, "dash-controllers")
         assert controllers["controller-1"].startswith(
-            "controller-1 | reachable | mutual TLS on, cert ")
+            "controller-1 | reachable | mutual TLS on, ")
         assert controllers["controller-1"].endswith("| 1 (1 connected) | 0")
         assert controllers["controller-dead"].startswith(
             "controller-dead | unreachable: TCP: nothing listens on 127.0.0.1")

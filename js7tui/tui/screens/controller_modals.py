@@ -17,7 +17,7 @@ from textual.widgets import Label, Static
 from js7tui.client.diagnose import Diagnosis
 from js7tui.tui.widgets.lists import HouseTable, Row
 
-STEP_WIDTH = 19
+STEP_WIDTH = 18
 
 
 def diagnosis_text(diagnosis: Diagnosis) -> str:
@@ -28,7 +28,7 @@ def diagnosis_text(diagnosis: Diagnosis) -> str:
         state = "ok    " if step.ok else "FAILED"
         lines.append(f"[b]{state}[/b]  {escape(step.name):<{STEP_WIDTH}} {escape(step.text)}")
         if step.hint:
-            lines.append(f"{'':8}{'':<{STEP_WIDTH}} [i]check:[/i] {escape(step.hint)}")
+            lines.append(f"{'':8}[i]check:[/i] {escape(step.hint)}")
     verdict = ("[b]Result: login ok[/b] - the console can work with this Controller."
                if diagnosis.ok else
                f"[b]Result: stopped at {escape(diagnosis.failed.name)}[/b]"  # type: ignore[union-attr]
@@ -40,17 +40,15 @@ class _ResultModal(ModalScreen[None]):
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "close", "Close", id="result.close", tooltip="Back to the list"),
     ]
-    DEFAULT_CSS = """
-    _ResultModal > .dialog, DiagnosisModal > .dialog, AgentsModal > .dialog {
-        width: 110;
-        max-width: 100%;
-    }
-    """
+    WIDTH = 110     # wider than the house dialog: a step's sentence fits on one line
 
     def __init__(self, title: str, again: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.again = again
+
+    def on_mount(self) -> None:
+        self.query_one(".dialog").styles.width = self.WIDTH
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -110,6 +108,7 @@ class AgentsModal(_ResultModal):
             yield Static("[b]r[/b] reload   [b]esc[/b] close", classes="dialog-keys")
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.query_one(HouseTable).focus()
 
     def show(self, agents: list[dict[str, Any]]) -> None:

@@ -32,7 +32,7 @@ from js7tui.permissions.names import (
 )
 from js7tui.tui.screens.base import SectionScreen
 from js7tui.tui.screens.controller_modals import AgentsModal, DiagnosisModal
-from js7tui.tui.widgets.lists import HouseTable, Row
+from js7tui.tui.widgets.lists import HouseTable, Row, fit_rows
 from js7tui.tui.widgets.modals import Field, FormModal, TypedConfirmModal
 
 
@@ -68,8 +68,7 @@ class ControllersScreen(SectionScreen):
     HELP = ("Registered Controllers. **t** tests a connection, **enter**/**a** its Agents, "
             "**n** registers, **d** removes. **tab** reaches the roles with a section for it.")
     DEFAULT_CSS = """
-    ControllersScreen #controllers-table { height: auto; max-height: 60%; }
-    ControllersScreen #controller-roles { height: auto; max-height: 12; }
+    ControllersScreen #controllers-table, ControllersScreen #controller-roles { height: 4; }
     ControllersScreen #controller-roles-title { margin-top: 1; padding: 0 1; }
     """
 
@@ -112,9 +111,9 @@ class ControllersScreen(SectionScreen):
 
     def _loaded(self, records: list[ControllerRecord]) -> None:
         self.records = {r.id: r for r in records}
-        self.table.set_rows(Row(r.id, (r.id, r.url, r.hop_user, r.client_name,
-                                       self.tested.get(r.id, "not tested")))
-                            for r in records)
+        fit_rows(self.table, [Row(r.id, (r.id, r.url, r.hop_user, r.client_name,
+                                          self.tested.get(r.id, "not tested")))
+                              for r in records], 12)
         if self._want is not None:
             self._select(self._want)
         self._show_roles()
@@ -140,8 +139,8 @@ class ControllersScreen(SectionScreen):
         title.update(escape(f"Roles with a permission section for {current} "
                             "(enter opens Roles):"))
         found = role_sections(self.roles or [], current)
-        table.set_rows(Row(name, (name, str(entries), str(folders)))
-                       for name, entries, folders in found)
+        fit_rows(table, [Row(name, (name, str(entries), str(folders)))
+                         for name, entries, folders in found])
 
     @on(DataTable.RowHighlighted, "#controllers-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -30,10 +30,12 @@ from js7tui.overview import Events, Overview, Summary
 from js7tui.permissions.names import CONTROLLER_VIEW, CONTROLLERS_VIEW
 from js7tui.tui.screens.base import SectionScreen
 from js7tui.tui.sections import SECTIONS
-from js7tui.tui.widgets.lists import HouseTable, Row
+from js7tui.tui.widgets.lists import HouseTable, Row, fit_rows
 
 REFRESH_SECONDS = 30.0
 NOT_PERMITTED = "not permitted"
+REASON_WIDTH = 48
+PANEL_ROWS = 8
 # Filters the audit section gets for "show me all of them" rows.
 FAILED_LOGINS_FILTER = f"request:{LOGIN_REQUEST} refused since:-1d"
 REFUSED_DEPLOYMENTS_FILTER = "cat:DEPLOYMENT refused since:-1d"
@@ -51,15 +53,22 @@ def controller_cells(record: ControllerRecord, status: ControllerStatus | None,
     if status is None:
         return (record.id, "checking...", "-", "-", "-")
     diagnosis = status.diagnosis
-    state = "reachable" if status.reachable else f"unreachable: {status.reason}"
+    if status.reachable:
+        state = "reachable"
+    elif diagnosis.reachable:      # it answered over TLS but refused the console
+        state = _short(f"refused: {status.reason}")
+    else:
+        state = _short(f"unreachable: {status.reason}")
     tls = "-"
     if diagnosis.mutual_tls is not None or diagnosis.days_left is not None:
         mutual = {True: "mutual TLS on", False: "mutual TLS OFF", None: "TLS"}[
             diagnosis.mutual_tls]
-        days = "" if diagnosis.days_left is None else f", cert {diagnosis.days_left} days left"
+        days = "" if diagnosis.days_left is None else f", {diagnosis.days_left} days left"
         tls = mutual + days
-    if status.agents is None:
-        agents = NOT_PERMITTED if diagnosis.health is not None else "-"
+    if diagnosis.health is None:
+        agents = "-"
+    elif status.agents is None:
+        agents = NOT_PERMITTED
     else:
         connected = sum(1 for a in status.agents if a.get("connected"))
         agents = f"{len(status.agents)} ({connected} connected)"
@@ -74,7 +83,7 @@ class DashboardScreen(SectionScreen):
             "30 s).")
     DEFAULT_CSS = """
     DashboardScreen #dashboard { height: 1fr; }
-    DashboardScreen HouseTable { height: auto; max-height: 10; }
+    DashboardScreen HouseTable { height: 4; }
     DashboardScreen .panel-title { margin-top: 1; padding: 0 1; text-style: bold; }
     DashboardScreen #dashboard-head, DashboardScreen #dashboard-sections { padding: 0 1; }
     """
@@ -175,9 +184,9 @@ class DashboardScreen(SectionScreen):
         title.update(f"Controllers ({len(summary.controllers)} registered, {reachable} "
                      "reachable)  enter: open")
         table.display = True
-        table.set_rows(Row(r.id, controller_cells(r, self.statuses.get(r.id),
-                                                  self._may_probe(r.id)))
-                       for r in summary.controllers)
+        fit_rows(table, [Row(r.id, controller_cells(r, self.statuses.get(r.id),
+                                                self._may_probe(r.id)))
+                     for r in summary.controllers])
 
     def _certificates(self, summary: Summary) -> None:
         table = self.query_one("#dash-certs", HouseTable)
@@ -188,9 +197,9 @@ class DashboardScreen(SectionScreen):
             return
         title.update(f"Certificates expiring within 30 days ({len(summary.expiring)})")
         table.display = True
-        table.set_rows(Row(e.record.serial or str(e.record.id), (
+        fit_rows(table, [Row(e.record.serial or str(e.record.id), (
             e.record.name, e.record.purpose, e.record.owner or "-", e.words))
-            for e in summary.expiring)
+            for e in summary.expiring])
 
     def _events(self, summary: Summary) -> None:
         table = self.query_one("#dash-events", HouseTable)
@@ -205,7 +214,7 @@ class DashboardScreen(SectionScreen):
         table.display = True
         rows = [*self._event_rows(failed, "failed login", FAILED_LOGINS_FILTER),
                 *self._event_rows(refused, "refused deployment", REFUSED_DEPLOYMENTS_FILTER)]
-        table.set_rows(rows)
+        fit_rows(table, rows, PANEL_ROWS)
 
     def _event_rows(self, events: Events, kind: str, more_filter: str) -> list[Row]:
         rows = [Row(f"#{e.id}", (_time(e.created), kind, e.account, _why(e)))
@@ -224,8 +233,8 @@ class DashboardScreen(SectionScreen):
             return
         title.update("Latest audit entries")
         table.display = True
-        table.set_rows(Row(f"#{e.id}", (_time(e.created), e.account, e.request,
-                                        e.outcome.lower())) for e in summary.latest)
+        fit_rows(table, [Row(f"#{e.id}", (_time(e.created), e.account, e.request,
+                                      e.outcome.lower())) for e in summary.latest])
 
     def _sections(self) -> None:
         parts = []
@@ -250,6 +259,11 @@ class DashboardScreen(SectionScreen):
             app.open_section("audit", message.key)
 
 
+def _short(text: str, width: int = REASON_WIDTH) -> str:
+    """A reason cut to fit a row (the Controllers section's test shows it whole)."""
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def _count(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
 
@@ -261,4 +275,4 @@ def _why(entry: AuditEntry) -> str:
     except ValueError:
         parameters = {}
     refused = parameters.get("refused") if isinstance(parameters, dict) else None
-    return str(refused or entry.request)
+    return _short(str(refused or entry.request))
