@@ -31,6 +31,12 @@ NAMES = {
     "test_snapshots_b/test_audit_log.svg": "audit-log.svg",
     "test_snapshots_b/test_audit_log_filtered_80x24.svg": "audit-log-filtered-80x24.svg",
     "test_snapshots_b/test_audit_log_broken_chain.svg": "audit-log-broken-chain.svg",
+    # Dashboard, Controllers and Agents (tests/tui/test_snapshots_ctl.py).
+    "test_snapshots_ctl/test_dashboard.svg": "dashboard.svg",
+    "test_snapshots_ctl/test_dashboard_80x24_ansi_dark.svg": "dashboard-80x24-ansi-dark.svg",
+    "test_snapshots_ctl/test_controllers.svg": "controllers.svg",
+    "test_snapshots_ctl/test_controller_diagnosis.svg": "controller-diagnosis.svg",
+    "test_snapshots_ctl/test_controllers_readonly_80x24.svg": "controllers-readonly-80x24.svg",
 }
 
 if __name__ == "__main__":
