@@ -288,8 +288,9 @@ def _handshake(run: _Run, raw: socket.socket, host: str, material: ClientMateria
     except ssl.SSLError as exc:
         _tls_failed(run, name, exc, client)
     except TimeoutError:
-        run.fail(name, f"the TLS handshake with {host} did not finish within "
-                 f"{run.timeout:g} s", "Is this port the Controller's HTTPS port?")
+        run.fail(name, f"{host} accepted TCP but did not finish the TLS handshake within "
+                 f"{run.timeout:g} s", "Is this port the Controller's HTTPS port, and is the "
+                 "Controller process healthy (not stopped or overloaded)?")
     except OSError as exc:
         run.fail(name, f"the connection broke during the TLS handshake ({_os_reason(exc)})",
                  "The Controller may not trust the console's certificate; see its log.")

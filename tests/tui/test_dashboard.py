@@ -22,7 +22,7 @@ from tests.conftest import ROOT_PASSWORD
 from tests.dashboard_fixtures import fail_a_login, refuse_a_deployment
 from tests.estate import CONSOLE_PASSWORD, Estate, running_estate
 from tests.inventory_fixtures import folder_account
-from tests.tui.conftest import login, settle
+from tests.tui.conftest import login, settle, type_text
 
 pytestmark = pytest.mark.slow
 META = AuditMeta()
@@ -74,7 +74,7 @@ async def test_dashboard_shows_what_needs_attention(app: Js7App, estate: Estate)
             "controller-1 | reachable | mutual TLS on, ")
         assert controllers["controller-1"].endswith("| 1 (1 connected) | 0")
         assert controllers["controller-dead"].startswith(
-            "controller-dead | unreachable: TCP: nothing listens on 127.0.0.1")
+            "controller-dead | unreachable: TCP: nothing listens on 127.0.0")
         assert "1 registered" not in text(app, "controllers-title")
         assert "2 registered, 1 reachable" in text(app, "controllers-title")
         certs = rows(app, "dash-certs")
@@ -117,3 +117,40 @@ async def test_parts_not_permitted_say_so(app: Js7App, estate: Estate) -> None:
         assert "not permitted" in text(app, "latest-title")
         controllers = rows(app, "dash-controllers")
         assert controllers["controller-1"].endswith("| not permitted | 0")
+
+
+async def test_a_hanging_controller_blocks_nothing(app: Js7App, estate: Estate) -> None:
+    """A port that accepts TCP but never answers TLS: the probe waits for its timeout in its
+    worker while the other panels fill and keys switch sections."""
+    console, admin = estate.console, estate.admin
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)                   # the kernel completes TCP; nobody ever speaks
+        port = silent.getsockname()[1]
+        console.controllers.register(admin, "controller-hangs", f"https://127.0.0.1:{port}",
+                                     "console", CONSOLE_PASSWORD, meta=META)
+        try:
+            async with app.run_test(size=(120, 40)) as pilot:
+                # log in without waiting for the workers (conftest.login settles)
+                await type_text(pilot, "root")
+                await pilot.press("enter")
+                await type_text(pilot, ROOT_PASSWORD)
+                await pilot.press("enter")
+                for _ in range(200):
+                    if "controller-1" in rows(app, "dash-controllers") and \
+                            "reachable" in rows(app, "dash-controllers")["controller-1"]:
+                        break
+                    await pilot.pause(0.02)
+                shown = rows(app, "dash-controllers")
+                assert shown["controller-hangs"].startswith("controller-hangs | checking...")
+                assert shown["controller-1"].startswith("controller-1 | reachable")
+                assert any(r.startswith("agent-soon") for r in rows(app, "dash-certs").values())
+                await pilot.press("2")
+                await pilot.pause()
+                assert app.current_mode == "controllers"
+                await pilot.press("1")
+                await settle(pilot)
+                hangs = rows(app, "dash-controllers")["controller-hangs"]
+                assert "unreachable: TLS handshake: 127.0.0.1 accepte..." in hangs
+        finally:
+            console.controllers.remove(admin, "controller-hangs", meta=META)
