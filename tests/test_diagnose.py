@@ -4,7 +4,6 @@ checked and audited like every other read."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,17 +16,13 @@ from js7tui.permissions.names import AGENTS_VIEW, CONTROLLER_VIEW
 from js7tui.pki.issuing import IssueRequest
 from js7tui.pki.profiles import Purpose
 from tests.conftest import login
+from tests.dashboard_fixtures import free_port
 from tests.estate import CONSOLE_PASSWORD, Estate, running_estate
 from tests.inventory_fixtures import folder_account
 
 pytestmark = pytest.mark.slow
 META = AuditMeta()
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def foreign_ca(folder: Path) -> str:

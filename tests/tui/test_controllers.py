@@ -5,7 +5,6 @@ confirmation. Assertions go to the store and the Controller."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from js7tui.tui.app import Js7App, make_app
 from js7tui.tui.screens.controller_modals import AgentsModal, DiagnosisModal
 from js7tui.tui.widgets.lists import HouseTable
 from tests.conftest import ROOT_PASSWORD
+from tests.dashboard_fixtures import free_port
 from tests.estate import CONSOLE_PASSWORD, Estate, running_estate
 from tests.tui.conftest import login, settle, type_text
 
@@ -44,11 +44,6 @@ def app(estate: Estate, tmp_path: Path) -> Js7App:
 def steps_text(app: Js7App) -> str:
     return str(app.screen.query_one("#diagnosis-steps").render())
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def register(pilot, controller_id: str, url: str, *, ca_file: str = "") -> None:

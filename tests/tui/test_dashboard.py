@@ -19,7 +19,7 @@ from js7tui.tui.app import Js7App, make_app
 from js7tui.tui.screens.dashboard import DashboardScreen
 from js7tui.tui.widgets.lists import HouseTable
 from tests.conftest import ROOT_PASSWORD
-from tests.dashboard_fixtures import fail_a_login, refuse_a_deployment
+from tests.dashboard_fixtures import fail_a_login, free_port, refuse_a_deployment
 from tests.estate import CONSOLE_PASSWORD, Estate, running_estate
 from tests.inventory_fixtures import folder_account
 from tests.tui.conftest import login, settle, type_text
@@ -27,11 +27,6 @@ from tests.tui.conftest import login, settle, type_text
 pytestmark = pytest.mark.slow
 META = AuditMeta()
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

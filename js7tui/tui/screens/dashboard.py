@@ -173,48 +173,45 @@ class DashboardScreen(SectionScreen):
             text += "  [b]READ-ONLY[/b]: every changing key is hidden."
         self.query_one("#dashboard-head", Static).update(text)
 
-    def _controllers(self, summary: Summary) -> None:
-        table = self.query_one("#dash-controllers", HouseTable)
-        title = self.query_one("#controllers-title", Static)
-        if summary.controllers is None:
-            title.update(f"Controllers: {NOT_PERMITTED}")
-            table.display = False
+    def _panel(self, name: str, title: str, rows: list[Row] | None,
+               permitted_title: str = "") -> None:
+        """Fill one panel, or say "not permitted" in its title and hide its table."""
+        table = self.query_one(f"#dash-{name}", HouseTable)
+        label = self.query_one(f"#{name}-title", Static)
+        table.display = rows is not None
+        if rows is None:
+            label.update(f"{title}: {NOT_PERMITTED}")
             return
+        label.update(permitted_title or title)
+        fit_rows(table, rows, PANEL_ROWS)
+
+    def _controllers(self, summary: Summary) -> None:
+        records = summary.controllers
         reachable = sum(1 for s in self.statuses.values() if s.reachable)
-        title.update(f"Controllers ({len(summary.controllers)} registered, {reachable} "
-                     "reachable)  enter: open")
-        table.display = True
-        fit_rows(table, [Row(r.id, controller_cells(r, self.statuses.get(r.id),
-                                                self._may_probe(r.id)))
-                     for r in summary.controllers])
+        self._panel("controllers", "Controllers", None if records is None else [
+            Row(r.id, controller_cells(r, self.statuses.get(r.id), self._may_probe(r.id)))
+            for r in records],
+            f"Controllers ({len(records or ())} registered, {reachable} reachable)  "
+            "enter: open")
 
     def _certificates(self, summary: Summary) -> None:
-        table = self.query_one("#dash-certs", HouseTable)
-        title = self.query_one("#certs-title", Static)
-        if summary.expiring is None:
-            title.update(f"Certificates expiring within 30 days: {NOT_PERMITTED}")
-            table.display = False
-            return
-        title.update(f"Certificates expiring within 30 days ({len(summary.expiring)})")
-        table.display = True
-        fit_rows(table, [Row(e.record.serial or str(e.record.id), (
-            e.record.name, e.record.purpose, e.record.owner or "-", e.words))
-            for e in summary.expiring])
+        expiring = summary.expiring
+        title = "Certificates expiring within 30 days"
+        self._panel("certs", title, None if expiring is None else [
+            Row(e.record.serial or str(e.record.id),
+                (e.record.name, e.record.purpose, e.record.owner or "-", e.words))
+            for e in expiring], f"{title} ({len(expiring or ())})")
 
     def _events(self, summary: Summary) -> None:
-        table = self.query_one("#dash-events", HouseTable)
-        title = self.query_one("#events-title", Static)
-        if summary.failed_logins is None or summary.refused_deployments is None:
-            title.update(f"Last 24 hours: {NOT_PERMITTED}")
-            table.display = False
-            return
         failed, refused = summary.failed_logins, summary.refused_deployments
-        title.update(f"Last 24 hours: {_count(failed.count, 'failed login')}, "
-                     f"{_count(refused.count, 'refused deployment')}")
-        table.display = True
-        rows = [*self._event_rows(failed, "failed login", FAILED_LOGINS_FILTER),
-                *self._event_rows(refused, "refused deployment", REFUSED_DEPLOYMENTS_FILTER)]
-        fit_rows(table, rows, PANEL_ROWS)
+        if failed is None or refused is None:
+            self._panel("events", "Last 24 hours", None)
+            return
+        self._panel("events", "Last 24 hours", [
+            *self._event_rows(failed, "failed login", FAILED_LOGINS_FILTER),
+            *self._event_rows(refused, "refused deployment", REFUSED_DEPLOYMENTS_FILTER)],
+            f"Last 24 hours: {_count(failed.count, 'failed login')}, "
+            f"{_count(refused.count, 'refused deployment')}")
 
     def _event_rows(self, events: Events, kind: str, more_filter: str) -> list[Row]:
         rows = [Row(f"#{e.id}", (_time(e.created), kind, e.account, _why(e)))
@@ -225,16 +222,10 @@ class DashboardScreen(SectionScreen):
         return rows
 
     def _latest(self, summary: Summary) -> None:
-        table = self.query_one("#dash-latest", HouseTable)
-        title = self.query_one("#latest-title", Static)
-        if summary.latest is None:
-            title.update(f"Latest audit entries: {NOT_PERMITTED}")
-            table.display = False
-            return
-        title.update("Latest audit entries")
-        table.display = True
-        fit_rows(table, [Row(f"#{e.id}", (_time(e.created), e.account, e.request,
-                                      e.outcome.lower())) for e in summary.latest])
+        latest = summary.latest
+        self._panel("latest", "Latest audit entries", None if latest is None else [
+            Row(f"#{e.id}", (_time(e.created), e.account, e.request, e.outcome.lower()))
+            for e in latest])
 
     def _sections(self) -> None:
         parts = []
