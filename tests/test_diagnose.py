@@ -54,6 +54,9 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
         register(admin, "unknown-dn", url, "console", CONSOLE_PASSWORD,
                  client_name="console-2", meta=META)
         register(admin, "wrong-password", url, "console", "not-the-password", meta=META)
+        # a console certificate that expired (tests/estate.py issued it 10 days back)
+        register(admin, "expired-client", url, "console", CONSOLE_PASSWORD,
+                 client_name="console-old", meta=META)
         register(admin, "bad-dns", "https://controller.example.invalid:4443", "console",
                  CONSOLE_PASSWORD, meta=META)
         yield estate
@@ -109,6 +112,14 @@ def test_wrong_password_fails_the_login(estate: Estate) -> None:
     assert "refused the hop user 'console'" in failed.text
     assert "password" in failed.hint
     assert "not-the-password" not in diagnosis.text()
+
+
+def test_the_controller_refuses_an_expired_console_certificate(estate: Estate) -> None:
+    diagnosis = estate.console.controllers.diagnose(estate.admin, "expired-client")
+    failed = diagnosis.failed
+    assert failed is not None and failed.name == "TLS handshake", diagnosis.text()
+    assert "the Controller does not trust the console's certificate" in failed.text
+    assert "renew the console's certificate" in failed.hint
 
 
 def test_bad_dns_name(estate: Estate) -> None:

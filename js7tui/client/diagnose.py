@@ -42,6 +42,9 @@ DEFAULT_TIMEOUT = 5.0
 _CLIENT_CERT_ALERTS = ("UNKNOWN_CA", "CERTIFICATE_REQUIRED", "BAD_CERTIFICATE",
                        "CERTIFICATE_REVOKED", "CERTIFICATE_EXPIRED", "CERTIFICATE_UNKNOWN",
                        "HANDSHAKE_FAILURE", "ACCESS_DENIED", "UNSUPPORTED_CERTIFICATE")
+CLIENT_CERT_HINT = ("Import the console's CA into the Controller's truststore (a bundle made "
+                    "by the console does that); renew the console's certificate if it expired "
+                    "or was revoked (js7tui cert list shows its state).")
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,10 @@ def _get_api(sock: ssl.SSLSocket, host: str, timeout: float) -> tuple[int, dict[
         if not chunk:
             break
         data += chunk
+    if not data:
+        # TLS 1.3: the server checks the client certificate after the client's side of the
+        # handshake is done; a refusal then shows as a connection closed without an answer.
+        raise ConnectionAbortedError("closed without an answer")
     head, _, body = data.partition(b"\r\n\r\n")
     status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
     try:
@@ -308,11 +315,9 @@ def _handshake(run: _Run, raw: socket.socket, host: str, material: ClientMateria
         run.fail(name, f"no answer over TLS within {run.timeout:g} s",
                  "Is this port the Controller's HTTPS port?")
     except OSError as exc:
-        run.fail(name, f"the Controller closed the connection after the handshake "
-                 f"({_os_reason(exc)}): it does not accept the console's certificate "
-                 f"'{client}'",
-                 "Import the console's CA into the Controller's truststore (a bundle made by "
-                 "the console does that), then restart or reload it.")
+        run.fail(name, f"TLS handshake refused: the Controller closed the connection "
+                 f"({_os_reason(exc)}); the Controller does not trust the console's "
+                 f"certificate '{client}'", CLIENT_CERT_HINT)
     run.ok(name, f"{version}, presenting the console's certificate '{client}'")
     return leaf, chain, status, body
 
@@ -322,10 +327,7 @@ def _tls_failed(run: _Run, name: str, exc: ssl.SSLError, client: str) -> None:
     upper = reason.upper()
     if any(alert in upper for alert in _CLIENT_CERT_ALERTS) and "ALERT" in upper:
         run.fail(name, f"TLS handshake refused ({reason}): the Controller does not trust the "
-                 f"console's certificate '{client}'",
-                 "Import the console's CA into the Controller's truststore (a bundle made by "
-                 "the console does that), or renew the console's certificate if it expired or "
-                 "was revoked.")
+                 f"console's certificate '{client}'", CLIENT_CERT_HINT)
     if "WRONG_VERSION_NUMBER" in upper or "HTTP" in upper or "RECORD" in upper:
         run.fail(name, f"the other side does not speak TLS ({reason})",
                  "Is this the Controller's HTTPS port, and does it run with its certificates?")
