@@ -100,6 +100,16 @@ async def test_register_test_agents_and_remove(app: Js7App, estate: Estate,
         agents = app.screen.query_one(HouseTable)
         assert agents.visible_keys == ["agent-1"]
         await pilot.press("escape")
+        # tab to the roles panel; enter opens the role in the Roles section
+        await pilot.press("tab")
+        assert app.focused is roles
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.current_mode == "roles"
+        assert app.screen.query_one("#roles-table", HouseTable).current_key == \
+            "ops-controller-1"
+        await pilot.press("2")
+        await settle(pilot)
         # d: typed confirmation removes the registration
         await pilot.press("d")
         await type_text(pilot, "controller-1")
