@@ -6,7 +6,6 @@ Deterministic (frozen clock, fixed names) so snapshots can show it."""
 from __future__ import annotations
 
 import json
-import socket
 
 from js7tui.audit import AuditMeta
 from js7tui.clock import FrozenClock
@@ -26,13 +25,6 @@ from tests.inventory_fixtures import folder_account
 
 META = AuditMeta()
 DOWN_URL = "https://127.0.0.1:9"     # the discard port: nothing listens on loopback
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (for a Controller that is down)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def hello_workflow() -> str:

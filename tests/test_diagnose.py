@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from js7tui.audit import AuditMeta
+from js7tui.demo import free_port
 from js7tui.errors import PermissionDenied
 from js7tui.permissions.names import AGENTS_VIEW, CONTROLLER_VIEW
 from js7tui.pki.issuing import IssueRequest
 from js7tui.pki.profiles import Purpose
 from tests.conftest import login
-from tests.dashboard_fixtures import free_port
 from tests.estate import CONSOLE_PASSWORD, Estate, running_estate
 from tests.inventory_fixtures import folder_account
 

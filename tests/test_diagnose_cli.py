@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.dashboard_fixtures import free_port
+from js7tui.demo import free_port
 from tests.test_cli import Cli, cli, logged_in_root  # noqa: F401 (cli: the fixture)
 
 

@@ -502,8 +502,8 @@ def _login_and_health(run: _Run, material: ClientMaterial) -> None:
     agents = health.get("agents") or []
     connected = sum(1 for a in agents if a.get("connected"))
     run.ok("health", f"Controller '{health.get('id', '?')}' answers: "
-           f"{health.get('items', 0)} deployed items, {len(agents)} Agents "
-           f"({connected} connected)")
+           f"{health.get('items', 0)} deployed items, {len(agents)} "
+           f"Agent{'' if len(agents) == 1 else 's'} ({connected} connected)")
 
 
 def _os_reason(exc: BaseException | None) -> str:

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from js7tui.audit import AuditMeta
+from js7tui.demo import free_port
 from js7tui.errors import NotFound
 from js7tui.permissions.names import AGENTS_VIEW
 from js7tui.tui.app import Js7App, make_app
 from js7tui.tui.screens.controller_modals import AgentsModal, DiagnosisModal
 from js7tui.tui.widgets.lists import HouseTable
 from tests.conftest import ROOT_PASSWORD
-from tests.dashboard_fixtures import free_port
 from tests.estate import CONSOLE_PASSWORD, Estate, running_estate
 from tests.tui.conftest import login, settle, type_text
 

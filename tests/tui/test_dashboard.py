@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from js7tui.audit import AuditMeta
+from js7tui.demo import free_port
 from js7tui.permissions.names import CONTROLLERS_VIEW
 from js7tui.pki.issuing import IssueRequest
 from js7tui.pki.profiles import Purpose
@@ -19,7 +20,7 @@ from js7tui.tui.app import Js7App, make_app
 from js7tui.tui.screens.dashboard import DashboardScreen
 from js7tui.tui.widgets.lists import HouseTable
 from tests.conftest import ROOT_PASSWORD
-from tests.dashboard_fixtures import fail_a_login, free_port, refuse_a_deployment
+from tests.dashboard_fixtures import fail_a_login, refuse_a_deployment
 from tests.estate import CONSOLE_PASSWORD, Estate, running_estate
 from tests.inventory_fixtures import folder_account
 from tests.tui.conftest import login, settle, type_text

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from js7tui.client.diagnose import Diagnosis
-from js7tui.tui.widgets.lists import HouseTable, Row
+from js7tui.tui.widgets.lists import HouseTable, Row, fit_rows
 
 STEP_WIDTH = 18
 
@@ -109,6 +109,7 @@ class AgentsModal(_ResultModal):
 
     def on_mount(self) -> None:
         super().on_mount()
+        fit_rows(self.query_one(HouseTable), [])
         self.query_one(HouseTable).focus()
 
     def show(self, agents: list[dict[str, Any]]) -> None:
@@ -116,13 +117,13 @@ class AgentsModal(_ResultModal):
             return
         table = self.query_one(HouseTable)
         table.empty_text = "the Controller has no Agents"
-        table.set_rows(Row(str(a.get("name", "?")), (
+        fit_rows(table, [Row(str(a.get("name", "?")), (
             str(a.get("name", "?")), str(a.get("url", "")), agent_state(a),
-            str(a.get("lastError") or "-"))) for a in agents)
+            str(a.get("lastError") or "-"))) for a in agents], 15)
         self.query_one("#agents-error", Static).update("")
 
     def show_error(self, text: str) -> None:
         if self.is_attached:
             self.query_one(HouseTable).empty_text = "no answer"
-            self.query_one(HouseTable).set_rows([])
+            fit_rows(self.query_one(HouseTable), [])
             self.query_one("#agents-error", Static).update(escape(text))
