@@ -107,6 +107,10 @@ class Diagnosis:
         return "\n".join(s.line() for s in self.steps)
 
 
+class NotHttp(ValueError):
+    """The other side speaks TLS but does not answer HTTP."""
+
+
 class _Stop(Exception):
     def __init__(self, step: Step) -> None:
         super().__init__(step.text)
@@ -273,7 +277,7 @@ def _get_api(sock: ssl.SSLSocket, host: str, timeout: float) -> tuple[int, dict[
     try:
         status = int(status_line.split()[1])
     except (IndexError, ValueError):
-        raise ssl.SSLError(f"not an HTTP answer: {status_line[:60]!r}") from None
+        raise NotHttp(f"it begins {status_line[:60]!r}") from None
     try:
         parsed = json.loads(body.decode("utf-8") or "{}")
     except ValueError:
@@ -301,23 +305,27 @@ def _handshake(run: _Run, raw: socket.socket, host: str, material: ClientMateria
     except OSError as exc:
         run.fail(name, f"the connection broke during the TLS handshake ({_os_reason(exc)})",
                  "The Controller may not trust the console's certificate; see its log.")
-    der = sock.getpeercert(binary_form=True)
-    if not der:
-        run.fail(name, "the Controller sent no certificate")
-    leaf = x509.load_der_x509_certificate(der)
-    chain = _sent_chain(sock)
-    version = sock.version() or "TLS"
-    try:
-        status, body = _get_api(sock, host, run.timeout)
-    except ssl.SSLError as exc:
-        _tls_failed(run, name, exc, client)
-    except TimeoutError:
-        run.fail(name, f"no answer over TLS within {run.timeout:g} s",
-                 "Is this port the Controller's HTTPS port?")
-    except OSError as exc:
-        run.fail(name, f"TLS handshake refused: the Controller closed the connection "
-                 f"({_os_reason(exc)}); the Controller does not trust the console's "
-                 f"certificate '{client}'", CLIENT_CERT_HINT)
+    with sock:      # wrap_socket took over the connection: close it here
+        der = sock.getpeercert(binary_form=True)
+        if not der:
+            run.fail(name, "the Controller sent no certificate")
+        leaf = x509.load_der_x509_certificate(der)
+        chain = _sent_chain(sock)
+        version = sock.version() or "TLS"
+        try:
+            status, body = _get_api(sock, host, run.timeout)
+        except ssl.SSLError as exc:
+            _tls_failed(run, name, exc, client)
+        except TimeoutError:
+            run.fail(name, f"no answer over TLS within {run.timeout:g} s",
+                     "Is this port the Controller's HTTPS port?")
+        except NotHttp as exc:
+            run.fail(name, f"TLS works but the answer is not HTTP ({exc})",
+                     "Is this URL a js7tui Controller?")
+        except OSError as exc:
+            run.fail(name, f"TLS handshake refused: the Controller closed the connection "
+                     f"({_os_reason(exc)}); the Controller does not trust the console's "
+                     f"certificate '{client}'", CLIENT_CERT_HINT)
     run.ok(name, f"{version}, presenting the console's certificate '{client}'")
     return leaf, chain, status, body
 
@@ -462,7 +470,7 @@ def _mutual_tls(run: _Run, host: str, port: int, infos: list[Any]) -> None:
         with _probe_context(None).wrap_socket(raw, server_hostname=host) as sock:
             status, body = _get_api(sock, host, run.timeout)
         required = status == 403 and body.get("code") == "ClientCertificateRequired"
-    except (OSError, ssl.SSLError):
+    except (OSError, ssl.SSLError, NotHttp):
         required = True
     finally:
         raw.close()
