@@ -39,4 +39,6 @@ async def test_refresh_runs_while_shown_and_stops_when_left(
         await pilot.press("1")
         await settle(pilot)
         assert dashboard.generation > left        # shown again: read at once, timer resumed
+        await pilot.press("2")                    # stop the quick timer before the store closes
+        await settle(pilot)
     console.close()

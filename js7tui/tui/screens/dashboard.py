@@ -92,6 +92,7 @@ class DashboardScreen(SectionScreen):
         super().__init__(ctx, **kwargs)
         self.summary: Summary | None = None
         self.statuses: dict[str, ControllerStatus] = {}
+        self.probing: set[str] = set()
         self.generation = 0
         self._timer: Timer | None = None
 
@@ -151,15 +152,17 @@ class DashboardScreen(SectionScreen):
         self._sections()
         session = self.ctx.session
         for record in summary.controllers or ():
-            if session is None or not self._may_probe(record.id):
-                continue
+            if session is None or not self._may_probe(record.id) or record.id in self.probing:
+                continue            # a probe still waiting for its timeout is not doubled
+            self.probing.add(record.id)
             self.run_prepared(
                 f"probing {record.id}", self.ctx.console.controllers.prepare_status, session,
-                record.id, then=lambda status, g=generation: self._probed(g, status))
+                record.id, then=self._probed,
+                failed=lambda _exc, cid=record.id: self.probing.discard(cid))
 
-    def _probed(self, generation: int, status: ControllerStatus) -> None:
-        if generation != self.generation:
-            return
+    def _probed(self, status: ControllerStatus) -> None:
+        """A probe's answer is the newest word on its Controller, whichever refresh asked."""
+        self.probing.discard(status.controller_id)
         self.statuses[status.controller_id] = status
         if self.summary is not None:
             self._controllers(self.summary)
