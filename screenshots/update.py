@@ -55,6 +55,12 @@ NAMES = {
     "test_snapshots_ord/test_orders_readonly_ansi_dark.svg": "orders-readonly-ansi-dark.svg",
     "test_snapshots_ord/test_add_order_form.svg": "add-order.svg",
     "test_snapshots_ord/test_job_log.svg": "job-log.svg",
+    # Dashboard, Controllers and Agents (tests/tui/test_snapshots_ctl.py).
+    "test_snapshots_ctl/test_dashboard.svg": "dashboard.svg",
+    "test_snapshots_ctl/test_dashboard_80x24_ansi_dark.svg": "dashboard-80x24-ansi-dark.svg",
+    "test_snapshots_ctl/test_controllers.svg": "controllers.svg",
+    "test_snapshots_ctl/test_controller_diagnosis.svg": "controller-diagnosis.svg",
+    "test_snapshots_ctl/test_controllers_readonly_80x24.svg": "controllers-readonly-80x24.svg",
 }
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
         " js7tui.identity.providers.ldap.provider,"
         " js7tui.identity.providers.vault, js7tui.pki.bundle_import, js7tui.pki.material,"
         " js7tui.pki.health, js7tui.signing, js7tui.client, js7tui.client.registry,"
+        " js7tui.client.diagnose, js7tui.overview,"
         " js7tui.engine.shapes, js7tui.engine.config, js7tui.engine.items, js7tui.engine.auth,"
         " js7tui.engine.tls, js7tui.engine.serve, js7tui.demo,"
         " js7tui.identity.providers.oidc, js7tui.identity.oidc.device, js7tui.qr;"

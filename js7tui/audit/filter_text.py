@@ -18,6 +18,7 @@ from js7tui.errors import ValidationError
 
 KEYS: dict[str, str] = {
     "account": "account", "a": "account", "user": "account",
+    "request": "request",
     "category": "categories", "cat": "categories", "c": "categories",
     "controller": "controller_id",
     "type": "object_type",

@@ -14,6 +14,7 @@ from js7tui.errors import ValidationError
 @dataclass(frozen=True)
 class AuditFilter:
     account: str | None = None
+    request: str | None = None       # the exact request, e.g. ./authentication/login
     categories: tuple[str, ...] = ()
     controller_id: str | None = None
     object_type: str | None = None
@@ -33,6 +34,9 @@ class AuditFilter:
         if self.account:
             clauses.append("account = ?")
             args.append(self.account)
+        if self.request:
+            clauses.append("request = ?")
+            args.append(self.request)
         if self.categories:
             for category in self.categories:
                 if category not in Category.__members__:

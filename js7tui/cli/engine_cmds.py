@@ -1,6 +1,6 @@
 """``js7tui controller serve`` / ``js7tui agent serve`` (run a server from its config directory;
 aiohttp is imported only when a server starts, never by the console) and the console's
-registry of Controllers: ``controller register|list|remove``."""
+registry of Controllers: ``controller register|list|health|test|remove``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import getpass
 from pathlib import Path
 
 from js7tui.cli.context import CliContext, audit_meta
+from js7tui.client.registry import read_ca_file
 from js7tui.errors import ValidationError
 
 HOP_PASSWORD_ENV = "JS7TUI_HOP_PASSWORD"
@@ -34,7 +35,7 @@ def _hop_password(ctx: CliContext, args: argparse.Namespace) -> str:
 
 
 def cmd_register(ctx: CliContext, args: argparse.Namespace) -> int:
-    ca = Path(args.ca).read_text(encoding="ascii") if args.ca else ""
+    ca = read_ca_file(args.ca or "")
     record = ctx.console.controllers.register(
         ctx.session(), args.id, args.url, args.user, _hop_password(ctx, args), ca_pem=ca,
         client_name=args.client, meta=audit_meta(args))
@@ -65,6 +66,17 @@ def cmd_health(ctx: CliContext, args: argparse.Namespace) -> int:
              a["lastError"] or "-"] for a in health["agents"]]
     ctx.table(["agent", "url", "state", "last error"], rows, records=health["agents"])
     return 0
+
+
+def cmd_test(ctx: CliContext, args: argparse.Namespace) -> int:
+    """The connection step by step (``ControllerService.diagnose``); exit 9 when a step
+    fails, so scripts and monitoring can use it."""
+    diagnosis = ctx.console.controllers.diagnose(ctx.session(), args.id,
+                                                 timeout=args.timeout)
+    for step in diagnosis.steps:
+        ctx.say(step.line())
+    ctx.say(f"Controller '{args.id}': {diagnosis.summary}")
+    return 0 if diagnosis.ok else 9
 
 
 def _meta(parser: argparse.ArgumentParser) -> None:
@@ -111,6 +123,12 @@ def add_actions(actions: argparse._SubParsersAction, component: str) -> None:
                            "are (over HTTPS with the console's certificate)")
     p.add_argument("id")
     p.set_defaults(func=cmd_health)
+    p = actions.add_parser("test", help="test the connection step by step: DNS, TCP, TLS, the "
+                           "server certificate, DN, login (exit 9 at the first failure)")
+    p.add_argument("id")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
+                   help="for each network step (default 5)")
+    p.set_defaults(func=cmd_test)
     p = actions.add_parser("remove", help="forget a registered Controller")
     p.add_argument("id")
     _meta(p)

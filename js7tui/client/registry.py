@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import sqlite3
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -24,13 +25,22 @@ from js7tui.errors import Conflict, NotFound, ValidationError
 from js7tui.identity.records import check_controller_id, check_name
 from js7tui.identity.sessions import Session
 from js7tui.operations import Operations
-from js7tui.permissions.names import CONTROLLER_VIEW, CONTROLLERS_MANAGE, CONTROLLERS_VIEW
+from js7tui.permissions.names import (
+    AGENTS_VIEW,
+    CONTROLLER_VIEW,
+    CONTROLLERS_MANAGE,
+    CONTROLLERS_VIEW,
+)
 from js7tui.pki.material import client_material, ssl_client_context
 from js7tui.secrets import SecretBox
 from js7tui.store import Store
 
 if TYPE_CHECKING:
     from js7tui.client.controller import ControllerClient
+    from js7tui.client.diagnose import Diagnosis, Target
+
+# A dashboard probe must not hold up the screen: a dead Controller costs at most this.
+PROBE_TIMEOUT = 3.0
 
 CAT = Category.CONTROLLER
 REGISTER = "./controller/register"
@@ -70,6 +80,29 @@ def check_ca(ca_pem: str) -> str:
     return ca_pem
 
 
+def read_ca_file(path: str) -> str:
+    """The Controller's CA (trust anchor) from a PEM file the administrator names; a clear
+    error when it is missing, unreadable or not PEM certificates. Empty path: none."""
+    path = path.strip()
+    if not path:
+        return ""
+    from pathlib import Path
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ValidationError(f"the CA file '{path}' does not exist (give the path of the "
+                              "Controller's CA certificate, PEM)")
+    try:
+        text = file.read_text("ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"the CA file '{path}' cannot be read as PEM text: "
+                              f"{getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return check_ca(text)
+    except ValidationError:
+        raise ValidationError(f"the CA file '{path}' holds no PEM certificate "
+                              "(-----BEGIN CERTIFICATE-----)") from None
+
+
 def insert_controller(conn: sqlite3.Connection, secrets: SecretBox, now: str,
                       controller_id: str, url: str, hop_user: str, password: str, *,
                       ca_pem: str = "", client_name: str = "console"
@@ -105,6 +138,31 @@ def pki_context(conn: sqlite3.Connection, record: ControllerRecord) -> ssl.SSLCo
     if record.ca_pem:
         material = replace(material, ca_pem=record.ca_pem.encode("ascii"), crl_pem=b"")
     return ssl_client_context(material)
+
+
+@dataclass(frozen=True)
+class ControllerStatus:
+    """What the dashboard shows of one Controller: a diagnosis plus what its health said.
+    ``agents`` is None when the session may not see this Controller's Agents."""
+
+    controller_id: str
+    url: str
+    diagnosis: Diagnosis
+    agents: list[dict[str, Any]] | None
+
+    @property
+    def reachable(self) -> bool:
+        return self.diagnosis.ok
+
+    @property
+    def reason(self) -> str:
+        failed = self.diagnosis.failed
+        return "" if failed is None else f"{failed.name}: {failed.text}"
+
+    @property
+    def items(self) -> int | None:
+        health = self.diagnosis.health
+        return None if health is None else int(health.get("items", 0))
 
 
 def _record(row: object) -> ControllerRecord:
@@ -182,3 +240,79 @@ class ControllerService:
         self.ops.authorize(session, [CONTROLLER_VIEW], request="./controller/connect",
                            category=CAT, controller=controller_id)
         return self.client(controller_id, ssl_context=ssl_context)
+
+    # -- diagnosis, Agents, dashboard status ----------------------------------------------
+    def _authorize_view(self, session: Session, controller_id: str, request: str) -> Session:
+        """``controllers:view`` (all Controllers) or ``controller:view`` on this one."""
+        wanted = CONTROLLERS_VIEW if session.can(CONTROLLERS_VIEW) else CONTROLLER_VIEW
+        return self.ops.authorize(session, [wanted], request=request, category=CAT,
+                                  controller=controller_id)
+
+    def target(self, controller_id: str) -> Target:
+        """What a diagnosis needs from the store: URL, hop credentials, the console's client
+        certificate and the CA the Controller's certificate must chain to."""
+        from js7tui.client.diagnose import Target
+        record = self._get(controller_id)
+        row = self.store.conn.execute("SELECT hop_password FROM controllers WHERE id = ?",
+                                      (controller_id,)).fetchone()
+        material = None
+        problem = ""
+        try:
+            material = client_material(self.store.conn, record.client_name)
+        except NotFound as exc:
+            problem = str(exc)
+        if material is not None and record.ca_pem:
+            material = replace(material, ca_pem=record.ca_pem.encode("ascii"), crl_pem=b"")
+        return Target(record.id, record.url, record.hop_user, self.secrets.open(row[0]),
+                      record.client_name, material, problem, own_ca=bool(record.ca_pem))
+
+    def prepare_diagnose(self, session: Session, controller_id: str, *,
+                         timeout: float | None = None) -> Callable[[], Diagnosis]:
+        """Authorize and read the store now; the returned call does the network part (the
+        TUI runs it outside its store lock, so a dead Controller delays no other call)."""
+        from js7tui.client.diagnose import DEFAULT_TIMEOUT, diagnose
+        self._authorize_view(session, controller_id, "./controller/diagnose")
+        target = self.target(controller_id)
+        now = self.clock.now()
+        return lambda: diagnose(target, now=now, timeout=timeout or DEFAULT_TIMEOUT)
+
+    def diagnose(self, session: Session, controller_id: str, *,
+                 timeout: float | None = None) -> Diagnosis:
+        """The connection to this Controller step by step (``client.diagnose``)."""
+        return self.prepare_diagnose(session, controller_id, timeout=timeout)()
+
+    def prepare_status(self, session: Session, controller_id: str, *,
+                       timeout: float = PROBE_TIMEOUT) -> Callable[[], ControllerStatus]:
+        """The dashboard's probe of one Controller (reachability, TLS, Agents, items)."""
+        fresh = self._authorize_view(session, controller_id, "./controller/status")
+        run = self.prepare_diagnose(fresh, controller_id, timeout=timeout)
+        url = self._get(controller_id).url
+        may_see_agents = fresh.can(AGENTS_VIEW, controller_id)
+
+        def status() -> ControllerStatus:
+            diagnosis = run()
+            agents = None
+            if may_see_agents:
+                agents = list((diagnosis.health or {}).get("agents") or [])
+            return ControllerStatus(controller_id, url, diagnosis, agents)
+        return status
+
+    def status(self, session: Session, controller_id: str, *,
+               timeout: float = PROBE_TIMEOUT) -> ControllerStatus:
+        return self.prepare_status(session, controller_id, timeout=timeout)()
+
+    def prepare_agents(self, session: Session, controller_id: str
+                       ) -> Callable[[], list[dict[str, Any]]]:
+        """Authorize (``agents:view`` on this Controller) now, ask the Controller later."""
+        self.ops.authorize(session, [AGENTS_VIEW], request="./controller/agents",
+                           category=CAT, controller=controller_id)
+        client = self.client(controller_id)
+
+        def agents() -> list[dict[str, Any]]:
+            with client:
+                return client.agents()
+        return agents
+
+    def agents(self, session: Session, controller_id: str) -> list[dict[str, Any]]:
+        """The Controller's Agents and the state of its link to each."""
+        return self.prepare_agents(session, controller_id)()

@@ -250,6 +250,15 @@ class AuditLogScreen(SectionScreen):
         self.filter, self.filter_source = AuditFilter(), ""
         self.view.open(self.filter, jump_to=key)
 
+    def select_item(self, item: str) -> None:
+        """Opened from the dashboard: ``#123`` puts the cursor on that entry (no filter);
+        anything else is a filter line (``account:alice refused since:-1d``)."""
+        if item.startswith("#") and item[1:].isdigit():
+            self.run_service("finding the entry", self._key_of, int(item[1:]),
+                             then=self._show_broken)
+        else:
+            self.apply_filter(item)
+
     # -- export -----------------------------------------------------------------------------
     def action_export(self) -> None:
         stamp = self.ctx.console.clock.now().strftime("%Y%m%d-%H%M%S")

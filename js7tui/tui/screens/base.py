@@ -96,6 +96,28 @@ class ServiceScreen(Screen):
         """How a worker calls the service: holding the TUI's lock (one connection)."""
         return self.ctx.call(fn, *args, **kwargs)
 
+    def run_prepared(self, what: str, prepare: Callable[..., Callable[[], Any]], *args: Any,
+                     then: Callable[[Any], None] | None = None,
+                     failed: Callable[[Exception], None] | None = None, **kwargs: Any) -> None:
+        """For network calls (Controllers): ``prepare(*args)`` checks the permission and reads
+        the store under the store lock; the call it returns runs outside the lock, so a slow
+        or dead Controller holds up no other service call."""
+        self._prepared_worker(what, prepare, args, kwargs, then, failed)
+
+    @work(thread=True, group="network")
+    def _prepared_worker(self, what: str, prepare: Callable[..., Callable[[], Any]],
+                         args: tuple[Any, ...], kwargs: dict[str, Any],
+                         then: Callable[[Any], None] | None,
+                         failed: Callable[[Exception], None] | None) -> None:
+        try:
+            result = self.ctx.call(prepare, *args, **kwargs)()
+        except Exception as exc:
+            if not isinstance(exc, Js7Error):
+                log.exception("%s failed", what)
+            self.post_message(ServiceDone(what, error=exc, failed=failed))
+        else:
+            self.post_message(ServiceDone(what, result=result, then=then))
+
     def on_service_done(self, message: ServiceDone) -> None:
         message.stop()
         if message.error is None:

@@ -53,6 +53,7 @@ class RolesScreen(SectionScreen):
         self.service: str | None = None
         self.roles: list[RoleView] = []
         self.histories: dict[tuple[str, str], RoleHistory] = {}
+        self._want: str | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="roles-title")
@@ -87,7 +88,17 @@ class RolesScreen(SectionScreen):
                             f"{sum(p.excluded for p in role.permissions)}-",
                             str(len(role.folders)) or "-"))
             for role in roles)
+        if self._want in self.table.visible_keys:
+            self.table.move_cursor(row=self.table.visible_keys.index(self._want))
+            self._want = None
         self.refresh_bindings()
+
+    def select_item(self, item: str) -> None:
+        """Opened from elsewhere (the Controllers section): put the cursor on this role."""
+        self._want = item
+        if item in self.table.visible_keys:
+            self.table.move_cursor(row=self.table.visible_keys.index(item))
+            self._want = None
 
     @property
     def current(self) -> str | None:

@@ -214,3 +214,17 @@ class HouseTable(DataTable):
         key = self.current_key
         if key is not None:
             self.post_message(self.Opened(self, key))
+
+
+def fit_rows(table: HouseTable, rows: Sequence[Row], most: int = 8) -> None:
+    """Show ``rows`` in a table that takes only the height they need (header, border, at
+    most ``most`` rows; more scroll inside it), plus a line for the horizontal scrollbar when
+    the columns are wider than the screen (80 columns). For pages with several tables."""
+    table.set_rows(rows)
+    height = min(max(len(rows), 1), most) + 3
+
+    def adjust() -> None:
+        wide = table.virtual_size.width > table.scrollable_content_region.width
+        table.styles.height = height + (1 if wide else 0)
+    table.styles.height = height
+    table.call_after_refresh(adjust)
