@@ -17,6 +17,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from js7tui.inventory import FolderView, InventoryObject, ObjectType
+from js7tui.tui.widgets.tree_keys import FolderKeys
 
 
 @dataclass
@@ -61,7 +62,7 @@ def ancestors(path: str) -> list[str]:
     return ["/", *("/" + "/".join(parts[: i + 1]) for i in range(len(parts)))]
 
 
-class InventoryTree(Tree[Entry]):
+class InventoryTree(FolderKeys, Tree[Entry]):
     """The tree; ``fill(node, children)`` adds a folder's children once they were read."""
 
     BINDINGS = [
@@ -120,20 +121,6 @@ class InventoryTree(Tree[Entry]):
         self._tree_lines  # noqa: B018 - builds the line numbers that move_cursor reads
         self.move_cursor(node)
         self.scroll_to_node(node, animate=False)
-
-    def action_collapse(self) -> None:
-        node = self.cursor_node
-        if node is None:
-            return
-        if node.is_expanded:
-            node.collapse()
-        elif node.parent is not None:
-            self.move_cursor(node.parent)
-
-    def action_expand(self) -> None:
-        node = self.cursor_node
-        if node is not None and node.allow_expand:
-            node.expand()
 
 
 def folder_depth_order(folders: Sequence[str]) -> list[str]:

@@ -18,11 +18,12 @@ from textual.widgets.tree import TreeNode
 
 from js7tui.permissions import catalogue
 from js7tui.tui.permission_marks import NodeMark
+from js7tui.tui.widgets.tree_keys import FolderKeys
 
 MarkOf = Callable[[str], NodeMark]
 
 
-class PermissionTree(Tree[str], inherit_bindings=False):
+class PermissionTree(FolderKeys, Tree[str], inherit_bindings=False):
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("down,j", "cursor_down", "Down", show=False, id="tree.down",
                 tooltip="Next permission"),
@@ -114,17 +115,3 @@ class PermissionTree(Tree[str], inherit_bindings=False):
             if needle in name.lower() or needle in node.description.lower():
                 return name
         return None
-
-    def action_collapse(self) -> None:
-        node = self.cursor_node
-        if node is None:
-            return
-        if node.allow_expand and node.is_expanded:
-            node.collapse()
-        elif node.parent is not None:
-            self.move_cursor(node.parent)
-
-    def action_expand(self) -> None:
-        node = self.cursor_node
-        if node is not None and node.allow_expand:
-            node.expand()
