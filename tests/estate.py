@@ -173,6 +173,17 @@ class Estate:
         self.console.close()
 
     # -- console side -----------------------------------------------------------------------
+    def register(self, dead: str = "", dead_url: str = "https://127.0.0.1:9") -> None:
+        """Register controller-1 in the console (and, if named, a Controller nobody answers
+        for, at ``dead_url``), as an administrator would with ``js7tui controller register``."""
+        from js7tui.audit import AuditMeta
+        self.console.controllers.register(self.admin, "controller-1",
+                                          self.servers["controller-1"].url, "console",
+                                          CONSOLE_PASSWORD, meta=AuditMeta())
+        if dead:
+            self.console.controllers.register(self.admin, dead, dead_url, "console",
+                                              CONSOLE_PASSWORD, meta=AuditMeta())
+
     def client(self, *, tls: ClientMaterial | None = None, password: str = CONSOLE_PASSWORD,
                user: str = "console", timeout: float = 15) -> ControllerClient:
         context = ssl_client_context(tls or client_material(self.console.store.conn))

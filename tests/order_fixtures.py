@@ -14,7 +14,7 @@ from js7tui.home import Home
 from js7tui.pki.keys import KeyType
 from js7tui.security_level import SecurityLevel
 from tests.conftest import ROOT_PASSWORD, cheap_hasher, login
-from tests.estate import CONSOLE_PASSWORD, Estate, wait_attached, workflow
+from tests.estate import Estate, wait_attached, workflow
 
 DEAD_URL = "https://127.0.0.1:9"  # nothing listens on the discard port: "unreachable"
 
@@ -37,11 +37,7 @@ WORKFLOWS = [
 def prepare(estate: Estate) -> None:
     """Register the estate's Controller and a dead one; deploy the workflows (signed by the
     estate's signer, as an administrator's deployment would be)."""
-    console, admin, meta = estate.console, estate.admin, AuditMeta()
-    console.controllers.register(admin, "controller-1", estate.servers["controller-1"].url,
-                                 "console", CONSOLE_PASSWORD, meta=meta)
-    console.controllers.register(admin, "controller-down", DEAD_URL, "console",
-                                 CONSOLE_PASSWORD, meta=meta)
+    estate.register(dead="controller-down", dead_url=DEAD_URL)
     with estate.client() as client:
         client.deploy([estate.sign(f) for f in WORKFLOWS])
         for f in WORKFLOWS:

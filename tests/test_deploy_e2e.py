@@ -35,7 +35,7 @@ from js7tui.permissions.names import (
 )
 from js7tui.pki.issuing import IssueRequest
 from js7tui.pki.profiles import Purpose
-from tests.estate import CONSOLE_PASSWORD, Estate, running_estate, wait_order
+from tests.estate import Estate, running_estate, wait_order
 from tests.hostile_archives import CASES, CONTENT_CASES, zip_with
 from tests.inventory_fixtures import folder_account
 
@@ -58,11 +58,7 @@ def workflow_text(message: str) -> str:
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
     with running_estate(tmp_path_factory.mktemp("deploy")) as estate:
         console, admin = estate.console, estate.admin
-        console.controllers.register(admin, "controller-1",
-                                     estate.servers["controller-1"].url, "console",
-                                     CONSOLE_PASSWORD, meta=META)
-        console.controllers.register(admin, "controller-down", "https://127.0.0.1:9",
-                                     "console", CONSOLE_PASSWORD, meta=META)
+        estate.register(dead="controller-down")
         console.inventory.create_folder(admin, "/app", meta=META)
         console.inventory.create(admin, ObjectType.WORKFLOW, "/app/hello",
                                  workflow_text("hello-low"), meta=META)

@@ -34,11 +34,7 @@ META = AuditMeta()
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
     with running_estate(tmp_path_factory.mktemp("tui-dashboard")) as estate:
         console, admin = estate.console, estate.admin
-        console.controllers.register(admin, "controller-1", estate.servers["controller-1"].url,
-                                     "console", CONSOLE_PASSWORD, meta=META)
-        console.controllers.register(admin, "controller-dead",
-                                     f"https://127.0.0.1:{free_port()}", "console",
-                                     CONSOLE_PASSWORD, meta=META)
+        estate.register(dead="controller-dead", dead_url=f"https://127.0.0.1:{free_port()}")
         console.certificates.issue(admin, IssueRequest(Purpose.AGENT, "agent-soon", days=10))
         fail_a_login(console, "mallory")
         refuse_a_deployment(console, admin, "controller-1", account="peeker")

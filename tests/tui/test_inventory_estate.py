@@ -24,7 +24,7 @@ from js7tui.tui.screens.signing_profile import SigningProfileScreen
 from js7tui.tui.widgets.deploy_modals import ImportReportModal, TextModal
 from js7tui.tui.widgets.lists import HouseTable
 from tests.conftest import ROOT_PASSWORD
-from tests.estate import CONSOLE_PASSWORD, Estate, running_estate, wait_order
+from tests.estate import Estate, running_estate, wait_order
 from tests.inventory_fixtures import folder_account
 from tests.test_deploy_e2e import DEPLOYER, openssl, sign_archive, workflow_text
 from tests.tui.conftest import login, settle, type_text
@@ -37,11 +37,7 @@ META = AuditMeta()
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
     with running_estate(tmp_path_factory.mktemp("tui-inv")) as estate:
         console, admin = estate.console, estate.admin
-        console.controllers.register(admin, "controller-1",
-                                     estate.servers["controller-1"].url, "console",
-                                     CONSOLE_PASSWORD, meta=META)
-        console.controllers.register(admin, "controller-down", "https://127.0.0.1:9",
-                                     "console", CONSOLE_PASSWORD, meta=META)
+        estate.register(dead="controller-down")
         console.inventory.create_folder(admin, "/app", meta=META)
         console.inventory.create(admin, ObjectType.WORKFLOW, "/app/hello",
                                  workflow_text("hello-tui"), meta=META)
