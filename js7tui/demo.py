@@ -257,23 +257,6 @@ def running_demo(layout: DemoLayout) -> Iterator[list[Child]]:
             stop_child(child)
 
 
-@contextmanager
-def ended_by_signals() -> Iterator[None]:
-    """While the console runs in front of the demo's servers: a closed terminal (SIGHUP, e.g.
-    an SSH connection dropped or ``tmux kill-session``) or SIGTERM ends the console with
-    ``SystemExit``, so the caller's ``finally`` stops the Controller and the Agent instead of
-    leaving them running (they are in sessions of their own and get no hang-up)."""
-    def handler(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGHUP, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def wait_until_interrupted(children: list[Child]) -> int:
     """Block until SIGINT/SIGTERM/SIGHUP (0) or until a child ends by itself (1)."""
     stop = {"signal": 0}

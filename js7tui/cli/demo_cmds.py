@@ -13,7 +13,6 @@ from js7tui.demo import (
     CONTROLLER_ID,
     created_by_demo,
     demo_layout,
-    ended_by_signals,
     mark_created,
     prepare_demo,
     running_demo,
@@ -43,8 +42,8 @@ def cmd_demo(ctx: CliContext, args: argparse.Namespace) -> int:
         ctx.say(f"registered in the console's store as '{CONTROLLER_ID}' (js7tui controller "
                 "list); logs under each directory's logs/")
         if not args.no_tui and tui_cmds.on_terminal(ctx):
-            with ended_by_signals():
-                code = tui_cmds.cmd_tui(ctx, args)  # the console, until it is left
+            # the console, until it is left (or its terminal closes: SIGHUP, SIGTERM)
+            code = tui_cmds.cmd_tui(ctx, args)
         else:
             if not args.no_tui:
                 ctx.say("(no terminal for the console's screens; running without them)")

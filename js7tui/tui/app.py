@@ -9,7 +9,9 @@ console's clock, so tests advance a frozen clock instead of waiting.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, work
@@ -72,9 +74,19 @@ class Js7App(App[int]):
             return section.factory()(self.ctx)
         return build
 
+    # Set by ``run_tui`` (a real terminal, not a test): a closed terminal (SIGHUP: an SSH
+    # connection dropped, ``tmux kill-session``) or SIGTERM leaves the app the normal way, so
+    # whoever started it (``js7tui demo``) can stop what it started.
+    exit_on_signals: ClassVar[tuple[int, ...]] = ()
+
     def on_mount(self) -> None:
         self.set_interval(1.0, self.check_session_idle, name="idle")
         self.call_after_refresh(self._warm)
+        if self.exit_on_signals:
+            import asyncio
+            loop = asyncio.get_running_loop()
+            for sig in self.exit_on_signals:
+                loop.add_signal_handler(sig, partial(self.exit, return_code=128 + sig))
 
     @work(thread=True, group="warm")
     def _warm(self) -> None:
@@ -224,5 +236,6 @@ def make_app(console: Console, *, readonly: bool = False,
 
 def run_tui(console: Console, readonly: bool = False, **kwargs: Any) -> int:
     app = make_app(console, readonly=readonly, **kwargs)
+    app.exit_on_signals = (signal.SIGHUP, signal.SIGTERM)
     app.run()
     return app.return_code or 0
