@@ -82,7 +82,7 @@ def make_private_dirs(directory: Path) -> None:
         os.chmod(folder, 0o700)
 
 
-def write_private_file(path: Path, data: bytes) -> None:
+def write_private_file(path: Path, data: bytes, *, sync: bool = False) -> None:
     """Write ``data`` to a file only the owner can read (0600), without a readable window."""
     make_private_dirs(path.parent)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
@@ -90,5 +90,33 @@ def write_private_file(path: Path, data: bytes) -> None:
     try:
         os.fchmod(fd, 0o600)
         os.write(fd, data)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def replace_private_file(path: Path, data: bytes) -> None:
+    """0600 from the first byte, then one rename over any older file: a reader (a server
+    reloading its CRL or certificate) sees the old file or the new one, never half of it."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write_private_file(temporary, data, sync=True)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_output_file(path: Path, data: bytes, *, overwrite: bool = False,
+                      atomic: bool = False) -> None:
+    """A file an administrator asked for (a bundle, a key, a CRL): 0600, an existing file
+    only replaced when ``overwrite``, ``atomic`` for one a server may be reading; failures
+    as one sentence (``ValidationError``)."""
+    from js7tui.errors import ValidationError
+    if path.exists() and not overwrite:
+        raise ValidationError(f"{path} exists; choose another file")
+    try:
+        (replace_private_file if atomic else write_private_file)(path, data)
+    except OSError as exc:
+        raise ValidationError(f"cannot write {path}: {exc.strerror or exc}") from None

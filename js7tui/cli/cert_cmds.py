@@ -13,7 +13,7 @@ from typing import Any
 
 from js7tui.cli.context import CliContext, audit_meta
 from js7tui.errors import ValidationError
-from js7tui.home import write_private_file
+from js7tui.home import write_output_file
 from js7tui.pki import bundle_import
 from js7tui.pki.bundle import COMPONENTS
 from js7tui.pki.issuing import Issued, IssueRequest
@@ -237,10 +237,7 @@ def _check_free(path: Path, force: bool = False) -> None:
 
 def _write(path: Path, data: bytes, force: bool = False) -> None:
     _check_free(path, force)
-    try:
-        write_private_file(path, data)
-    except OSError as exc:
-        raise ValidationError(f"cannot write {path}: {exc.strerror or exc}") from None
+    write_output_file(path, data, overwrite=force)
 
 
 def _san(args: argparse.Namespace) -> list[str]:

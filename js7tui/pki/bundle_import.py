@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from js7tui.errors import ValidationError
-from js7tui.home import make_private_dirs
+from js7tui.home import make_private_dirs, replace_private_file
 from js7tui.pki import bundle as fmt
 from js7tui.pki.authority import CaChain
 from js7tui.pki.keys import load_private_pem, private_pem, same_public_key
@@ -198,19 +198,10 @@ def verify_bundle(entries: dict[str, bytes], manifest: dict[str, object], passwo
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    """0600 from the first byte, then an atomic rename over any older file."""
+    """In a 0700 directory, replaced in one rename (a running server may read it)."""
     make_private_dirs(path.parent)
     os.chmod(path.parent, 0o700)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(temporary, flags, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
+    replace_private_file(path, data)
 
 
 def import_bundle(archive: Path, directory: Path, *, component: str, password: bytes,

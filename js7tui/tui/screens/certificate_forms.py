@@ -3,13 +3,12 @@ of one certificate, the per-purpose issue form, the bundle and CRL forms, the bu
 progress and the store password shown once.
 
 Nothing here calls a service: the screen (``certificates.py``) does, in workers. Files are
-written 0600 with :func:`js7tui.home.write_private_file`; a CRL goes in place atomically (a
+written with :func:`js7tui.home.write_output_file` (0600); a CRL goes in place atomically (a
 server that watches ``tls/crl.pem`` never reads half a file).
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from textual.containers import Vertical
 from textual.widgets import Label, LoadingIndicator, Static
 
 from js7tui.errors import ValidationError
-from js7tui.home import write_private_file
+from js7tui.home import write_output_file
 from js7tui.pki.bundle import COMPONENTS
 from js7tui.pki.crl import REASONS
 from js7tui.pki.issuing import IssueRequest
@@ -313,24 +312,13 @@ def check_root_key(values: dict[str, Any]) -> None:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """0600, and in place in one rename: a server reading the file sees old or new."""
-    temporary = path.with_name(f".{path.name}.js7tui-new")
-    try:
-        write_private_file(temporary, data)
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise ValidationError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """A CRL over the one a server reads: 0600, in place in one rename."""
+    write_output_file(path, data, overwrite=True, atomic=True)
 
 
 def write_new(path: Path, data: bytes, overwrite: bool) -> None:
     """A bundle or key file: refused when it appeared meanwhile, 0600 otherwise."""
-    if path.exists() and not overwrite:
-        raise ValidationError(f"{path} exists; choose another file")
-    try:
-        write_private_file(path, data)
-    except OSError as exc:
-        raise ValidationError(f"cannot write {path}: {exc.strerror or exc}") from None
+    write_output_file(path, data, overwrite=overwrite)
 
 
 # -- modals -----------------------------------------------------------------------------
