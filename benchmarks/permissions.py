@@ -56,8 +56,8 @@ from importlib.metadata import version
 
 import casbin
 
-from js7tui.permissions.catalogue import catalogue
 from js7tui.permissions.evaluator import EffectivePermissions, PermissionEntry, ancestors
+from js7tui.permissions.tree import catalogue
 
 ACCOUNT = "alice"
 CONTROLLERS = ("", "c1", "c2", "c3")

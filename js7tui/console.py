@@ -272,11 +272,7 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
 
 
 def open_console(home: Home, **kwargs: object) -> Console:
-    if not home.exists():
-        raise StoreError(
-            f"no js7tui home at {home.root}: create one with 'js7tui init --security-level "
-            "low|medium|high' (or choose another with --home / JS7TUI_HOME)"
-        )
+    home.require()
     config = load_config(home.config_path)
     store = Store.open(home.db_path)
     security_level.read(store.conn)

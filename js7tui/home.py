@@ -51,6 +51,15 @@ class Home:
     def exists(self) -> bool:
         return self.db_path.exists()
 
+    def require(self) -> None:
+        """Refuse a home that was never created, saying how to create one."""
+        if not self.exists():
+            from js7tui.errors import StoreError
+            raise StoreError(
+                f"no js7tui home at {self.root}: create one with 'js7tui init --security-level "
+                "low|medium|high' (or choose another with --home / JS7TUI_HOME)"
+            )
+
     def create_dirs(self) -> None:
         """Create the home and its key folder private to the owner (0700)."""
         for directory in (self.root, self.keys_dir, self.log_dir):

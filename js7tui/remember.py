@@ -8,7 +8,6 @@ the login form. ``client_source`` says where a login comes from, for the login h
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 from collections.abc import Mapping
@@ -33,6 +32,7 @@ def remember(env: Mapping[str, str], installation_id: str, *, home: Path, accoun
              token: str) -> Path:
     path = session_file(env, installation_id)
     payload = {"home": str(home), "account": account, "token": token}
+    import json
     write_private_file(path, json.dumps(payload).encode("utf-8"))
     return path
 
@@ -42,6 +42,7 @@ def remembered(env: Mapping[str, str], installation_id: str) -> Remembered | Non
     path = session_file(env, installation_id)
     if not path.exists():
         return None
+    import json
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return Remembered(str(raw.get("home", "")), str(raw.get("account", "")),

@@ -5,8 +5,6 @@ usable from it; Ctrl+C stops everything; a second run reuses what the first made
 from __future__ import annotations
 
 import json
-import os
-import pty
 import queue
 import signal
 import subprocess
@@ -24,6 +22,7 @@ from js7tui.pki.profiles import Purpose
 from js7tui.signing import sign_item
 from tests.conftest import ROOT_PASSWORD, login
 from tests.estate import process_alive, wait_for, workflow
+from tests.terminal import Terminal
 
 pytestmark = pytest.mark.slow
 
@@ -114,38 +113,14 @@ def test_a_closed_terminal_stops_the_demo_servers_too(tmp_path: Path, sig: int) 
     SSH drop, tmux kill-session) or the demo is told to end (SIGTERM), the Controller and the
     Agent stop with it instead of living on in their own sessions."""
     home = tmp_path / "demo-home"
-    master, slave = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "js7tui", "demo", "--home", str(home)],
-                               stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
-                               env={**os.environ, "TERM": "xterm-256color"})
-    os.close(slave)
-    seen = bytearray()
-
-    def drain() -> None:  # the console must never block on a full terminal
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            seen.extend(data)
-
-    threading.Thread(target=drain, daemon=True).start()
-
-    def console_painted() -> bool:
-        return b"log in" in seen
-
+    terminal = Terminal("demo", "--home", str(home))
     try:
-        wait_for(console_painted, "the console's login screen", 60, 0.05)
+        terminal.wait_text(b"log in", "the console's login screen")
         pids = server_pids(home)
         assert all(process_alive(pid) for pid in pids)
-        process.send_signal(sig)
-        assert process.wait(timeout=30) == 128 + sig
+        terminal.process.send_signal(sig)
+        assert terminal.process.wait(timeout=30) == 128 + sig
         wait_for(lambda: not any(process_alive(pid) for pid in pids),
                  "the demo's servers to stop", 30, 0.05)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(master)
+        terminal.close()

@@ -104,19 +104,22 @@ def test_starting_the_console_loads_no_provider_or_network_library() -> None:
     assert out == ""
 
 
-def test_the_login_form_paints_before_the_identity_chain_and_crypto_load(tmp_path) -> None:
-    """What the bare ``js7tui`` imports before its first frame: the CLI's fast path, an opened
-    console, the app and its login screen — not the identity chain, the CA, the deployment
-    code or ``cryptography``/``argon2`` (the app loads those in a worker after painting)."""
+def test_the_login_form_paints_before_the_home_and_the_identity_chain_load() -> None:
+    """What the bare ``js7tui`` imports before its first frame: the CLI's fast path, the app
+    and its login screen, built over an opener — not the console, its store and
+    configuration, the identity chain, the CA, the deployment code, ``cryptography`` or
+    ``argon2`` (a worker opens the home and loads those after painting), nor the full
+    parser."""
     code = (
         "import sys; from js7tui.cli import bare_console; bare_console([]);"
         "import js7tui.cli.context, js7tui.cli.tui_cmds, js7tui.cli.guard;"
-        "from pathlib import Path; from js7tui.console import Console;"
-        "from js7tui.store import Store;"
-        "from js7tui.tui.app import Js7App; from js7tui.tui.screens.login import LoginScreen;"
-        f"c = Console(Store.create(Path({str(tmp_path / 'x.db')!r}))); c.remember_me_enabled;"
-        "heavy = ('cryptography', 'argon2', 'js7tui.identity.chain', 'js7tui.identity.sessions',"
-        " 'js7tui.pki', 'js7tui.deployment', 'js7tui.audit', 'js7tui.operations');"
+        "from js7tui.tui.app import make_app;"
+        "app = make_app(opener=lambda: None, env={});"
+        "heavy = ('js7tui.console', 'js7tui.store', 'js7tui.config', 'sqlite3', 'tomllib',"
+        " 'argparse', 'json', 'js7tui.permissions.evaluator', 'js7tui.tui.widgets.header',"
+        " 'textual.widgets._footer', 'cryptography', 'argon2', 'js7tui.identity.chain',"
+        " 'js7tui.identity.sessions', 'js7tui.pki', 'js7tui.deployment', 'js7tui.audit',"
+        " 'js7tui.operations', 'js7tui.cli.parser');"
         "print(','.join(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

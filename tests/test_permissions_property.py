@@ -21,8 +21,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from js7tui.permissions.catalogue import catalogue
 from js7tui.permissions.evaluator import EffectivePermissions, FolderEntry, PermissionEntry
+from js7tui.permissions.tree import catalogue
 
 NODES = sorted(catalogue().nodes)  # every node, not only leaves
 SECTIONS = ("", "c1", "c2")

@@ -11,15 +11,16 @@ CA, the deployment code and the clients. Everything else goes through ``parser.r
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 
-def bare_console(argv: Sequence[str]) -> argparse.Namespace | None:
+def bare_console(argv: Sequence[str]) -> SimpleNamespace | None:
     """The options of a bare console start (``[--home DIR] [tui [--readonly]]``), or None for
-    anything else (which the full parser handles, with its help and errors)."""
+    anything else (which the full parser handles, with its help and errors). The options
+    read like ``argparse``'s namespace, without importing ``argparse`` for them."""
     args = list(argv)
     home: str | None = None
     if args and args[0].startswith("--home="):
@@ -29,9 +30,9 @@ def bare_console(argv: Sequence[str]) -> argparse.Namespace | None:
     if home == "":
         return None
     if args == []:
-        return argparse.Namespace(home=home, json=False, command=None, readonly=False)
+        return SimpleNamespace(home=home, json=False, command=None, readonly=False)
     if args[0] == "tui" and args[1:] in ([], ["--readonly"]):
-        return argparse.Namespace(home=home, json=False, command="tui",
+        return SimpleNamespace(home=home, json=False, command="tui",
                                   readonly=args[1:] == ["--readonly"])
     return None
 

@@ -7,8 +7,6 @@ prompt on a terminal.
 
 from __future__ import annotations
 
-import getpass
-import json
 import os
 import sys
 from collections.abc import Mapping
@@ -17,17 +15,24 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from js7tui import remember
-from js7tui.console import Console, open_console
 from js7tui.errors import SessionRequired, ValidationError
 from js7tui.home import Home, resolve_home
 
 if TYPE_CHECKING:
     from js7tui.audit import AuditMeta
+    from js7tui.console import Console
     from js7tui.identity.sessions import Session
 
 PASSWORD_ENV = "JS7TUI_PASSWORD"
 NEW_PASSWORD_ENV = "JS7TUI_NEW_PASSWORD"
 SESSION_ENV = "JS7TUI_SESSION"
+
+
+def hidden_input(prompt: str) -> str:
+    """A secret typed on the terminal, not echoed (``getpass`` is imported here: the console's
+    start does not need it)."""
+    import getpass
+    return getpass.getpass(prompt)
 
 
 @dataclass
@@ -49,7 +54,13 @@ class CliContext:
     @property
     def console(self) -> Console:
         if self._console is None:
+            from js7tui.console import open_console
             self._console = open_console(self.home)
+        return self._console
+
+    @property
+    def console_if_open(self) -> Console | None:
+        """The console if a command opened it already (``js7tui demo`` before its screens)."""
         return self._console
 
     def close(self) -> None:
@@ -111,7 +122,7 @@ class CliContext:
         if self.env.get(PASSWORD_ENV):
             return self.env[PASSWORD_ENV]
         if self._interactive():
-            return getpass.getpass(prompt)
+            return hidden_input(prompt)
         raise ValidationError(f"no password given: use --password-stdin or set {PASSWORD_ENV} "
                               "(passwords are never taken from arguments)")
 
@@ -119,7 +130,7 @@ class CliContext:
         """A secret setting: one line of standard input, or asked for on a terminal. Never an
         argument: arguments end up in shell history and process listings."""
         if self._interactive():
-            return getpass.getpass(f"{name}: ")
+            return hidden_input(f"{name}: ")
         return self._stdin_line()
 
     def new_password(self, *, from_stdin: bool = False,
@@ -130,8 +141,8 @@ class CliContext:
         if self.env.get(NEW_PASSWORD_ENV):
             return self.env[NEW_PASSWORD_ENV], None
         if self._interactive():
-            first = getpass.getpass(prompt)
-            return first, getpass.getpass("Repeat the new password: ")
+            first = hidden_input(prompt)
+            return first, hidden_input("Repeat the new password: ")
         raise ValidationError(f"no new password given: set {NEW_PASSWORD_ENV} or run on a "
                               "terminal to be asked")
 
@@ -153,6 +164,7 @@ class CliContext:
               records: list[dict[str, Any]] | None = None) -> None:
         """Aligned columns, or one JSON object per line with --json."""
         if self.json_output:
+            import json
             keys = [h.lower().replace(" ", "_") for h in headers]
             for index, row in enumerate(rows):
                 record = records[index] if records else dict(zip(keys, row, strict=True))

@@ -5,10 +5,9 @@ registry of Controllers: ``controller register|list|health|test|remove``."""
 from __future__ import annotations
 
 import argparse
-import getpass
 from pathlib import Path
 
-from js7tui.cli.context import CliContext, audit_meta
+from js7tui.cli.context import CliContext, audit_meta, hidden_input
 from js7tui.client.registry import read_ca_file
 from js7tui.errors import ValidationError
 
@@ -29,7 +28,7 @@ def _hop_password(ctx: CliContext, args: argparse.Namespace) -> str:
     if ctx.env.get(HOP_PASSWORD_ENV):
         return ctx.env[HOP_PASSWORD_ENV]
     if getattr(ctx.stdin, "isatty", lambda: False)():
-        return getpass.getpass(f"Password of the hop user '{args.user}': ")
+        return hidden_input(f"Password of the hop user '{args.user}': ")
     raise ValidationError(f"no hop password given: use --password-stdin or set "
                           f"{HOP_PASSWORD_ENV}")
 

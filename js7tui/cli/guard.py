@@ -3,12 +3,15 @@ decides, never a traceback; the console is closed whatever happens."""
 
 from __future__ import annotations
 
-import argparse
-import sqlite3
+import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from js7tui.cli.context import CliContext
 from js7tui.errors import Js7Error
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def guarded(ctx: CliContext, func: Callable[[CliContext, argparse.Namespace], int | None],
@@ -18,11 +21,21 @@ def guarded(ctx: CliContext, func: Callable[[CliContext, argparse.Namespace], in
     except Js7Error as exc:
         ctx.warn(str(exc))
         return exc.exit_code
-    except sqlite3.OperationalError as exc:
-        ctx.warn(f"the store cannot be used: {exc}")
-        return 7
     except KeyboardInterrupt:
         ctx.warn("interrupted")
         return 130
+    except Exception as exc:
+        if not is_store_error(exc):
+            raise
+        ctx.warn(f"the store cannot be used: {exc}")
+        return 7
     finally:
         ctx.close()
+
+
+def is_store_error(exc: BaseException) -> bool:
+    """An SQLite error the store did not turn into words (locked, disk full, not a database).
+    ``sqlite3`` is looked up, not imported: if no command loaded it, this is not one, and the
+    console's first frame does not wait for the import."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and isinstance(exc, sqlite3.OperationalError)

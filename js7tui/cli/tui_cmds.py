@@ -7,10 +7,15 @@ Textual is imported only here, inside the command, never when the CLI module loa
 
 from __future__ import annotations
 
-import argparse
+from typing import TYPE_CHECKING
 
 from js7tui.cli.context import CliContext
 from js7tui.errors import ValidationError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from js7tui.console import Console
 
 
 def on_terminal(ctx: CliContext) -> bool:
@@ -19,12 +24,24 @@ def on_terminal(ctx: CliContext) -> bool:
 
 
 def cmd_tui(ctx: CliContext, args: argparse.Namespace) -> int:
+    """The console's screens. Unless a command opened the console already (the demo), the
+    app paints the login form first and opens the home in a worker; a home that cannot be
+    opened ends the app and is reported here like any refusal."""
     if not on_terminal(ctx):
         raise ValidationError("the console needs a terminal (stdin and stdout); for scripts "
                               "use the commands, e.g. 'js7tui status'")
-    console = ctx.console
+    readonly = bool(getattr(args, "readonly", False))
     from js7tui.tui.app import run_tui
-    return run_tui(console, readonly=bool(getattr(args, "readonly", False)), env=ctx.env)
+    if ctx.console_if_open is not None:
+        return run_tui(ctx.console_if_open, readonly=readonly, env=ctx.env)
+    home = ctx.home
+    home.require()
+
+    def open_home() -> Console:
+        from js7tui.console import open_console
+        return open_console(home)
+
+    return run_tui(opener=open_home, readonly=readonly, env=ctx.env)
 
 
 def cmd_default(ctx: CliContext, args: argparse.Namespace) -> int:

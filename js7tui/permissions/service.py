@@ -7,10 +7,10 @@ from js7tui.errors import ValidationError
 from js7tui.identity import records
 from js7tui.identity.sessions import Session
 from js7tui.operations import Operations
-from js7tui.permissions.catalogue import catalogue
 from js7tui.permissions.evaluator import DEFAULT_SECTION, EffectivePermissions, Explanation
 from js7tui.permissions.folders import normalize_folder
 from js7tui.permissions.names import ACCOUNTS_VIEW
+from js7tui.permissions.tree import catalogue
 from js7tui.store import Store
 
 

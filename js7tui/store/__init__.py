@@ -8,11 +8,13 @@ another process. Python's implicit transaction handling is off (``isolation_leve
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from js7tui.errors import StoreError
 
@@ -22,10 +24,15 @@ BUSY_TIMEOUT_MS = 5000
 Migration = tuple[int, str, str]
 
 
+@cache
 def load_migrations(package: str) -> list[Migration]:
     """The numbered ``migrations/NNNN_*.sql`` of ``package`` (the console store's here; the
-    Controller and Agent journals bring their own)."""
-    folder = resources.files(package).joinpath("migrations")
+    Controller and Agent journals bring their own), read once per process.
+
+    The folder is read beside the package's ``__init__`` (js7tui is installed as files, never
+    zipped): ``importlib.resources`` would add its import to every console start."""
+    module = importlib.import_module(package)
+    folder = Path(module.__file__ or "").parent / "migrations"
     found = []
     for entry in folder.iterdir():
         name = entry.name
@@ -34,8 +41,14 @@ def load_migrations(package: str) -> list[Migration]:
     return sorted(found)
 
 
-MIGRATIONS = load_migrations("js7tui.store")
-SCHEMA_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 0
+def __getattr__(name: str) -> Any:
+    """``MIGRATIONS`` and ``SCHEMA_VERSION`` (the console store's), read on first use."""
+    if name == "MIGRATIONS":
+        return load_migrations(__name__)
+    if name == "SCHEMA_VERSION":
+        migrations = load_migrations(__name__)
+        return migrations[-1][0] if migrations else 0
+    raise AttributeError(name)
 
 
 def _open(path: Path, synchronous: str = "NORMAL") -> sqlite3.Connection:
@@ -63,7 +76,7 @@ class Store:
                  migrations: list[Migration] | None = None) -> None:
         self.conn = conn
         self.path = path
-        self.migrations = MIGRATIONS if migrations is None else migrations
+        self.migrations = load_migrations(__name__) if migrations is None else migrations
 
     @classmethod
     def create(cls, path: Path, *, migrations: list[Migration] | None = None,

@@ -38,7 +38,7 @@ def _section_bindings() -> list[Binding]:
 
 
 class Js7App(App[int]):
-    CSS_PATH: ClassVar = ["styles/app.tcss", "styles/roles_audit.tcss"]
+    CSS_PATH: ClassVar = ["styles/app.tcss"]  # the sections add theirs (SectionScreen)
     TITLE = "js7tui"
     DEFAULT_MODE = "login"
     COMMANDS: ClassVar = App.COMMANDS | {SectionCommands, ActionCommands}
@@ -59,13 +59,22 @@ class Js7App(App[int]):
         super().__init__()
         self.ctx = ctx
         self.animation_level = "none"
-        self.add_mode("login", self._login_screen)
+        # The home could not be opened (raised by ``run_tui`` once the terminal is restored).
+        self.startup_error: BaseException | None = None
         for section in SECTIONS:
             self.add_mode(section.mode, self._section_factory(section))
         if theme and theme in self.available_themes:
             self.theme = theme
 
     # -- modes ----------------------------------------------------------------------------
+    def get_default_screen(self) -> Screen:
+        """The login form is the default screen of the ``login`` mode, not a screen built
+        from the mode table: Textual re-parses the whole stylesheet for a screen made from
+        the mode table, which costs the form's first paint about 20 ms. The mode is
+        registered here (its stack exists by now) so ``switch_mode("login")`` returns to it."""
+        self.add_mode("login", self._login_screen)
+        return LoginScreen(self.ctx)
+
     def _login_screen(self) -> Screen:
         return LoginScreen(self.ctx)
 
@@ -90,14 +99,32 @@ class Js7App(App[int]):
 
     @work(thread=True, group="warm")
     def _warm(self) -> None:
-        """After the first frame: build the identity chain and the session services (their
-        modules load here, not before the login form paints), then resume a remembered
-        session, which skips the form."""
-        self.ctx.console.warm("login", "sessions")
+        """After the first frame: open the home (unless the app was handed an open console),
+        build the identity chain and the session services (their modules load here, not
+        before the login form paints), then resume a remembered session, which skips the
+        form. A home that cannot be opened ends the app with the reason."""
+        try:
+            console = self.ctx.open_home()
+            facts = (self.ctx.security_level, self.ctx.remember_me_enabled)
+        except Exception as exc:
+            self.call_from_thread(self._home_failed, exc)
+            return
+        self.call_from_thread(self._home_opened, *facts)
+        console.warm("login", "sessions")
         self.login_screen.warm()
         session = self.ctx.resume_remembered()
         if session is not None:
             self.call_from_thread(self.logged_in, session)
+
+    def _home_opened(self, level: str, remember_me: bool) -> None:
+        theme = self.ctx.env.get(THEME_ENV) or self.ctx.console.config.tui.theme
+        if theme in self.available_themes and theme != self.theme:
+            self.theme = theme
+        self.login_screen.home_opened(level, remember_me)
+
+    def _home_failed(self, error: BaseException) -> None:
+        self.startup_error = error
+        self.exit(return_code=int(getattr(error, "exit_code", 1)))
 
     @property
     def login_screen(self) -> LoginScreen:
@@ -220,22 +247,33 @@ class Js7App(App[int]):
             self.action_show_help_panel()
 
 
-def make_app(console: Console, *, readonly: bool = False,
-             env: Mapping[str, str] = os.environ) -> Js7App:
-    """The console app over ``console`` (the CLI, tests and demos all build it here).
+def make_app(console: Console | None = None, *, readonly: bool = False,
+             env: Mapping[str, str] = os.environ,
+             opener: Callable[[], Console] | None = None) -> Js7App:
+    """The console app over ``console`` (the CLI, tests and demos all build it here), or over
+    the console ``opener`` opens after the first frame (``js7tui`` on a terminal: the login
+    form paints before the home's store, configuration and services load).
 
     ``env`` supplies the state directory (remember me), ``JS7TUI_THEME`` (else the home's
-    ``[tui] theme``), ``NO_COLOR`` and ``SSH_CLIENT`` (login source).
+    ``[tui] theme``, applied once the home is open), ``NO_COLOR`` and ``SSH_CLIENT`` (login
+    source).
     """
     if env is not os.environ and "NO_COLOR" in env:
         os.environ["NO_COLOR"] = env["NO_COLOR"]  # Textual reads (and removes) it at start
-    ctx = TuiContext(console, readonly=readonly, env=env)
-    theme = env.get(THEME_ENV) or console.config.tui.theme
+    ctx = TuiContext(console, readonly=readonly, env=env, opener=opener)
+    theme = env.get(THEME_ENV) or (console.config.tui.theme if console is not None else None)
     return Js7App(ctx, theme=theme)
 
 
-def run_tui(console: Console, readonly: bool = False, **kwargs: Any) -> int:
+def run_tui(console: Console | None = None, readonly: bool = False, **kwargs: Any) -> int:
+    """Run the app on this terminal; a console it opened itself is closed when it ends, and a
+    home it could not open is raised once the terminal is restored."""
     app = make_app(console, readonly=readonly, **kwargs)
     app.exit_on_signals = (signal.SIGHUP, signal.SIGTERM)
-    app.run()
+    try:
+        app.run()
+    finally:
+        app.ctx.close_opened()
+    if app.startup_error is not None:
+        raise app.startup_error
     return app.return_code or 0

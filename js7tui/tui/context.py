@@ -3,6 +3,10 @@
 Screens never keep their own session copy: ``TuiContext.session`` is the one the app logged in,
 refreshed by every service call (``Operations`` updates the object in place), so what a screen
 hides with ``check_action`` follows what the service layer would refuse.
+
+The console may still be opening when the app starts: ``js7tui`` paints the login form first and
+opens the home in a worker (``open_home``); ``console`` waits for it. Tests and the demo hand an
+opened console.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,7 +31,7 @@ CONTROLLER_PERMISSIONS = "sos:products:controller:"
 
 @dataclass
 class TuiContext:
-    console: Console
+    opened: Console | None = None   # an opened console (tests, the demo), or None with ``opener``
     readonly: bool = False
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     # Ask for an audit comment on every change even when the setting does not force it.
@@ -37,6 +42,47 @@ class TuiContext:
     _level: str | None = field(default=None, repr=False)
     # One connection, many worker threads: service calls run one at a time.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    # How to open the home when ``opened`` is None (called once, by ``open_home``).
+    opener: Callable[[], Console] | None = field(default=None, repr=False)
+    _console: Future[Console] = field(default_factory=Future, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.opened is not None:
+            self._console.set_result(self.opened)
+        elif self.opener is None:
+            raise ValueError("a TuiContext needs an opened console or an opener")
+
+    # -- the console ----------------------------------------------------------------------
+    @property
+    def console(self) -> Console:
+        """The home's console, waiting while ``open_home`` opens it; an error opening the home
+        is raised here."""
+        return self._console.result()
+
+    @property
+    def console_ready(self) -> bool:
+        """Opened (or failed to open): ``console`` answers without waiting."""
+        return self._console.done()
+
+    def open_home(self) -> Console:
+        """Open the home with ``opener`` unless it is open already (a worker calls this after
+        the first frame). An error is kept for ``console`` and raised."""
+        with self._lock:
+            if not self._console.done() and self.opener is not None:
+                try:
+                    self._console.set_result(self.opener())
+                except BaseException as exc:
+                    self._console.set_exception(exc)
+        return self._console.result()
+
+    def close_opened(self) -> None:
+        """Close a console this context opened itself (with ``opener``); an opening under
+        way (it holds the lock) finishes first."""
+        if self.opener is None:
+            return
+        with self._lock:
+            if self._console.done() and self._console.exception() is None:
+                self._console.result().close()
 
     # -- session --------------------------------------------------------------------------
     @property
@@ -102,6 +148,7 @@ class TuiContext:
 
     @property
     def security_level(self) -> str:
+        """The home's security level (waits for the home to open)."""
         if self._level is None:
             self._level = self.call(lambda: self.console.security_level.value)
         return self._level

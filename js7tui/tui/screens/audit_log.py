@@ -31,7 +31,6 @@ from js7tui.errors import Js7Error, ValidationError
 from js7tui.permissions.names import AUDITLOG_VIEW
 from js7tui.tui.screens.base import SectionScreen
 from js7tui.tui.widgets.audit_view import COLUMNS, AuditLogView, AuditSource, clean
-from js7tui.tui.widgets.header import SessionHeader
 from js7tui.tui.widgets.modals import Field, FormModal
 
 EXPORT_PAGE = 1000
@@ -121,7 +120,7 @@ class AuditLogScreen(SectionScreen):
         # 'r') opens a fresh snapshot.
         if self._opened_once:
             event.prevent_default()
-            self.query_one(SessionHeader).refresh_session()
+            self.header.refresh_session()
         self._opened_once = True
 
     def reload(self) -> None:

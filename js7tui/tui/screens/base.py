@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.markup import escape
@@ -23,14 +24,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from js7tui.errors import Js7Error, SessionRequired
 from js7tui.tui.context import TuiContext
-from js7tui.tui.widgets.header import SessionHeader
 
 if TYPE_CHECKING:
     from js7tui.audit import AuditMeta
+    from js7tui.tui.widgets.header import SessionHeader
 
 log = logging.getLogger("js7tui.tui")
 
@@ -185,26 +186,41 @@ class ServiceScreen(Screen):
             go(AuditMeta())
 
 
+STYLES = Path(__file__).resolve().parent.parent / "styles"
+
+
 class SectionScreen(ServiceScreen):
     """A section's base screen: header with tabs and session, body, footer with live keys."""
 
     SECTION: ClassVar[str] = ""
+    # The sections' stylesheets join the app's when the first section opens (which re-parses
+    # the stylesheet anyway), so the login form paints without parsing them.
+    CSS_PATH: ClassVar = [STYLES / "sections.tcss", STYLES / "roles_audit.tcss"]
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("r", "reload", "Reload", id="section.reload",
                 tooltip="Read the section again from the store"),
     ]
 
     def compose(self) -> ComposeResult:
+        # imported here: the login screen (a ServiceScreen too) paints before these load
+        from textual.widgets import Footer
+
+        from js7tui.tui.widgets.header import SessionHeader
         yield SessionHeader(self.ctx, self.SECTION)
         yield from self.compose_body()
         yield Footer()
+
+    @property
+    def header(self) -> SessionHeader:
+        from js7tui.tui.widgets.header import SessionHeader
+        return self.query_one(SessionHeader)
 
     def compose_body(self) -> ComposeResult:
         yield Static("")
 
     def on_screen_resume(self) -> None:
         if self.is_mounted:
-            self.query_one(SessionHeader).refresh_session()
+            self.header.refresh_session()
         self.reload()
 
     def reload(self) -> None:

@@ -27,11 +27,11 @@ from textual.worker import get_current_worker
 
 from js7tui.errors import Js7Error
 from js7tui.tui.screens.base import ServiceScreen
-from js7tui.tui.widgets.device_flow import DeviceFlowPanel
 
 if TYPE_CHECKING:
     from js7tui.identity.chain import LoginResult
     from js7tui.identity.providers.base import LoginRequest
+    from js7tui.tui.widgets.device_flow import DeviceFlowPanel
 
 # The identity chain and the providers are imported after the first frame (``warm``), so the
 # form paints before them; the names below are looked up when a login runs.
@@ -86,8 +86,9 @@ class LoginScreen(ServiceScreen):
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="login-box", classes="dialog"):
             yield Label("js7tui · log in", classes="dialog-title")
-            yield Static(f"security level {self.ctx.security_level}", id="login-level",
-                         classes="dim")
+            # the level is read from the store, which may open just after this first frame
+            level = self.ctx.security_level if self.ctx.console_ready else "…"
+            yield Static(f"security level {level}", id="login-level", classes="dim")
             yield Input(id="login-account", placeholder="account")
             yield Input(id="login-password", placeholder="password", password=True)
             yield Checkbox("remember me on this machine", id="login-remember")
@@ -95,24 +96,41 @@ class LoginScreen(ServiceScreen):
             yield Static("[b]enter[/b] log in   [b]tab[/b] next field   [b]ctrl+q[/b] quit",
                          classes="dialog-keys")
             with Vertical(id="login-interaction"):
-                yield Label("Action needed", classes="dialog-title")
                 yield Static("", id="login-interaction-text")
-                yield Static("then press [b]ctrl+r[/b] to continue", classes="dialog-keys")
-        yield Center(id="login-device-box")
 
-    def _mount_after_first_frame(self) -> None:
-        """The footer and the (hidden) device-flow panel come one frame after the form: the
-        form is what the administrator types into, and it paints sooner without them."""
+    def _mount_the_rest(self) -> None:
+        """The footer, the rest of the interaction panel and the (hidden) device-flow panel
+        come once the home is open: the form is what the administrator types into, and it
+        paints sooner without them; the home opens sooner with the UI thread idle."""
         from textual.widgets import Footer
-        self.query_one("#login-device-box").mount(DeviceFlowPanel(id="login-device"))
+
+        from js7tui.tui.widgets.device_flow import DeviceFlowPanel
+        interaction = self.query_one("#login-interaction")
+        interaction.mount(Label("Action needed", classes="dialog-title"), before=0)
+        interaction.mount(Static("then press [b]ctrl+r[/b] to continue",
+                                 classes="dialog-keys"))
+        box = Center(DeviceFlowPanel(id="login-device"), id="login-device-box")
+        box.display = False
+        self.mount(box)
         self.mount(Footer())
 
+    @property
+    def device_panel(self) -> DeviceFlowPanel:
+        return self.query_one("#login-device")  # type: ignore[return-value]
+
     def on_mount(self) -> None:
-        self.call_after_refresh(self._mount_after_first_frame)
         self.query_one("#login-interaction").display = False
-        self.query_one("#login-device-box").display = False
-        self.query_one("#login-remember").display = self.ctx.remember_me_enabled
+        if self.ctx.console_ready:
+            self.query_one("#login-remember").display = self.ctx.remember_me_enabled
         self.query_one("#login-account", Input).focus()
+
+    def home_opened(self, level: str, remember_me: bool) -> None:
+        """The home opened after the first frame (the app calls this once): its security
+        level, whether it lets a session be remembered (the box is shown until then, as the
+        setting's default is), and the rest of the screen."""
+        self.query_one("#login-level", Static).update(f"security level {level}")
+        self.query_one("#login-remember").display = remember_me
+        self._mount_the_rest()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "continue_login":
@@ -211,7 +229,7 @@ class LoginScreen(ServiceScreen):
 
     def _show_device(self, result: LoginResult) -> None:
         self.device = dict(result.interaction or {})
-        panel = self.query_one("#login-device", DeviceFlowPanel)
+        panel = self.device_panel
         panel.show(self.device, result.message, dark_background=self.app.current_theme.dark)
         self.query_one("#login-box").display = False
         self.query_one("#login-device-box").display = True
@@ -226,7 +244,7 @@ class LoginScreen(ServiceScreen):
     def action_cancel_device(self) -> None:
         if self.device is not None:
             self._device_cancel.set()
-            self.query_one("#login-device", DeviceFlowPanel).update_status("cancelling…")
+            self.device_panel.update_status("cancelling…")
 
     @work(thread=True, group="login", exclusive=True)
     def _poll_device(self, request: LoginRequest, interaction: dict[str, Any],
@@ -262,7 +280,7 @@ class LoginScreen(ServiceScreen):
     def on_device_update(self, message: DeviceUpdate) -> None:
         if self.device is not None:
             self.device = dict(message.result.interaction or {})
-            self.query_one("#login-device", DeviceFlowPanel).update_status(
+            self.device_panel.update_status(
                 message.result.message)
 
     @work(thread=True, group="login", exclusive=True)

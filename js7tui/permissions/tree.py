@@ -7,11 +7,9 @@ silently granting nothing.
 
 from __future__ import annotations
 
-import difflib
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 from js7tui.errors import ValidationError
 
@@ -81,6 +79,7 @@ class Catalogue:
                 name = target + name[len(alias):]
         if name in self.nodes:
             return name
+        import difflib
         hint = difflib.get_close_matches(name, self.nodes, n=1, cutoff=0.6)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else (
             "; 'js7tui permissions tree' lists them all")
@@ -89,7 +88,9 @@ class Catalogue:
 
 @cache
 def catalogue() -> Catalogue:
-    raw = tomllib.loads(
-        resources.files("js7tui.permissions").joinpath("catalogue.toml").read_text("utf-8")
-    )
+    """The catalogue, read from ``catalogue.toml`` beside this module on first use (the
+    console's sections import the permission names before the login form paints; the TOML
+    parser is not needed then)."""
+    import tomllib
+    raw = tomllib.loads(Path(__file__).with_name("catalogue.toml").read_text("utf-8"))
     return Catalogue(raw["permissions"], raw.get("aliases", {}))
