@@ -80,7 +80,14 @@ class Js7App(App[int]):
 
     def _section_factory(self, section: Section) -> Callable[[], Screen]:
         def build() -> Screen:
-            return section.factory()(self.ctx)
+            screen = section.factory()(self.ctx)
+            # A new screen's widgets take their styles from the app's current stylesheet as
+            # they mount. Marking the screen current spares the two full re-parses of every
+            # stylesheet Textual runs when it first switches to a screen of the mode table
+            # (about 80 ms of a section's first visit, the audit log's included); after a
+            # theme change the count moves on and the screen is refreshed as usual.
+            screen._css_update_count = self._css_update_count
+            return screen
         return build
 
     # Set by ``run_tui`` (a real terminal, not a test): a closed terminal (SIGHUP: an SSH
