@@ -33,7 +33,7 @@ def bare_console(argv: Sequence[str]) -> SimpleNamespace | None:
         return SimpleNamespace(home=home, json=False, command=None, readonly=False)
     if args[0] == "tui" and args[1:] in ([], ["--readonly"]):
         return SimpleNamespace(home=home, json=False, command="tui",
-                                  readonly=args[1:] == ["--readonly"])
+                               readonly=args[1:] == ["--readonly"])
     return None
 
 

@@ -70,8 +70,9 @@ class Js7App(App[int]):
     def get_default_screen(self) -> Screen:
         """The login form is the default screen of the ``login`` mode, not a screen built
         from the mode table: Textual re-parses the whole stylesheet for a screen made from
-        the mode table, which costs the form's first paint about 20 ms. The mode is
-        registered here (its stack exists by now) so ``switch_mode("login")`` returns to it."""
+        the mode table, which cost the form's first paint about 20 ms. The mode is
+        registered here, as its stack is made, so ``switch_mode("login")`` returns to this
+        screen (the factory is never called: the stack exists)."""
         self.add_mode("login", self._login_screen)
         return LoginScreen(self.ctx)
 
