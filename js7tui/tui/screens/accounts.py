@@ -148,7 +148,7 @@ class AccountsScreen(SectionScreen):
         fields = [Field("name", "Account", required=True),
                   Field("email", "E-mail"),
                   Field("password", "Password", kind="password",
-                        placeholder="empty: the initial password (forces a change)"),
+                        placeholder="empty: initial, changed at 1st login"),
                   Field("roles", "Roles", kind="multi", choices=roles)]
 
         def done(values: dict[str, Any] | None) -> None:

@@ -27,6 +27,7 @@ from textual.worker import get_current_worker
 
 from js7tui.errors import Js7Error
 from js7tui.tui.screens.base import ServiceScreen
+from js7tui.tui.widgets.marked_checkbox import MarkedCheckbox
 
 if TYPE_CHECKING:
     from js7tui.identity.chain import LoginResult
@@ -91,7 +92,7 @@ class LoginScreen(ServiceScreen):
             yield Static(f"security level {level}", id="login-level", classes="dim")
             yield Input(id="login-account", placeholder="account")
             yield Input(id="login-password", placeholder="password", password=True)
-            yield Checkbox("remember me on this machine", id="login-remember")
+            yield MarkedCheckbox("remember me on this machine", id="login-remember")
             yield Static(escape(self.message), id="login-message", classes="error")
             yield Static("[b]enter[/b] log in   [b]tab[/b] next field   [b]ctrl+q[/b] quit",
                          classes="dialog-keys")

@@ -21,6 +21,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static
 
 from js7tui.errors import ValidationError
+from js7tui.tui.widgets.marked_checkbox import MarkedCheckbox
 
 
 class _Modal(ModalScreen):
@@ -217,7 +218,7 @@ class FormModal(_Modal):
         wid = f"field-{f.name}"
         label = f.label + (" *" if f.required else "")
         if f.kind == "bool":
-            yield Checkbox(label, bool(f.value), id=wid)
+            yield MarkedCheckbox(label, bool(f.value), id=wid)
         elif f.kind == "choice":
             with Horizontal(classes="form-row"):
                 yield Label(label, classes="form-label")
