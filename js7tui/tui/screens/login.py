@@ -70,7 +70,9 @@ class LoginScreen(ServiceScreen):
                         "in a browser on any device; the account may stay empty"),
         Binding("escape", "cancel_device", "Cancel", id="login.cancel_device",
                 tooltip="Cancel the device-flow login"),
-        Binding("ctrl+q", "app.quit", "Quit", id="login.quit", tooltip="Leave js7tui"),
+        # priority, as Textual's own (hidden) ctrl+q is: the footer then shows this one
+        Binding("ctrl+q", "app.quit", "Quit", id="login.quit", tooltip="Leave js7tui",
+                priority=True),
     ]
     HELP = "Log in with an account of one of the identity services. **enter** logs in."
 
