@@ -10,9 +10,21 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "js7tui"
 
 
+def loaded(setup: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` (or a submodule of one) a fresh interpreter has loaded after
+    running ``setup``."""
+    code = (f"import sys\n{setup}\n"
+            f"wanted = {modules!r}\n"
+            "print(','.join(w for w in wanted"
+            " if any(m == w or m.startswith(w + '.') for m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    return out.split(",") if out else []
+
+
 def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
-    code = (
-        "import sys, js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.doctor,"
+    setup = (
+        "import js7tui.console, js7tui.cli, js7tui.permissions.service, js7tui.doctor,"
         " js7tui.inventory, js7tui.deployment, js7tui.deployment.keys, js7tui.deployment.service,"
         " js7tui.identity.providers.ldap.provider,"
         " js7tui.identity.providers.vault, js7tui.pki.bundle_import, js7tui.pki.material,"
@@ -20,13 +32,10 @@ def test_domain_and_cli_do_not_import_textual_or_servers() -> None:
         " js7tui.client.diagnose, js7tui.overview,"
         " js7tui.engine.shapes, js7tui.engine.config, js7tui.engine.items, js7tui.engine.auth,"
         " js7tui.engine.tls, js7tui.engine.serve, js7tui.demo,"
-        " js7tui.identity.providers.oidc, js7tui.identity.oidc.device, js7tui.qr;"
-        "bad = [m for m in ('textual', 'aiohttp') if m in sys.modules];"
-        "print(','.join(bad))"
+        " js7tui.identity.providers.oidc, js7tui.identity.oidc.device, js7tui.qr"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "", f"imported by the domain layer or CLI: {out}"
+    bad = loaded(setup, ("textual", "aiohttp"))
+    assert bad == [], f"imported by the domain layer or CLI: {bad}"
 
 
 def test_cli_and_tui_never_touch_sql() -> None:
@@ -41,15 +50,9 @@ def test_cli_and_tui_never_touch_sql() -> None:
 
 def test_cli_imports_textual_only_when_the_console_opens() -> None:
     """``js7tui --help`` and every command but ``tui`` run without loading Textual."""
-    code = (
-        "import sys, io, js7tui.cli;"
-        "from js7tui.cli import build_parser; build_parser().format_help();"
-        "import js7tui.tui, js7tui.remember;"
-        "print(','.join(m for m in sys.modules if m == 'textual' or m.startswith('textual.')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == ""
+    setup = ("import js7tui.cli; from js7tui.cli import build_parser;"
+             " build_parser().format_help(); import js7tui.tui, js7tui.remember")
+    assert loaded(setup, ("textual",)) == []
 
 
 def test_no_textual_import_outside_tui() -> None:
@@ -81,27 +84,22 @@ def test_pki_imports_no_surface() -> None:
                      re.M)
     ]
     assert offenders == []
+
+
 def test_the_cli_starts_without_loading_the_ldap_client() -> None:
     """ldap3 costs about 0.2 s to import; only a login through an LDAP service loads it."""
-    code = ("import sys, js7tui.cli, js7tui.console;"
-            "from js7tui.identity.providers import default_registry;"
-            "default_registry().schema('LDAP').keys();"
-            "print('ldap3' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "False"
+    setup = ("import js7tui.cli, js7tui.console;"
+             " from js7tui.identity.providers import default_registry;"
+             " default_registry().schema('LDAP').keys()")
+    assert loaded(setup, ("ldap3",)) == []
 
 
 def test_starting_the_console_loads_no_provider_or_network_library() -> None:
     """Cold start matters (benchmarks/tui.py): HTTP, JOSE, JSON-schema, QR and LDAP libraries
     load when a provider, the inventory or a Controller is first used, not at start."""
-    code = ("import sys, js7tui.cli, js7tui.console; from js7tui.tui import app;"
-            "from js7tui.identity.providers import default_registry; default_registry();"
-            "print(','.join(m for m in ('httpx', 'joserfc', 'jsonschema', 'segno', 'ldap3')"
-            " if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == ""
+    setup = ("import js7tui.cli, js7tui.console; from js7tui.tui import app;"
+             " from js7tui.identity.providers import default_registry; default_registry()")
+    assert loaded(setup, ("httpx", "joserfc", "jsonschema", "segno", "ldap3")) == []
 
 
 def test_the_login_form_paints_before_the_home_and_the_identity_chain_load() -> None:
@@ -110,18 +108,12 @@ def test_the_login_form_paints_before_the_home_and_the_identity_chain_load() -> 
     configuration, the identity chain, the CA, the deployment code, ``cryptography`` or
     ``argon2`` (a worker opens the home and loads those after painting), nor the full
     parser."""
-    code = (
-        "import sys; from js7tui.cli import bare_console; bare_console([]);"
-        "import js7tui.cli.context, js7tui.cli.tui_cmds, js7tui.cli.guard;"
-        "from js7tui.tui.app import make_app;"
-        "app = make_app(opener=lambda: None, env={});"
-        "heavy = ('js7tui.console', 'js7tui.store', 'js7tui.config', 'sqlite3', 'tomllib',"
-        " 'argparse', 'json', 'js7tui.permissions.evaluator', 'js7tui.tui.widgets.header',"
-        " 'textual.widgets._footer', 'cryptography', 'argon2', 'js7tui.identity.chain',"
-        " 'js7tui.identity.sessions', 'js7tui.pki', 'js7tui.deployment', 'js7tui.audit',"
-        " 'js7tui.operations', 'js7tui.cli.parser');"
-        "print(','.join(m for m in heavy if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == ""
+    setup = ("from js7tui.cli import bare_console; bare_console([]);"
+             " import js7tui.cli.context, js7tui.cli.tui_cmds, js7tui.cli.guard;"
+             " from js7tui.tui.app import make_app; make_app(opener=lambda: None, env={})")
+    heavy = ("js7tui.console", "js7tui.store", "js7tui.config", "sqlite3", "tomllib",
+             "argparse", "json", "js7tui.permissions.evaluator", "js7tui.tui.widgets.header",
+             "textual.widgets._footer", "cryptography", "argon2", "js7tui.identity.chain",
+             "js7tui.identity.sessions", "js7tui.pki", "js7tui.deployment", "js7tui.audit",
+             "js7tui.operations", "js7tui.cli.parser")
+    assert loaded(setup, heavy) == []

@@ -74,7 +74,7 @@ class Js7App(App[int]):
         registered here, as its stack is made, so ``switch_mode("login")`` returns to this
         screen (the factory is never called: the stack exists)."""
         self.add_mode("login", self._login_screen)
-        return LoginScreen(self.ctx)
+        return self._login_screen()
 
     def _login_screen(self) -> Screen:
         return LoginScreen(self.ctx)
