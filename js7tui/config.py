@@ -31,6 +31,16 @@ argon2_parallelism = 4
 [tui]
 theme = "textual-dark"
 
+[controllers]
+# How long one request to a Controller may take before its answer counts as lost (a change
+# sent then is UNKNOWN until reconciled), and how long a deploy waits for the Controller's
+# Agents to take its items before it reports them as still pending.
+timeout_seconds = 30
+agent_wait_seconds = 5
+# Name deployed items whose signing certificate expires within this many days (doctor, the
+# dashboard, 'js7tui deployment expiring').
+expiry_warning_days = 30
+
 [archive]
 # Limits for archives read by import-deploy (zip bombs, entry floods).
 max_entries = 20000
@@ -60,6 +70,16 @@ class TuiConfig:
 
 
 @dataclass(frozen=True)
+class ControllersConfig:
+    """Talking to Controllers: the request timeout, the wait for Agents after a deploy, and
+    how early expiring signers are named (issue 15)."""
+
+    timeout_seconds: int = 30
+    agent_wait_seconds: int = 5
+    expiry_warning_days: int = 30
+
+
+@dataclass(frozen=True)
 class ArchiveConfig:
     """What an archive given to import-deploy may hold at most: entries, bytes once unpacked
     (all entries together), bytes of one entry. Checked before and while unpacking."""
@@ -75,10 +95,11 @@ class Config:
     passwords: PasswordConfig = field(default_factory=PasswordConfig)
     tui: TuiConfig = field(default_factory=TuiConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    controllers: ControllersConfig = field(default_factory=ControllersConfig)
 
 
 _SECTIONS: dict[str, type] = {"log": LogConfig, "passwords": PasswordConfig, "tui": TuiConfig,
-                              "archive": ArchiveConfig}
+                              "archive": ArchiveConfig, "controllers": ControllersConfig}
 
 
 def parse_section(path: Path, name: str, raw: Any, cls: type) -> Any:
@@ -125,6 +146,13 @@ def load_config(path: Path) -> Config:
     for key, value in vars(config.archive).items():
         if value < 1:
             raise ValidationError(f"{path}: [archive] {key} must be at least 1")
+    limits = config.controllers
+    if not 1 <= limits.timeout_seconds <= 600:
+        raise ValidationError(f"{path}: [controllers] timeout_seconds must be 1 to 600")
+    if not 0 <= limits.agent_wait_seconds <= 600:
+        raise ValidationError(f"{path}: [controllers] agent_wait_seconds must be 0 to 600")
+    if not 0 <= limits.expiry_warning_days <= 3650:
+        raise ValidationError(f"{path}: [controllers] expiry_warning_days must be 0 to 3650")
     if config.log.level.upper() not in _LEVELS:
         raise ValidationError(f"{path}: [log] level must be one of {', '.join(sorted(_LEVELS))}")
     return config

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from js7tui.permissions.service import PermissionService
     from js7tui.pki.keys import KeyType
     from js7tui.pki.service import CertificateService
+    from js7tui.remote import RemoteChanges
     from js7tui.secrets import SecretBox
 
 SYSTEM_ACCOUNT = "js7tui"
@@ -167,7 +168,8 @@ def _certificates(c: Console) -> CertificateService:
 
 def _controllers(c: Console) -> ControllerService:
     from js7tui.client.registry import ControllerService
-    return ControllerService(c.store, c.ops, c.clock, c.secrets)
+    return ControllerService(c.store, c.ops, c.clock, c.secrets,
+                             timeout=c.config.controllers.timeout_seconds)
 
 
 def _signing_keys(c: Console) -> SigningKeyService:
@@ -178,7 +180,13 @@ def _signing_keys(c: Console) -> SigningKeyService:
 def _deployments(c: Console) -> DeploymentService:
     from js7tui.deployment.service import DeploymentService
     return DeploymentService(c.store, c.ops, c.clock, c.signing_keys, c.inventory,
-                             c.controllers, c.config.archive)
+                             c.controllers, c.config.archive, c.remote,
+                             agent_wait=c.config.controllers.agent_wait_seconds)
+
+
+def _remote(c: Console) -> RemoteChanges:
+    from js7tui.remote import RemoteChanges
+    return RemoteChanges(c.store, c.ops, c.clock, c.controllers)
 
 
 def _orders(c: Console) -> OrderService:
@@ -209,6 +217,7 @@ class Console:
     signing_keys = _Lazy(_signing_keys)
     deployments = _Lazy(_deployments)
     orders = _Lazy(_orders)
+    remote = _Lazy(_remote)
 
     def __init__(self, store: Store, *, home: Home | None = None, clock: Clock | None = None,
                  config: Config | None = None, hasher: PasswordHasher | None = None,

@@ -1,6 +1,10 @@
 """``signing-key``, ``deploy``, ``revoke``, ``deployment`` and ``import-deploy``: thin over the
-signing key and deployment services. A deployment that failed on any Controller exits 9 (the
-Controller's reason is printed and kept in the history)."""
+signing key and deployment services.
+
+Exit codes of a deployment: 0 done on every Controller and every Agent that runs its items; 9
+refused or not applied somewhere (the reason is printed and kept in the history); 10 not known
+yet (a Controller's answer was lost, or an Agent has not taken the items yet): ``js7tui
+deployment reconcile`` asks the Controllers and prints what they hold."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from js7tui.errors import ValidationError
 from js7tui.pki.keys import KeyType
 
 FAILED_EXIT = 9
+OPEN_EXIT = 10
 
 
 def _read(path: str) -> bytes:
@@ -55,12 +60,25 @@ def cmd_signing_key(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
+def _targets_table(ctx: CliContext, result: Deployment) -> None:
+    rows = []
+    for t in result.targets:
+        rows.append([t.controller_id, "", t.word, "" if t.done else t.summary])
+        rows += [[t.controller_id, a.agent, a.state, a.message] for a in t.agents]
+    ctx.table(["Controller", "Agent", "State", "Reason"], rows)
+
+
+def _exit(result: Deployment) -> int:
+    if result.ok:
+        return 0
+    return FAILED_EXIT if result.refused else OPEN_EXIT
+
+
 def _report(ctx: CliContext, result: Deployment) -> int:
     ctx.say(f"commit {result.commit_id}: {result.operation.lower()} of {len(result.objects)} "
             f"object(s)" + (f", signed by {result.signer}" if result.signer else ""))
-    ctx.table(["Controller", "State", "Reason"],
-              [[t.controller_id, t.state.lower(), t.message] for t in result.targets])
-    return 0 if result.ok else FAILED_EXIT
+    _targets_table(ctx, result)
+    return _exit(result)
 
 
 def cmd_deploy(ctx: CliContext, args: argparse.Namespace) -> int:
@@ -83,15 +101,37 @@ def cmd_deployment(ctx: CliContext, args: argparse.Namespace) -> int:
                 f"{found.created}" + (f", signed by {found.signer}" if found.signer else "")
                 + (f", audit entry {found.audit_id}" if found.audit_id else ""))
         ctx.table(["Type", "Path", "Version"], [list(o) for o in found.objects])
-        ctx.table(["Controller", "State", "Reason"],
-                  [[t.controller_id, t.state.lower(), t.message] for t in found.targets])
+        _targets_table(ctx, found)
         return 0
+    if args.deployment_action == "reconcile":
+        return _reconcile(ctx, args)
     rows = service.history(ctx.session(), controller_id=args.controller, limit=args.limit)
     ctx.table(["Commit", "Operation", "Account", "Objects", "Controllers", "Created"],
               [[d.commit_id, d.operation.lower(), d.account, len(d.objects),
-                [f"{t.controller_id}:{t.state.lower()}" for t in d.targets], d.created]
+                [f"{t.controller_id}:{t.word}" for t in d.targets], d.created]
                for d in rows])
     return 0
+
+
+def _reconcile(ctx: CliContext, args: argparse.Namespace) -> int:
+    """Settle every open change (deployments and orders) by asking the Controllers, then
+    read the Agents' states again; exit 10 while something is still open."""
+    reconciled, refreshed = ctx.console.deployments.reconcile(ctx.session(), args.controller)
+    if not reconciled and not refreshed:
+        ctx.say("nothing to reconcile: every change has its outcome")
+        return 0
+    if reconciled:
+        ctx.table(["Change", "Kind", "Reference", "Controller", "Was", "Now", "Found"],
+                  [[r.intent.id, r.intent.kind.lower(), r.intent.reference, r.target,
+                    r.before.value.lower(),
+                    r.after.state.value.lower() if r.after else "still " + r.before.value.lower(),
+                    r.after.message if r.after else r.problem] for r in reconciled])
+    for deployment in refreshed:
+        ctx.say(f"commit {deployment.commit_id}: the Agents' states read again")
+        _targets_table(ctx, deployment)
+    still_open = any(r.after is None for r in reconciled) or any(
+        not t.settled for d in refreshed for t in d.targets)
+    return OPEN_EXIT if still_open else 0
 
 
 def register(sub: argparse._SubParsersAction,
@@ -149,3 +189,12 @@ def register(sub: argparse._SubParsersAction,
     p.add_argument("--limit", type=int, default=50)
     acts.add_parser("show", help="one deployment: objects, versions, states").add_argument(
         "commit_id")
+    p = acts.add_parser(
+        "reconcile", help="ask the Controllers what they hold for changes whose outcome is "
+                          "unknown or interrupted, and the Agents' states again",
+        description="Every deploy, revoke, import-deploy and order change is recorded and "
+                    "audited before it is sent. One whose answer was lost (UNKNOWN) or whose "
+                    "sender was interrupted (SENDING) is settled here by asking the Controller:"
+                    " ACCEPTED if it holds the change, NOT_APPLIED if not. Exit 10 while a "
+                    "Controller cannot be asked.")
+    p.add_argument("--controller", "-c", metavar="ID", help="only this Controller")

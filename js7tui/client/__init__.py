@@ -10,11 +10,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_EXPORTS = {"ControllerError", "ControllerUnreachable", "ControllerRefused", "answer", "Step",
+_EXPORTS = {"ControllerError", "ControllerUnreachable", "ControllerAnswerLost",
+            "ControllerRefused", "answer", "Step",
             "Order", "Output", "DeployedItem", "ControllerClient"}
 
 
-_ERRORS = {"ControllerError", "ControllerUnreachable", "ControllerRefused"}
+_ERRORS = {"ControllerError", "ControllerUnreachable", "ControllerAnswerLost",
+           "ControllerRefused"}
 
 
 def __getattr__(name: str) -> Any:

@@ -19,11 +19,21 @@ from urllib.parse import quote
 
 import httpx
 
-from js7tui.client.errors import ControllerError, ControllerRefused, ControllerUnreachable
+from js7tui.client.errors import (
+    ControllerAnswerLost,
+    ControllerError,
+    ControllerRefused,
+    ControllerUnreachable,
+)
 from js7tui.engine.shapes import SESSION_HEADER, login_body, logout_body, update_items_body
 from js7tui.signing import SignedItem
 
-__all__ = ["ControllerError", "ControllerRefused", "ControllerUnreachable"]
+__all__ = ["ControllerAnswerLost", "ControllerError", "ControllerRefused",
+           "ControllerUnreachable"]
+
+# Failures before the request left this host: nothing reached the Controller.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
+             httpx.UnsupportedProtocol, httpx.InvalidURL)
 
 
 def answer(response: httpx.Response, refused: type[ControllerRefused] = ControllerRefused
@@ -156,16 +166,30 @@ class ControllerClient:
 
     # -- transport ------------------------------------------------------------------------
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One HTTP exchange. A failure before the request left (no connection, TLS refused)
+        is :class:`ControllerUnreachable`; one after it may have arrived (no answer in time,
+        the connection dropped) is :class:`ControllerAnswerLost`, so a change sent with it is
+        known to be UNKNOWN rather than failed."""
         try:
             return self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
+        except _NOT_SENT as exc:
             raise ControllerUnreachable(
                 f"cannot reach the Controller at {self.url}: {exc or type(exc).__name__} "
                 "(is it running, and do both sides trust each other's certificates?)") from None
+        except httpx.HTTPError as exc:
+            raise ControllerAnswerLost(
+                f"no answer from the Controller at {self.url} ({exc or type(exc).__name__}): "
+                "the request was sent, so it may have been applied") from None
 
     def login(self) -> str:
-        body = answer(self._send("POST", "/api/session",
+        """Log in on this hop. A lost answer here is only unreachable: the login carries no
+        change, so nothing can have been applied."""
+        try:
+            body = answer(self._send("POST", "/api/session",
                                      json=login_body(self.user, self._password)))
+        except ControllerAnswerLost as exc:
+            raise ControllerUnreachable(
+                f"the Controller at {self.url} did not answer the login: {exc}") from None
         self._token = str(body["sessionToken"])
         return self._token
 

@@ -18,6 +18,12 @@ class ControllerUnreachable(ControllerError):
     is not trusted, or it refused ours)."""
 
 
+class ControllerAnswerLost(ControllerUnreachable):
+    """The request went out but no answer came back (timeout, connection dropped): the
+    Controller may or may not have applied it. A change that ends so is UNKNOWN until
+    reconciliation asks the Controller what it holds."""
+
+
 class ControllerRefused(ControllerError):
     """The Controller answered with a problem."""
 

@@ -171,11 +171,13 @@ def _record(row: object) -> ControllerRecord:
 
 
 class ControllerService:
-    def __init__(self, store: Store, ops: Operations, clock: Clock, secrets: SecretBox) -> None:
+    def __init__(self, store: Store, ops: Operations, clock: Clock, secrets: SecretBox, *,
+                 timeout: float = 30.0) -> None:
         self.store = store
         self.ops = ops
         self.clock = clock
         self.secrets = secrets
+        self.timeout = timeout
 
     def _get(self, controller_id: str) -> ControllerRecord:
         row = self.store.conn.execute("SELECT * FROM controllers WHERE id = ?",
@@ -220,10 +222,11 @@ class ControllerService:
             op.record(controller_id=controller_id, path=controller_id,
                       parameters={"controllerId": controller_id})
 
-    def client(self, controller_id: str, *,
-               ssl_context: ssl.SSLContext | None = None) -> ControllerClient:
+    def client(self, controller_id: str, *, ssl_context: ssl.SSLContext | None = None,
+               timeout: float | None = None) -> ControllerClient:
         """A client for a registered Controller, for a caller that has already checked the
-        acting session's permission on it (``connect``, deployment); no session check here."""
+        acting session's permission on it (``connect``, deployment); no session check here.
+        ``timeout`` (seconds, default ``[controllers] timeout_seconds``) bounds each request."""
         record = self._get(controller_id)
         if ssl_context is None:
             ssl_context = pki_context(self.store.conn, record)
@@ -231,7 +234,8 @@ class ControllerService:
                                       (controller_id,)).fetchone()
         from js7tui.client.controller import ControllerClient  # httpx only when used
         return ControllerClient(record.url, record.hop_user, self.secrets.open(row[0]),
-                                ssl_context=ssl_context)
+                                ssl_context=ssl_context,
+                                timeout=timeout if timeout is not None else self.timeout)
 
     def connect(self, session: Session, controller_id: str, *,
                 ssl_context: ssl.SSLContext | None = None) -> ControllerClient:

@@ -1,5 +1,5 @@
 """Deploy, revoke and import-deploy to Controllers, with the deployment history (issue 5 points
-3-6).
+3-6, issue 15).
 
 Every path ends in a signature the Controller and its Agents check: ``deploy`` serialises each
 object once (:func:`item_bytes`), signs exactly those bytes with the key the security level
@@ -7,15 +7,16 @@ prescribes (LOW: the installation's, MEDIUM: the deploying account's; HIGH refus
 them; ``import_deploy`` verifies every signature of an archive signed outside against the
 importing account's registered certificate and chain with ``js7tui.signing.verify_signed_item``
 and sends the exact signed bytes; nothing is sent unless every object verified. ``revoke``
-deletes items, which needs no signature.
+deletes items, which needs no signature. :mod:`js7tui.deployment.policy` answers first who may
+do which at this level, before anything is read or signed.
 
-One operation is one transaction: permission checks (``inventory:deploy`` plus
-``controller:deployment:deploy`` on each target Controller), the calls to the Controllers, the
-history (commit id, account, objects with versions, each Controller's state with its reason)
-and the DEPLOYMENT audit entry with the commit id. A Controller that refuses or cannot be
-reached makes its target FAILED with the Controller's reason; the others keep their outcome.
-The store's write lock is held while the Controllers answer, so two deployments never
-interleave their history.
+Each goes the road of :mod:`js7tui.remote`: one short transaction records the commit (objects,
+versions, the intent per Controller) and its DEPLOYMENT audit entry; then, with no transaction
+open, each Controller is asked; then each Controller's outcome (ACCEPTED, REFUSED with its
+reason, UNKNOWN, NOT_APPLIED) is written with an audit entry of its own. After a Controller
+accepted, the deploy waits a little (``[controllers] agent_wait_seconds``) for its Agents and
+records each Agent's state (attached, pending, refused with the Agent's reason): a commit is
+*deployed* on a Controller only when every Agent that runs its items holds them.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import sqlite3
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -49,7 +52,6 @@ from js7tui.deployment.imports import (
 )
 from js7tui.deployment.items import item_bytes
 from js7tui.deployment.keys import (
-    HighLevelRefused,
     SigningIdentity,
     SigningKeyService,
     check_certificate,
@@ -57,13 +59,14 @@ from js7tui.deployment.keys import (
     key_holder,
     read_identity,
 )
+from js7tui.deployment.policy import Action, enforce
 from js7tui.deployment.status import ObjectStatus, object_status
 from js7tui.errors import NotFound, PermissionDenied, ValidationError
 from js7tui.identity.sessions import Session
 from js7tui.inventory import InventoryService, ObjectType
 from js7tui.operations import Op, Operations
 from js7tui.permissions.names import CONTROLLER_DEPLOY, INVENTORY_DEPLOY
-from js7tui.security_level import SecurityLevel
+from js7tui.remote import Intent, RemoteChanges, RemoteOutcome, RemoteState, reconcile_quietly
 from js7tui.signing import (
     Algorithm,
     SignatureRefused,
@@ -74,11 +77,16 @@ from js7tui.signing import (
 )
 from js7tui.store import Store
 
+if TYPE_CHECKING:
+    from js7tui.client.controller import ControllerClient
+
 CAT = Category.DEPLOYMENT
 DEPLOY_REQUEST = "./inventory/deployment/deploy"
 REVOKE_REQUEST = "./inventory/deployment/revoke"
 MAX_AUDITED = 1000
-DEPLOYED, FAILED = "DEPLOYED", "FAILED"
+ACCEPTED = RemoteState.ACCEPTED.value
+ATTACHED, PENDING, AGENT_REFUSED = "attached", "pending", "refused"
+AGENT_POLL = 0.2
 # Called after each Controller answered: (controller id, how many answered, how many in all).
 Progress = Callable[[str, int, int], None]
 
@@ -97,10 +105,66 @@ class Prepared:
 
 
 @dataclass(frozen=True)
+class AgentState:
+    """What a Controller said of one Agent for a commit's items."""
+
+    agent: str
+    state: str          # attached, pending or refused
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class Target:
+    """One Controller's outcome for a commit: the road's state (SENDING, ACCEPTED, REFUSED,
+    UNKNOWN, NOT_APPLIED) and, once accepted, each Agent's."""
+
     controller_id: str
     state: str
     message: str = ""
+    agents: tuple[AgentState, ...] = ()
+    operation: str = "DEPLOY"
+
+    @property
+    def done(self) -> bool:
+        """Deployed (or revoked) there for certain: accepted, and every Agent holds it."""
+        return self.state == ACCEPTED and all(a.state == ATTACHED for a in self.agents)
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more will change by itself: done, refused or not applied."""
+        return self.state in ("REFUSED", "NOT_APPLIED") or (
+            self.state == ACCEPTED and not any(a.state == PENDING for a in self.agents))
+
+    @property
+    def summary(self) -> str:
+        """The outcome in words, as the administrator reads it."""
+        revoke = self.operation == "REVOKE"
+        if self.state == ACCEPTED:
+            refused = [a for a in self.agents if a.state == AGENT_REFUSED]
+            pending = [a for a in self.agents if a.state == PENDING]
+            if refused:
+                return "; ".join(f"refused by Agent '{a.agent}': {a.message}" for a in refused)
+            if pending:
+                return ("accepted by the Controller; waiting for Agent(s) "
+                        + ", ".join(f"'{a.agent}'" + (f" ({a.message})" if a.message else "")
+                                    for a in pending))
+            return "revoked" if revoke else "deployed"
+        return {"SENDING": "being sent (or interrupted): 'js7tui deployment reconcile' asks "
+                           "the Controller",
+                "REFUSED": f"refused by the Controller: {self.message}",
+                "UNKNOWN": f"unknown: {self.message}",
+                "NOT_APPLIED": f"not applied: {self.message}"}.get(self.state, self.state)
+
+    @property
+    def word(self) -> str:
+        """One word for tables: deployed/revoked, pending, refused, unknown, not-applied."""
+        if self.state == ACCEPTED:
+            if any(a.state == AGENT_REFUSED for a in self.agents):
+                return "agent-refused"
+            if any(a.state == PENDING for a in self.agents):
+                return "pending"
+            return "revoked" if self.operation == "REVOKE" else "deployed"
+        return self.state.lower().replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -116,7 +180,44 @@ class Deployment:
 
     @property
     def ok(self) -> bool:
-        return all(t.state == DEPLOYED for t in self.targets)
+        """Done on every Controller (and all their Agents)."""
+        return all(t.done for t in self.targets)
+
+    @property
+    def refused(self) -> bool:
+        """Refused or not applied somewhere (by a Controller or an Agent)."""
+        return any(t.state in ("REFUSED", "NOT_APPLIED") or t.word == "agent-refused"
+                   for t in self.targets)
+
+
+def aggregate_agents(items: Iterable[Any], wanted: Mapping[tuple[str, str], str]
+                     ) -> tuple[AgentState, ...]:
+    """Each Agent's state for the items of one commit, from the Controller's item list:
+    refused if it refused any (naming it), else pending if any is on its way, else attached.
+    ``wanted`` maps (wire type, name) to the commit's version; other versions are not ours."""
+    found: dict[str, AgentState] = {}
+    rank = {ATTACHED: 0, PENDING: 1, AGENT_REFUSED: 2}
+    for item in items:
+        if wanted.get((item.item_type, item.path)) != item.version_id:
+            continue
+        for agent, raw in item.agents.items():
+            state, message = _agent_wire(raw)
+            if state == AGENT_REFUSED:
+                message = f"{item.item_type} '{item.path}': {message}"
+            current = found.get(agent)
+            if current is None or rank[state] > rank[current.state]:
+                found[agent] = AgentState(agent, state, message)
+    return tuple(found[a] for a in sorted(found))
+
+
+def _agent_wire(raw: Any) -> tuple[str, str]:
+    """An Agent's state as the Controller words it: ``{"state", "message"}`` or the older
+    ``"attached" | "pending" | "refused: reason"``."""
+    if isinstance(raw, Mapping):
+        state, message = str(raw.get("state", PENDING)), str(raw.get("message") or "")
+    else:
+        state, _, message = str(raw).partition(": ")
+    return (state if state in (ATTACHED, PENDING, AGENT_REFUSED) else PENDING), message
 
 
 def _algorithms(identity: SigningIdentity) -> list[Algorithm]:
@@ -136,7 +237,8 @@ def _algorithms(identity: SigningIdentity) -> list[Algorithm]:
 class DeploymentService:
     def __init__(self, store: Store, ops: Operations, clock: Clock, keys: SigningKeyService,
                  inventory: InventoryService, controllers: ControllerService,
-                 limits: ArchiveConfig) -> None:
+                 limits: ArchiveConfig, remote: RemoteChanges, *,
+                 agent_wait: float = 5.0) -> None:
         self.store = store
         self.ops = ops
         self.clock = clock
@@ -144,6 +246,10 @@ class DeploymentService:
         self.inventory = inventory
         self.controllers = controllers
         self.limits = limits
+        self.remote = remote
+        self.agent_wait = agent_wait
+        remote.register(("DEPLOY", "IMPORT_DEPLOY"), self._probe_deploy, self._settled)
+        remote.register(("REVOKE",), self._probe_revoke, self._settled)
 
     # -- deploy / revoke ------------------------------------------------------------------
     def deploy(self, session: Session, paths: Sequence[str], controllers: Sequence[str], *,
@@ -152,12 +258,9 @@ class DeploymentService:
         """Sign the selected objects (objects or folders) and deploy them (LOW, MEDIUM)."""
         controllers = self._targets(controllers)
         level = security_level.read(self.store.conn)
-        if level is SecurityLevel.HIGH:
-            reason = ("refused at security level HIGH: the console never signs; export the "
-                      "objects for signing (js7tui inventory export --for-signing), sign them "
-                      "outside and deploy with 'js7tui import-deploy'")
-            self.ops.refuse(session.account, DEPLOY_REQUEST, CAT, reason)
-            raise HighLevelRefused(reason)
+        enforce(self.ops, session, Action.DEPLOY, level, controllers, request=DEPLOY_REQUEST,
+                category=CAT)
+        self._reconcile_first(session, controllers)
         objects = self.inventory.select(session, paths, recursive=recursive,
                                         request=DEPLOY_REQUEST)
         if not objects:
@@ -190,6 +293,9 @@ class DeploymentService:
         """Remove the selected objects from the Controllers (a deployment without signature,
         allowed at every level)."""
         controllers = self._targets(controllers)
+        enforce(self.ops, session, Action.REVOKE, security_level.read(self.store.conn),
+                controllers, request=REVOKE_REQUEST, category=CAT)
+        self._reconcile_first(session, controllers)
         objects = self.inventory.select(session, paths, recursive=recursive,
                                         request=REVOKE_REQUEST)
         if not objects:
@@ -220,57 +326,170 @@ class DeploymentService:
                 raise NotFound(f"no Controller '{controller_id}' is registered (js7tui "
                                "controller list shows them)")
 
+    def _reconcile_first(self, session: Session, controllers: Sequence[str]) -> None:
+        """Settle what an earlier, interrupted change left open on these Controllers before
+        sending a new one (a failure leaves them open, for ``deployment reconcile``)."""
+        for controller_id in controllers:
+            reconcile_quietly(self.remote, session, controller_id)
+
     def _send(self, session: Session, request: str, operation: str, commit: str, signer: str,
               prepared: Sequence[Prepared], controllers: Sequence[str],
               meta: AuditMeta, progress: Progress | None = None) -> Deployment:
         add = [p.item for p in prepared if p.item is not None]
         delete = [(p.object_type.wire_type, p.name) for p in prepared if p.item is None]
-        with self.ops.mutate(session, request=request, category=CAT,
-                             permissions=[INVENTORY_DEPLOY], meta=meta) as op:
-            self._check_targets(op, controllers)
-            targets = []
-            for controller_id in controllers:
-                targets.append(self._deliver(controller_id, add, delete))
-                if progress is not None:
-                    progress(controller_id, len(targets), len(controllers))
-            now = to_iso(self.clock.now())
-            entry = op.record(
-                path=prepared[0].path if len(prepared) == 1 else "",
-                controller_id=",".join(controllers), commit_id=commit,
-                object_type=prepared[0].object_type.value if len(prepared) == 1 else "",
-                parameters={"operation": operation, "commitId": commit, "signer": signer,
-                            "objects": len(prepared),
-                            "paths": [f"{p.object_type.value}:{p.path}"
-                                      for p in prepared[:MAX_AUDITED]],
-                            "controllers": {t.controller_id: t.state for t in targets}})
-            op.conn.execute(
-                "INSERT INTO deployments (commit_id, operation, account, signer, audit_id, "
-                "created) VALUES (?, ?, ?, ?, ?, ?)",
-                (commit, operation, op.session.account, signer, entry.id, now))
-            op.conn.executemany(
-                "INSERT INTO deployment_objects (commit_id, object_type, path, version_id, "
-                "digest) VALUES (?, ?, ?, ?, ?)",
-                [(commit, p.object_type.value, p.path, p.version_id, p.digest)
-                 for p in prepared])
-            op.conn.executemany(
-                "INSERT INTO deployment_targets (commit_id, controller_id, state, message) "
-                "VALUES (?, ?, ?, ?)",
-                [(commit, t.controller_id, t.state, t.message) for t in targets])
-        return Deployment(commit, operation, session.account, signer, now,
-                          tuple((p.object_type.value, p.path, p.version_id) for p in prepared),
-                          tuple(targets), entry.id)
-
-    def _deliver(self, controller_id: str, add: list[SignedItem],
-                 delete: list[tuple[str, str]]) -> Target:
+        probe = {"items": [[p.object_type.wire_type, p.name, p.version_id]
+                           for p in prepared[:MAX_AUDITED]]}
+        recorded: list[Intent] = []
         try:
-            with self.controllers.client(controller_id) as client:
-                client.deploy(add=add, delete=delete)
+            with self.ops.mutate(session, request=request, category=CAT,
+                                 permissions=[INVENTORY_DEPLOY], meta=meta) as op:
+                self._check_targets(op, controllers)
+                recorded.append(self.remote.record(
+                    op, operation, commit, controllers, probe=probe,
+                    path=prepared[0].path if len(prepared) == 1 else "",
+                    object_type=prepared[0].object_type.value if len(prepared) == 1 else "",
+                    parameters={"operation": operation, "commitId": commit, "signer": signer,
+                                "objects": len(prepared),
+                                "paths": [f"{p.object_type.value}:{p.path}"
+                                          for p in prepared[:MAX_AUDITED]]}))
+                intent = recorded[0]
+                op.conn.execute(
+                    "INSERT INTO deployments (commit_id, operation, account, signer, audit_id, "
+                    "created, change_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (commit, operation, op.session.account, signer, intent.audit_id,
+                     intent.created, intent.id))
+                op.conn.executemany(
+                    "INSERT INTO deployment_objects (commit_id, object_type, path, version_id, "
+                    "digest) VALUES (?, ?, ?, ?, ?)",
+                    [(commit, p.object_type.value, p.path, p.version_id, p.digest)
+                     for p in prepared])
+        except BaseException:
+            for rolled_back in recorded:  # never sent, not in flight
+                self.remote.finished(rolled_back)
+            raise
+        intent = recorded[0]
+        try:
+            for done, controller_id in enumerate(controllers, start=1):
+                self._deliver(intent, controller_id, add, delete)
+                if progress is not None:
+                    progress(controller_id, done, len(controllers))
+        finally:
+            self.remote.finished(intent)
+        return self._commit(commit)
+
+    def _deliver(self, intent: Intent, controller_id: str, add: list[SignedItem],
+                 delete: list[tuple[str, str]]) -> None:
+        """Phases 2 and 3 for one Controller, then (accepted additions) its Agents."""
+        clients: list[ControllerClient] = []
+
+        def send() -> RemoteOutcome:
+            client = self.controllers.client(controller_id)
+            clients.append(client)
+            client.deploy(add=add, delete=delete)
+            return RemoteOutcome(RemoteState.ACCEPTED)
+
+        try:
+            outcome = self.remote.deliver(intent, controller_id, send)
+            if outcome.state is RemoteState.ACCEPTED and add and clients:
+                agents = self._await_agents(clients[0], _wanted(intent))
+                if agents is not None:
+                    self._record_agents(intent.reference, controller_id, agents)
+        finally:
+            for client in clients:
+                client.close()
+
+    def _await_agents(self, client: ControllerClient, wanted: Mapping[tuple[str, str], str]
+                      ) -> tuple[AgentState, ...] | None:
+        """Each Agent's state for the commit, waiting up to ``agent_wait`` seconds while some
+        are still pending; None when the Controller could not be asked."""
+        deadline = time.monotonic() + self.agent_wait
+        while True:
+            try:
+                agents = aggregate_agents(client.items(), wanted)
+            except ControllerError:
+                return None
+            if not any(a.state == PENDING for a in agents) or time.monotonic() >= deadline:
+                return agents
+            time.sleep(AGENT_POLL)
+
+    def _record_agents(self, commit: str, controller_id: str,
+                       agents: Sequence[AgentState]) -> None:
+        with self.store.transaction() as conn:
+            _write_agents(conn, commit, controller_id, agents, to_iso(self.clock.now()))
+
+    def _settled(self, conn: sqlite3.Connection, intent: Intent, target: str,
+                 outcome: RemoteOutcome) -> None:
+        """Reconciliation found the commit (with its Agents' states): record them."""
+        agents = outcome.details.get("agents")
+        if agents is not None:
+            _write_agents(conn, intent.reference, target, agents, to_iso(self.clock.now()))
+
+    # -- reconciliation -------------------------------------------------------------------
+    def _probe_deploy(self, client: ControllerClient, intent: Intent) -> RemoteOutcome:
+        """An UpdateItems is all or nothing: the Controller holds the commit's first item in
+        its version exactly when it applied the commit."""
+        items = intent.probe.get("items") or []
+        if not items:
+            return RemoteOutcome(RemoteState.NOT_APPLIED, "the intent names no item")
+        item_type, name, version = items[0]
+        try:
+            client.signed_item(item_type, name, version)
         except ControllerRefused as exc:
-            code = f"{exc.code}: " if exc.code else ""
-            return Target(controller_id, FAILED, f"{code}{exc}")
-        except ControllerError as exc:
-            return Target(controller_id, FAILED, str(exc))
-        return Target(controller_id, DEPLOYED)
+            if exc.status != 404:
+                raise
+            return RemoteOutcome(RemoteState.NOT_APPLIED, f"the Controller does not hold "
+                                 f"{item_type} '{name}' version {version}")
+        agents = aggregate_agents(client.items(), _wanted(intent))
+        return RemoteOutcome(RemoteState.ACCEPTED, f"the Controller holds {item_type} '{name}' "
+                             f"version {version}", {"agents": agents})
+
+    def _probe_revoke(self, client: ControllerClient, intent: Intent) -> RemoteOutcome:
+        items = intent.probe.get("items") or []
+        present = {(i.item_type, i.path): i.version_id for i in client.items()}
+        still = [f"{t} '{n}'" for t, n, _ in items if (t, n) in present]
+        if still:
+            return RemoteOutcome(RemoteState.NOT_APPLIED,
+                                 f"the Controller still holds {', '.join(still[:5])}")
+        return RemoteOutcome(RemoteState.ACCEPTED, "the Controller no longer holds the items")
+
+    def reconcile(self, session: Session, controller_id: str | None = None
+                  ) -> tuple[list[Any], list[Deployment]]:
+        """Settle open intents (every kind) by asking the Controllers, then ask again for the
+        Agents' states of accepted commits that are not settled (pending, refused); returns
+        what was reconciled and the deployments whose Agents' states were read again."""
+        targets = None if controller_id is None else [controller_id]
+        reconciled = self.remote.reconcile(session, targets)
+        return reconciled, self.refresh_agents(session, controller_id)
+
+    def refresh_agents(self, session: Session, controller_id: str | None = None, *,
+                       limit: int = 50) -> list[Deployment]:
+        """Ask the Controllers again for the Agents of accepted deployments that still have a
+        pending or refused Agent (the Controller retries those by itself)."""
+        rows = self.store.conn.execute(
+            "SELECT DISTINCT a.commit_id, a.controller_id FROM deployment_agents a "
+            "JOIN deployments d ON d.commit_id = a.commit_id WHERE a.state <> 'attached' "
+            "AND (? IS NULL OR a.controller_id = ?) ORDER BY d.created DESC LIMIT ?",
+            (controller_id, controller_id, limit)).fetchall()
+        by_controller: dict[str, list[str]] = {}
+        for row in rows:
+            if session.can(CONTROLLER_DEPLOY, row["controller_id"]) or session.can(
+                    "sos:products:controller:view", row["controller_id"]):
+                by_controller.setdefault(row["controller_id"], []).append(row["commit_id"])
+        changed: list[Deployment] = []
+        for target, commits in by_controller.items():
+            try:
+                with self.controllers.client(target) as client:
+                    items = client.items()
+            except ControllerError:
+                continue
+            for commit in commits:
+                wanted = {(ObjectType(t).wire_type, p.rsplit("/", 1)[-1]): v
+                          for t, p, v in self._commit(commit).objects}
+                agents = aggregate_agents(items, wanted)
+                if agents:
+                    self._record_agents(commit, target, agents)
+                    changed.append(self._commit(commit))
+        return changed
 
     # -- import-deploy --------------------------------------------------------------------
     def import_deploy(self, session: Session, archive: Path, controller_id: str, *,
@@ -279,8 +498,9 @@ class DeploymentService:
         """Verify every signature of an archive signed outside, then deploy the exact signed
         bytes to one Controller; a refusal (hostile archive, bad or foreign signature, replayed
         version) is a security event: audited, nothing deployed."""
-        self.ops.authorize(session, [INVENTORY_DEPLOY, CONTROLLER_DEPLOY],
-                           controller=controller_id, request=IMPORT_REQUEST, category=CAT)
+        enforce(self.ops, session, Action.IMPORT_DEPLOY, security_level.read(self.store.conn),
+                [controller_id], request=IMPORT_REQUEST, category=CAT)
+        self._reconcile_first(session, [controller_id])
         try:
             signer, checks = self._verify_archive(session, archive, controller_id)
             refused = next((c.refused for c, _ in checks if c.refused is not None), None)
@@ -299,8 +519,8 @@ class DeploymentService:
         """Every check import-deploy makes (the same code path), stopping before the send: a
         verdict per entry. A refusal found is audited as import-deploy's would be (a tampered
         or foreign archive is a security event even when only checked); nothing is sent."""
-        self.ops.authorize(session, [INVENTORY_DEPLOY, CONTROLLER_DEPLOY],
-                           controller=controller_id, request=VERIFY_REQUEST, category=CAT)
+        enforce(self.ops, session, Action.IMPORT_DEPLOY, security_level.read(self.store.conn),
+                [controller_id], request=VERIFY_REQUEST, category=CAT)
         label = archive.name
         try:
             signer, checks = self._verify_archive(session, archive, controller_id)
@@ -401,7 +621,7 @@ class DeploymentService:
             "SELECT o.commit_id FROM deployment_objects o JOIN deployment_targets t "
             "ON t.commit_id = o.commit_id WHERE t.controller_id = ? AND t.state = ? "
             "AND o.object_type = ? AND o.path = ? AND o.version_id = ?",
-            (controller_id, DEPLOYED, prepared.object_type.value, prepared.path,
+            (controller_id, ACCEPTED, prepared.object_type.value, prepared.path,
              prepared.version_id)).fetchone()
         if row is not None:
             raise ArchiveRefused(
@@ -455,21 +675,50 @@ class DeploymentService:
             raise NotFound(f"no deployment with commit id '{commit_id}' that you may see")
         return found
 
-    def _load(self, row: sqlite3.Row, session: Session) -> Deployment | None:
+    def _load(self, row: sqlite3.Row, session: Session | None) -> Deployment | None:
         conn = self.store.conn
         commit = row["commit_id"]
         objects = tuple(
             (r[0], r[1], r[2]) for r in conn.execute(
                 "SELECT object_type, path, version_id FROM deployment_objects WHERE "
                 "commit_id = ? ORDER BY path", (commit,))
-            if session.permissions.folder_permitted(r[1].rpartition("/")[0] or "/"))
+            if session is None or session.permissions.folder_permitted(
+                r[1].rpartition("/")[0] or "/"))
         if not objects:
             return None
-        targets = tuple(Target(r[0], r[1], r[2]) for r in conn.execute(
-            "SELECT controller_id, state, message FROM deployment_targets WHERE commit_id = ? "
-            "ORDER BY controller_id", (commit,)))
+        agents: dict[str, list[AgentState]] = {}
+        for r in conn.execute("SELECT controller_id, agent, state, message FROM "
+                              "deployment_agents WHERE commit_id = ? ORDER BY agent", (commit,)):
+            agents.setdefault(r[0], []).append(AgentState(r[1], r[2], r[3]))
+        targets = tuple(Target(r[0], r[1], r[2], tuple(agents.get(r[0], ())), row["operation"])
+                        for r in conn.execute(
+                            "SELECT controller_id, state, message FROM deployment_targets "
+                            "WHERE commit_id = ? ORDER BY controller_id", (commit,)))
         return Deployment(commit, row["operation"], row["account"], row["signer"],
                           row["created"], objects, targets, row["audit_id"])
+
+
+    def _commit(self, commit_id: str) -> Deployment:
+        """A commit as recorded (no folder filter: the caller just made it or may see it)."""
+        row = self.store.conn.execute("SELECT * FROM deployments WHERE commit_id = ?",
+                                      (commit_id,)).fetchone()
+        found = self._load(row, None)
+        assert found is not None
+        return found
+
+
+def _wanted(intent: Intent) -> dict[tuple[str, str], str]:
+    return {(t, n): v for t, n, v in intent.probe.get("items") or []}
+
+
+def _write_agents(conn: sqlite3.Connection, commit: str, controller_id: str,
+                  agents: Iterable[AgentState], now: str) -> None:
+    conn.execute("DELETE FROM deployment_agents WHERE commit_id = ? AND controller_id = ?",
+                 (commit, controller_id))
+    conn.executemany(
+        "INSERT INTO deployment_agents (commit_id, controller_id, agent, state, message, "
+        "updated) VALUES (?, ?, ?, ?, ?, ?)",
+        [(commit, controller_id, a.agent, a.state, a.message[:2000], now) for a in agents])
 
 
 def _first_cert(pem: bytes) -> x509.Certificate:

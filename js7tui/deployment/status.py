@@ -4,7 +4,9 @@ Per Controller the newest commit that holds the object decides: a DEPLOY or IMPO
 the Controller accepted means the object is there in that version; a REVOKE it accepted means it
 is not. The deployed bytes' digest (recorded with the commit) is compared with what the object
 would serialise to now in that version, so "changed since deployed" is exact, not a guess from
-timestamps. A newer attempt that FAILED is reported with the Controller's reason.
+timestamps. A newer attempt that was not accepted is reported with its state and reason: refused
+or not applied (the object is as before there), unknown or still being sent (reconciliation will
+tell).
 
 The history knows objects by the path they had when deployed: after a rename or move the object
 starts as a draft again (the Controller knows it by its old name until revoked).
@@ -20,6 +22,7 @@ from js7tui.deployment.items import item_bytes
 from js7tui.inventory import InventoryObject
 
 DRAFT, CHANGED, DEPLOYED = "draft", "changed", "deployed"
+ACCEPTED = "ACCEPTED"  # the road's state of a target that applied the commit
 
 
 @dataclass(frozen=True)
@@ -37,13 +40,20 @@ class DeployedVersion:
 
 @dataclass(frozen=True)
 class FailedAttempt:
-    """The newest commit for this object on a Controller failed: with the Controller's reason."""
+    """The newest commit for this object on a Controller was not accepted (``state``: REFUSED,
+    NOT_APPLIED, UNKNOWN or SENDING), with the reason."""
 
     controller_id: str
     commit_id: str
     operation: str
     created: str
     message: str
+    state: str = "REFUSED"
+
+    @property
+    def word(self) -> str:
+        return {"REFUSED": "REFUSED", "NOT_APPLIED": "NOT APPLIED", "UNKNOWN": "UNKNOWN",
+                "SENDING": "SENDING"}.get(self.state, self.state)
 
 
 @dataclass(frozen=True)
@@ -76,11 +86,11 @@ def object_status(conn: sqlite3.Connection, obj: InventoryObject) -> ObjectStatu
         controller = row["controller_id"]
         if controller not in seen:
             seen.add(controller)
-            if row["state"] != "DEPLOYED":
+            if row["state"] != ACCEPTED:
                 failures[controller] = FailedAttempt(controller, row["commit_id"],
                                                      row["operation"], row["created"],
-                                                     row["message"])
-        if controller in versions or row["state"] != "DEPLOYED":
+                                                     row["message"], row["state"])
+        if controller in versions or row["state"] != ACCEPTED:
             continue
         if row["operation"] == "REVOKE":
             versions[controller] = None

@@ -119,12 +119,14 @@ async def test_low_deploy_run_refusal_revoke_and_history(
         await settle(pilot)
         text = body(app, "#text-body")
         assert "controller-1  DEPLOYED" in text
-        assert "controller-down  FAILED: cannot reach the Controller" in text
+        assert ("controller-down  NOT-APPLIED: not applied: cannot reach the Controller"
+                in text)
+        assert "nothing was sent" in text
         bar = app.screen_stack[-2].query_one(ProgressBar)   # counted each Controller's answer
         assert (bar.total, bar.progress) == (2, 2)
         await pilot.press("escape")
         await settle(pilot)
-        assert "controller-down  newest deploy FAILED" in body(app, "#inv-meta")
+        assert "controller-down  newest deploy NOT APPLIED" in body(app, "#inv-meta")
         assert "state: deployed" in body(app, "#inv-meta")
         assert run_order(estate, "tui-2") == "HELLO-TUI"
 
@@ -133,7 +135,7 @@ async def test_low_deploy_run_refusal_revoke_and_history(
         await settle(pilot)
         await pilot.press("space", "ctrl+s")
         await settle(pilot)
-        assert "controller-1  DEPLOYED" in body(app, "#text-body")
+        assert "controller-1  REVOKED" in body(app, "#text-body")
         assert deployed_version(estate, "hello") is None
         await pilot.press("escape")
         await settle(pilot)

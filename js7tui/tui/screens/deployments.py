@@ -21,8 +21,12 @@ LIMIT = 500
 
 
 def outcome(result: Deployment) -> str:
-    failed = sum(t.state != "DEPLOYED" for t in result.targets)
-    return "ok" if not failed else f"FAILED on {failed} of {len(result.targets)}"
+    """'ok' when done everywhere, else what is not: refused, unknown or pending."""
+    open_ = [t for t in result.targets if not t.done]
+    if not open_:
+        return "ok"
+    words = sorted({t.word for t in open_})
+    return f"{'/'.join(words).upper()} on {len(open_)} of {len(result.targets)}"
 
 
 class DeploymentsScreen(SectionScreen):
@@ -56,7 +60,7 @@ class DeploymentsScreen(SectionScreen):
         self.found = {d.commit_id: d for d in found}
         self.query_one(HouseTable).set_rows(
             Row(d.commit_id, (d.commit_id[:8], d.operation.lower(), d.account, d.created[:19],
-                              ", ".join(f"{t.controller_id} {t.state.lower()}"
+                              ", ".join(f"{t.controller_id} {t.word}"
                                         for t in d.targets), outcome(d)))
             for d in found)
 

@@ -118,8 +118,10 @@ def outcome_lines(result: Deployment) -> list[str]:
         lines.append(f"  and {len(result.objects) - LISTED} more")
     lines.append("Controllers:")
     for target in result.targets:
-        reason = f": {target.message}" if target.message else ""
-        lines.append(f"  {target.controller_id}  {target.state}{reason}")
+        lines.append(f"  {target.controller_id}  {target.word.upper()}: {target.summary}"
+                     if not target.done else f"  {target.controller_id}  {target.word.upper()}")
+        lines += [f"    Agent {a.agent}  {a.state}" + (f": {a.message}" if a.message else "")
+                  for a in target.agents]
     return lines
 
 
@@ -316,7 +318,7 @@ class InventoryScreen(SectionScreen):
         else:
             lines.append("deployed on no Controller")
         for f in status.failures:
-            lines.append(f"  {f.controller_id}  newest {f.operation.lower()} FAILED "
+            lines.append(f"  {f.controller_id}  newest {f.operation.lower()} {f.word} "
                          f"({short_time(f.created)}): {f.message}")
         self.query_one("#inv-meta", Static).update(escape("\n".join(lines)))
         # rich's JSON highlighter: theme colours without a background block of its own
@@ -577,7 +579,7 @@ class InventoryScreen(SectionScreen):
 
     def _deployed(self, result: Deployment) -> None:
         self._stop_progress()
-        outcome = "done" if result.ok else "FAILED on some Controllers"
+        outcome = "done" if result.ok else "NOT DONE on some Controllers (see the outcome)"
         self.app.push_screen(TextModal(f"{result.operation.lower()}: {outcome}",
                                        "\n".join(outcome_lines(result))))
         self.reload()
