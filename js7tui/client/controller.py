@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from js7tui.client.errors import ControllerError, ControllerRefused, ControllerUnreachable
+from js7tui.engine.answers import read_answer
 from js7tui.engine.shapes import SESSION_HEADER, login_body, logout_body, update_items_body
 from js7tui.signing import SignedItem
 
@@ -29,16 +30,9 @@ __all__ = ["ControllerError", "ControllerRefused", "ControllerUnreachable"]
 def answer(response: httpx.Response, refused: type[ControllerRefused] = ControllerRefused
            ) -> Any:
     """The JSON body of an engine's answer, or ``refused`` with its problem code and message
-    (the Controller's link to its Agents reads Agent answers the same way)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.status_code >= 400:
-        body = body if isinstance(body, dict) else {}
-        raise refused(response.status_code, str(body.get("code", "")),
-                      str(body.get("message") or f"HTTP {response.status_code}"), body)
-    return body
+    (:func:`js7tui.engine.answers.read_answer`, which the Controller's link to its Agents uses
+    too)."""
+    return read_answer(response, refused)
 
 
 @dataclass(frozen=True)

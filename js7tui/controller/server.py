@@ -28,10 +28,9 @@ from aiohttp import web
 from js7tui.clock import to_iso
 from js7tui.controller import orders
 from js7tui.controller.agents import AgentLink, AgentProblem
-from js7tui.controller.deploy import apply_update
+from js7tui.controller.journal import ControllerJournal
 from js7tui.engine.app import EngineServer, json_body
 from js7tui.engine.items import check_update
-from js7tui.engine.journal import journal_id
 from js7tui.engine.problems import Problem
 from js7tui.engine.shapes import output_slice
 from js7tui.engine.tls import build_client_context
@@ -45,7 +44,8 @@ class ControllerServer(EngineServer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.journal_id = journal_id(self.journal)
+        self.journal: ControllerJournal = ControllerJournal(self.journal)  # type: ignore
+        self.journal_id = self.journal.journal_id
         tls = self.config.tls
         context = (build_client_context(tls.ca, tls.cert, tls.key, crl=tls.crl)
                    if tls is not None else None)
@@ -76,24 +76,18 @@ class ControllerServer(EngineServer):
                 link.wake.set()
 
     def overview(self) -> dict[str, Any]:
-        conn = self.journal.conn
-        counts = dict(conn.execute("SELECT state, COUNT(*) FROM orders GROUP BY state"))
-        return {**super().overview(), "journalId": self.journal_id,
-                "items": conn.execute("SELECT COUNT(*) FROM items").fetchone()[0],
+        items, counts = self.journal.counts()
+        return {**super().overview(), "journalId": self.journal_id, "items": items,
                 "orders": counts, "agents": [link.describe() for link in self.links.values()]}
-
-    def _who(self, request: web.Request) -> str:
-        return f"{request['user']} ({request['dn'] or 'plain HTTP'})"
 
     # -- items ----------------------------------------------------------------------------
     async def update_items(self, request: web.Request) -> web.Response:
-        who = self._who(request)
+        who = self.who(request)
         additions, deletions = check_update(await json_body(request), self.trusted,
                                             self.clock.now(), who=who)
         try:
-            with self.journal.transaction() as conn:
-                results, wake = apply_update(conn, additions, deletions, self.links,
-                                             to_iso(self.clock.now()))
+            results, wake = self.journal.apply_update(additions, deletions, self.links,
+                                                      to_iso(self.clock.now()))
         except Problem as problem:
             log.warning("refused UpdateItems from %s: %s", who, problem.message)
             raise
@@ -104,33 +98,20 @@ class ControllerServer(EngineServer):
         return web.json_response({"TYPE": "ItemsUpdated", "items": results})
 
     async def items(self, request: web.Request) -> web.Response:
-        conn = self.journal.conn
-        attached: dict[tuple[str, str], dict[str, str]] = {}
-        for row in conn.execute("SELECT a.agent, a.item_type, a.path, a.state, a.message FROM "
-                                "attachments a JOIN items i USING (item_type, path, version_id)"):
-            attached.setdefault((row["item_type"], row["path"]), {})[row["agent"]] = (
-                row["state"] if row["state"] != "refused" else f"refused: {row['message']}")
-        rows = conn.execute("SELECT i.*, v.signer, v.digest FROM items i JOIN item_versions v "
-                            "USING (item_type, path, version_id) ORDER BY item_type DESC, path"
-                            ).fetchall()
+        attached = self.journal.current_attachments()
         return web.json_response({"items": [
             {"TYPE": r["item_type"], "path": r["path"], "versionId": r["version_id"],
              "revision": r["revision"], "deployed": r["deployed"], "signer": r["signer"],
-             "digest": r["digest"], "agents": attached.get((r["item_type"], r["path"]), {})}
-            for r in rows]})
+             "digest": r["digest"],
+             "agents": {agent: row["state"] if row["state"] != "refused"
+                        else f"refused: {row['message']}" for agent, row in
+                        attached.get((r["item_type"], r["path"]), {}).items()}}
+            for r in self.journal.current_items()]})
 
     async def signed_item(self, request: web.Request) -> web.Response:
         query = request.query
-        version = query.get("versionId") or None
-        if version is None:
-            current = self.journal.conn.execute(
-                "SELECT version_id FROM items WHERE item_type = ? AND path = ?",
-                (query.get("itemType"), query.get("path"))).fetchone()
-            version = current["version_id"] if current else None
-        row = self.journal.conn.execute(
-            "SELECT signed_string, signature FROM item_versions WHERE item_type = ? AND "
-            "path = ? AND version_id = ?",
-            (query.get("itemType"), query.get("path"), version)).fetchone()
+        row = self.journal.signed(query.get("itemType"), query.get("path"),
+                                  query.get("versionId") or None)
         if row is None:
             raise Problem(404, "UnknownItem", f"{query.get('itemType')} {query.get('path')!r} "
                           "is not deployed")
@@ -141,36 +122,26 @@ class ControllerServer(EngineServer):
     async def add_orders(self, request: web.Request) -> web.Response:
         body = await json_body(request)
         requests = body if isinstance(body, list) else [body]
-        with self.journal.transaction() as conn:
-            ids, wake = orders.add_orders(conn, self.journal_id, requests,
-                                          to_iso(self.clock.now()))
+        ids, wake = self.journal.add_orders(requests, to_iso(self.clock.now()))
         self.wake(wake)
-        log.info("orders added by %s: %s", self._who(request), ", ".join(ids[:20]))
+        log.info("orders added by %s: %s", self.who(request), ", ".join(ids[:20]))
         return web.json_response({"TYPE": "OrdersAdded", "orderIds": ids})
 
     async def list_orders(self, request: web.Request) -> web.Response:
         state = request.query.get("state")
         limit = min(int(request.query.get("limit", MAX_LIST)), MAX_LIST)
-        query = "SELECT * FROM orders" + (" WHERE state = ?" if state else "")
-        conn = self.journal.conn
-        rows = conn.execute(query + " ORDER BY created DESC, order_id LIMIT ?",
-                            (*([state] if state else []), limit)).fetchall()
-        steps: dict[str, list[dict[str, Any]]] = {}
-        for step in conn.execute("SELECT * FROM steps WHERE order_id IN (SELECT value FROM "
-                                 "json_each(?)) ORDER BY order_id, position",
-                                 (json.dumps([r["order_id"] for r in rows]),)):
-            steps.setdefault(step["order_id"], []).append(orders.describe_step(step))
+        rows, steps = self.journal.orders(state, limit)
         return web.json_response({"orders": [
-            {**orders.describe_order(r), "steps": steps.get(r["order_id"], [])} for r in rows]})
+            {**orders.describe_order(r),
+             "steps": [orders.describe_step(s) for s in steps.get(r["order_id"], [])]}
+            for r in rows]})
 
     def _order(self, request: web.Request, with_output: bool) -> dict[str, Any]:
         order_id = request.match_info["order_id"]
-        row = self.journal.conn.execute("SELECT * FROM orders WHERE order_id = ?",
-                                        (order_id,)).fetchone()
+        row = self.journal.order(order_id)
         if row is None:
             raise Problem(404, "UnknownOrder", f"no order '{order_id}'")
-        steps = self.journal.conn.execute("SELECT * FROM steps WHERE order_id = ? ORDER BY "
-                                          "position", (order_id,)).fetchall()
+        steps = self.journal.steps(order_id)
         return {**orders.describe_order(row),
                 "steps": [orders.describe_step(s, with_output=with_output) for s in steps]}
 
@@ -184,8 +155,7 @@ class ControllerServer(EngineServer):
         """One step's output from byte offsets on. While the job runs the Agent is asked (what
         it captured so far); once the step ended, the journal answers."""
         order_id = request.match_info["order_id"]
-        conn = self.journal.conn
-        row = conn.execute("SELECT * FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+        row = self.journal.order(order_id)
         if row is None:
             raise Problem(404, "UnknownOrder", f"no order '{order_id}'")
         try:
@@ -194,8 +164,7 @@ class ControllerServer(EngineServer):
         except ValueError:
             raise Problem(400, "InvalidRequest", "position, stdout and stderr must be numbers"
                           ) from None
-        step = conn.execute("SELECT * FROM steps WHERE order_id = ? AND position = ?",
-                            (order_id, position)).fetchone()
+        step = self.journal.step(order_id, position)
         if step is None:
             raise Problem(404, "UnknownStep", f"order '{order_id}' has no step {position} (yet)")
         answer: dict[str, Any] = {"orderId": order_id, "orderState": row["state"],
@@ -224,18 +193,14 @@ class ControllerServer(EngineServer):
         ids = body.get("orderIds")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise Problem(400, "InvalidRequest", "orderIds must be a list of order ids")
-        with self.journal.transaction() as conn:
-            results, wake = orders.cancel_orders(conn, ids, to_iso(self.clock.now()))
+        results, wake = self.journal.cancel_orders(ids, to_iso(self.clock.now()))
         self.wake(wake)
-        log.info("orders cancelled by %s: %s", self._who(request), ", ".join(ids[:20]))
+        log.info("orders cancelled by %s: %s", self.who(request), ", ".join(ids[:20]))
         return web.json_response({"TYPE": "OrdersCancelled", "orders": results})
 
     async def agents(self, request: web.Request) -> web.Response:
-        conn = self.journal.conn
-        pending = dict(conn.execute("SELECT agent, COUNT(*) FROM attachments WHERE state = "
-                                    "'pending' GROUP BY agent"))
-        refused = dict(conn.execute("SELECT agent, COUNT(*) FROM attachments WHERE state = "
-                                    "'refused' GROUP BY agent"))
+        pending = self.journal.attachment_counts("pending")
+        refused = self.journal.attachment_counts("refused")
         return web.json_response({"agents": [
             {**link.describe(), "pendingItems": pending.get(name, 0),
              "refusedItems": refused.get(name, 0)} for name, link in self.links.items()]})

@@ -94,6 +94,11 @@ class EngineServer:
         return {"id": self.config.name, "TYPE": self.component, "url": self.url,
                 "startedAt": int(self.started * 1000), "pid": os.getpid()}
 
+    @staticmethod
+    def who(request: web.Request) -> str:
+        """The acting hop user and its certificate's DN, for the log."""
+        return f"{request['user']} ({request['dn'] or 'plain HTTP'})"
+
     # -- the application --------------------------------------------------------------------
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._problems, self._authenticate],
