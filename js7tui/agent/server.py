@@ -12,6 +12,12 @@ Routes (besides ``POST /api/session`` and ``GET /api``):
 - ``GET /api/task/output?taskId=&stdout=N&stderr=M``: a task's output from byte offsets on
   (live while it runs)
 - ``GET /api/event?after=N&timeout=S``: events after N, waiting up to S seconds for one
+
+``GET /api`` (the overview) carries ``trustedKeys: {"fingerprint": hex, "certificates": n}``,
+the signature trust in force; the directory ``trusted-x509-keys/`` is re-read when it changes
+(checked on each UpdateItems and each overview, by its files' mtimes and sizes), and the
+Controller's link, which polls the overview, re-sends what this Agent refused when the
+fingerprint changes.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ import importlib
 from typing import Any
 
 _EXPORTS = {"ControllerError", "ControllerUnreachable", "ControllerRefused", "answer", "Step",
-            "Order", "Output", "DeployedItem", "ControllerClient"}
+            "Order", "Output", "DeployedItem", "AgentState", "ItemState",
+            "ControllerClient"}
 
 
 _ERRORS = {"ControllerError", "ControllerUnreachable", "ControllerRefused"}

@@ -8,8 +8,12 @@ session (the Agent's own user and password, re-login when the Agent forgot the s
 - events: long-poll the Agent's task events after the journal's cursor and apply each batch in
   one transaction with the new cursor, so a restart neither loses nor repeats a result.
 
-Unreachable Agents are retried with a growing pause; nothing is lost meanwhile. Every SQL
-statement is :class:`~js7tui.controller.journal.ControllerJournal`'s.
+Unreachable Agents are retried with a growing pause; nothing is lost meanwhile. What an Agent
+refused (e.g. it lacks the signer's certificate) is sent again whenever the Agent's state may
+have changed: at each login (after a disconnection, a restart of either side, a lost session),
+when its journal is new, when the fingerprint of its trusted keys (its overview, read every
+``[links] overview_interval``) changes, and in any case after ``[links] refused_retry``, so
+nothing stays refused silently. Every SQL statement is :class:`ControllerJournal`'s.
 """
 
 from __future__ import annotations
@@ -19,14 +23,16 @@ import contextlib
 import json
 import logging
 import ssl
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from js7tui.clock import to_iso
 from js7tui.engine.answers import EngineRefused, read_answer
-from js7tui.engine.config import AgentRef
+from js7tui.engine.config import AgentRef, LinksConfig
 from js7tui.engine.shapes import SESSION_HEADER, login_body, update_items_body
 from js7tui.errors import ValidationError
 
@@ -45,10 +51,12 @@ class AgentProblem(EngineRefused):
 
 class AgentLink:
     def __init__(self, ref: AgentRef, controller: ControllerServer,
-                 ssl_context: ssl.SSLContext | None) -> None:
+                 ssl_context: ssl.SSLContext | None, links: LinksConfig | None = None
+                 ) -> None:
         self.ref = ref
         self.controller = controller
         self.journal = controller.journal
+        self.pace = links or LinksConfig()
         self.client = httpx.AsyncClient(
             base_url=ref.url, verify=ssl_context if ssl_context is not None else True,
             timeout=httpx.Timeout(30.0, read=POLL_SECONDS + 15.0))
@@ -59,6 +67,9 @@ class AgentLink:
         self._login_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._killed: set[str] = set()
+        self.trust_fingerprint: str | None = None
+        self._overview_read = 0.0
+        self.idle = min(IDLE_SECONDS, self.pace.overview_interval)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -78,10 +89,17 @@ class AgentLink:
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.ref.name, "url": self.ref.url, "connected": self.connected,
-                "lastError": self.last_error}
+                "lastError": self.last_error, "trustedKeys": self.trust_fingerprint}
 
     def _now(self) -> str:
         return to_iso(self.controller.clock.now())
+
+    def retry_refused(self, why: str) -> None:
+        """The Agent's state may have changed: what it refused is pending again."""
+        count = self.journal.retry_refused(self.ref.name, f"sending again: {why}", self._now())
+        if count:
+            log.info("Agent %s: sending %d refused item(s) again: %s", self.ref.name, count, why)
+            self.wake.set()
 
     async def _forever(self, loop: Callable[[], Any]) -> None:
         backoff = 0.5
@@ -116,6 +134,7 @@ class AgentLink:
             self.token = str(body["sessionToken"])
             self.connected, self.last_error = True, ""
             log.info("logged in to Agent %s as %r", self.ref.name, self.ref.user)
+            self.retry_refused("the link logged in again")
             return self.token
 
     async def call(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
@@ -135,16 +154,41 @@ class AgentLink:
     async def _commands(self) -> None:
         while True:
             self.wake.clear()
+            await self.read_overview()
             await self.push_items()
             await self.start_steps()
             await self.kill_cancelled()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), IDLE_SECONDS)
+                await asyncio.wait_for(self.wake.wait(), self.idle)
+
+    async def read_overview(self) -> None:
+        """Every ``overview_interval``: the Agent's trusted keys; when their fingerprint
+        changed, what the Agent refused is sent again."""
+        if time.monotonic() - self._overview_read < self.pace.overview_interval:
+            return
+        overview = await self.call("GET", "/api")
+        self._overview_read = time.monotonic()
+        trusted = overview.get("trustedKeys") if isinstance(overview, dict) else None
+        fingerprint = trusted.get("fingerprint") if isinstance(trusted, dict) else None
+        if not isinstance(fingerprint, str):
+            return
+        previous, self.trust_fingerprint = self.trust_fingerprint, fingerprint
+        if previous is not None and previous != fingerprint:
+            log.info("Agent %s: its trusted signature keys changed (%d certificate(s))",
+                     self.ref.name, trusted.get("certificates", 0))
+            self.retry_refused("the Agent's trusted keys changed")
 
     async def push_items(self) -> None:
-        pending, detach = self.journal.to_push(self.ref.name)
+        retry_before = to_iso(self.controller.clock.now()
+                              - timedelta(seconds=self.pace.refused_retry))
+        pending, detach = self.journal.to_push(self.ref.name, retry_before)
         if not pending and not detach:
             return
+        retried = [r for r in pending if r["state"] == "refused"]
+        if retried:
+            log.info("Agent %s: sending again %d item(s) it refused %d s ago or longer: %s",
+                     self.ref.name, len(retried), self.pace.refused_retry,
+                     ", ".join(f"{r['item_type']} '{r['path']}'" for r in retried[:10]))
         signed = [{"string": r["signed_string"], "signature": json.loads(r["signature"])}
                   for r in pending]
         deletions = [(r["item_type"], r["path"]) for r in detach]

@@ -91,6 +91,43 @@ class ControllerJournal:
             attached.setdefault((row["item_type"], row["path"]), {})[row["agent"]] = row
         return attached
 
+    def item_versions(self, *, version_id: str | None = None, item_type: str | None = None,
+                      path: str | None = None) -> list[Row]:
+        """Every version held (current or not) matching the filters, newest first, with the
+        current version id and revision of its path (NULL when the path is not deployed)."""
+        where, args = [], []
+        for column, value in (("v.version_id", version_id), ("v.item_type", item_type),
+                              ("v.path", path)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        return self._conn.execute(
+            "SELECT v.item_type, v.path, v.version_id, v.digest, v.signer, v.deployed, "
+            "i.version_id AS current_version, i.revision FROM item_versions v LEFT JOIN items i "
+            "ON i.item_type = v.item_type AND i.path = v.path"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY v.item_type DESC, v.path, v.deployed DESC, v.version_id",
+            args).fetchall()
+
+    def attachments_of(self, versions: Iterable[tuple[str, str, str]]
+                       ) -> dict[tuple[str, str, str], dict[str, Row]]:
+        """{(type, path, version): {agent: attachment row}} for these item versions."""
+        wanted = json.dumps([list(v) for v in versions])
+        found: dict[tuple[str, str, str], dict[str, Row]] = {}
+        for row in self._conn.execute(
+                "SELECT a.* FROM attachments a JOIN json_each(?) w ON a.item_type = "
+                "json_extract(w.value, '$[0]') AND a.path = json_extract(w.value, '$[1]') AND "
+                "a.version_id = json_extract(w.value, '$[2]') ORDER BY a.agent", (wanted,)):
+            key = (row["item_type"], row["path"], row["version_id"])
+            found.setdefault(key, {})[row["agent"]] = row
+        return found
+
+    def detaching(self, item_type: str, path: str) -> list[str]:
+        """The Agents still to drop an item that was deleted."""
+        return [r["agent"] for r in self._conn.execute(
+            "SELECT agent FROM detachments WHERE item_type = ? AND path = ? ORDER BY agent",
+            (item_type, path))]
+
     def current_version(self, item_type: str, path: str) -> str | None:
         row = self._conn.execute("SELECT version_id FROM items WHERE item_type = ? AND "
                                  "path = ?", (item_type, path)).fetchone()
@@ -273,25 +310,28 @@ class ControllerJournal:
         return results, wake
 
     # -- attachments: the Agent links ---------------------------------------------------------
-    def to_push(self, agent: str) -> tuple[list[Row], list[Row]]:
-        """What to send to ``agent``: its pending attachments (with the signed items) and its
-        detachments."""
+    def to_push(self, agent: str, retry_before: str | None = None) -> tuple[list[Row], list[Row]]:
+        """What to send to ``agent``: its pending attachments (with the signed items), plus its
+        refused ones last changed before ``retry_before`` (a retry), and its detachments."""
+        retry = " OR (a.state = 'refused' AND a.updated < ?)" if retry_before else ""
         pending = self._conn.execute(
             "SELECT a.item_type, a.path, a.version_id, a.state, v.signed_string, v.signature "
             "FROM attachments a JOIN item_versions v USING (item_type, path, version_id) "
-            "WHERE a.agent = ? AND a.state = 'pending' ORDER BY a.item_type DESC, a.path",
-            (agent,)).fetchall()
+            f"WHERE a.agent = ? AND (a.state = 'pending'{retry}) "
+            "ORDER BY a.item_type DESC, a.path",
+            (agent, *([retry_before] if retry_before else []))).fetchall()
         detach = self._conn.execute("SELECT item_type, path FROM detachments WHERE agent = ?",
                                     (agent,)).fetchall()
         return pending, detach
 
     def attached(self, agent: str, pending: Sequence[Row], detach: Sequence[Row], now: str
                  ) -> None:
-        """The Agent accepted ``pending`` and dropped ``detach``."""
+        """The Agent accepted ``pending`` (pending or retried refused ones) and dropped
+        ``detach``."""
         with self._tx() as conn:
             conn.executemany("UPDATE attachments SET state = 'attached', message = '', "
                              "updated = ? WHERE agent = ? AND item_type = ? AND path = ? AND "
-                             "version_id = ? AND state = 'pending'",
+                             "version_id = ? AND state IN ('pending', 'refused')",
                              [(now, agent, row["item_type"], row["path"], row["version_id"])
                               for row in pending])
             for row in detach:
@@ -309,6 +349,14 @@ class ControllerJournal:
                                                 row["path"], row["version_id"]))
             if drop_detachments:
                 conn.execute("DELETE FROM detachments WHERE agent = ?", (agent,))
+
+    def retry_refused(self, agent: str, reason: str, now: str) -> int:
+        """``agent``'s refused attachments are pending again (its state may have changed);
+        returns how many."""
+        with self._tx() as conn:
+            return conn.execute(
+                "UPDATE attachments SET state = 'pending', message = ?, updated = ? WHERE "
+                "agent = ? AND state = 'refused'", (reason, now, agent)).rowcount
 
     def attachment(self, agent: str, item_type: str, path: str, version_id: str) -> Row | None:
         return self._conn.execute("SELECT state, message FROM attachments WHERE agent = ? AND "

@@ -4,7 +4,21 @@ its Agents (which it polls; it never accepts a connection from them).
 Routes (besides ``POST /api/session`` and ``GET /api``):
 
 - ``POST /api/item``: UpdateItems, verified and applied all or nothing, then forwarded
-- ``GET /api/item``: deployed items with each Agent's attachment state
+- ``GET /api/item``: the current items, each with each Agent's state (below)
+- ``GET /api/item/state?versionId=V[&itemType=T][&path=P]`` or ``?path=P[&itemType=T]``:
+  every item version the Controller holds (current or not) with that version id (a deploy's
+  version id is its commit id, shared by the commit's items) or path, whether it is the
+  current one, and each Agent's state; for reconciling a deploy whose answer was lost, reading
+  per-Agent truth after a deploy, and settling a revoke (no version current any more)::
+
+      {"items": [{"TYPE": "Workflow", "path": "p", "versionId": "V", "current": true,
+                  "currentVersionId": "V" | null, "revision": 3 | null,
+                  "deployed": "<ISO>", "digest": "...", "signer": "CN=...",
+                  "agents": {"agent-1": AGENT_STATE, ...},
+                  "detaching": ["agent-2", ...]}]}
+
+  (``detaching``: the Agents still to drop a deleted item; ``items`` is empty when nothing
+  matches)
 - ``GET /api/item/signed?itemType=&path=[&versionId=]``: the signed item as deployed
 - ``POST /api/order``: add orders ``[{id, workflowPath, arguments}]`` (or one object)
 - ``GET /api/order[?state=]`` (newest first, with their steps but no output),
@@ -13,6 +27,15 @@ Routes (besides ``POST /api/session`` and ``GET /api``):
   offsets on, live from its Agent while the job runs (follow mode)
 - ``POST /api/command``: ``{"TYPE": "CancelOrders", "orderIds": [...]}``
 - ``GET /api/agent``: the Agents and their links
+
+An Agent's state of an item version, ``AGENT_STATE``, in both item answers::
+
+    {"state": "attached" | "pending" | "refused", "message": "...", "updated": "<ISO>"}
+
+``attached``: the Agent holds it (message empty). ``pending``: on its way, or the Agent is
+not reachable; the message says which (the link's last error), or why it is being sent again.
+``refused``: the Agent refused it, the message is its problem code and reason; it is sent again
+when the Agent's state may have changed (see :mod:`js7tui.controller.agents`).
 """
 
 from __future__ import annotations
@@ -49,11 +72,12 @@ class ControllerServer(EngineServer):
         tls = self.config.tls
         context = (build_client_context(tls.ca, tls.cert, tls.key, crl=tls.crl)
                    if tls is not None else None)
-        self.links = {name: AgentLink(ref, self, context)
+        self.links = {name: AgentLink(ref, self, context, self.config.links)
                       for name, ref in self.config.agents.items()}
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/api/item", self.update_items), web.get("/api/item", self.items),
+                web.get("/api/item/state", self.item_state),
                 web.get("/api/item/signed", self.signed_item),
                 web.post("/api/order", self.add_orders), web.get("/api/order", self.list_orders),
                 web.get("/api/order/{order_id}", self.order),
@@ -97,16 +121,51 @@ class ControllerServer(EngineServer):
         self.wake(wake)
         return web.json_response({"TYPE": "ItemsUpdated", "items": results})
 
+    def agent_state(self, agent: str, row: Any) -> dict[str, str]:
+        """An Agent's state of an item version (the module docstring's AGENT_STATE)."""
+        message = row["message"]
+        if row["state"] == "pending":
+            link = self.links.get(agent)
+            if link is not None and not link.connected:
+                reason = (f"the Agent is not reachable: {link.last_error}" if link.last_error
+                          else "the Agent is not connected yet")
+                message = f"{message}; {reason}" if message else reason
+            elif not message:
+                message = "on its way to the Agent"
+        return {"state": row["state"], "message": message, "updated": row["updated"]}
+
     async def items(self, request: web.Request) -> web.Response:
         attached = self.journal.current_attachments()
         return web.json_response({"items": [
             {"TYPE": r["item_type"], "path": r["path"], "versionId": r["version_id"],
              "revision": r["revision"], "deployed": r["deployed"], "signer": r["signer"],
              "digest": r["digest"],
-             "agents": {agent: row["state"] if row["state"] != "refused"
-                        else f"refused: {row['message']}" for agent, row in
+             "agents": {agent: self.agent_state(agent, row) for agent, row in
                         attached.get((r["item_type"], r["path"]), {}).items()}}
             for r in self.journal.current_items()]})
+
+    async def item_state(self, request: web.Request) -> web.Response:
+        query = request.query
+        version_id, path = query.get("versionId") or None, query.get("path") or None
+        if version_id is None and path is None:
+            raise Problem(400, "InvalidRequest", "give versionId or path (and itemType)")
+        rows = self.journal.item_versions(version_id=version_id, path=path,
+                                          item_type=query.get("itemType") or None)
+        keys = [(r["item_type"], r["path"], r["version_id"]) for r in rows]
+        agents = self.journal.attachments_of(keys)
+        answer = []
+        for row, key in zip(rows, keys, strict=True):
+            current = row["current_version"]
+            answer.append({
+                "TYPE": row["item_type"], "path": row["path"], "versionId": row["version_id"],
+                "current": current == row["version_id"], "currentVersionId": current,
+                "revision": row["revision"], "deployed": row["deployed"],
+                "digest": row["digest"], "signer": row["signer"],
+                "agents": {agent: self.agent_state(agent, a)
+                           for agent, a in agents.get(key, {}).items()},
+                "detaching": ([] if current is not None
+                              else self.journal.detaching(row["item_type"], row["path"]))})
+        return web.json_response({"items": answer})
 
     async def signed_item(self, request: web.Request) -> web.Response:
         query = request.query
