@@ -79,6 +79,7 @@ class Estate:
     agents: list[str] = field(default_factory=lambda: ["agent-1"])
     journal_sync: str = "full"
     signer_key_type: KeyType = KeyType.EC_P256
+    controller_toml: str = ""  # more of the Controller's config.toml, e.g. a [links] table
     servers: dict[str, Child] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -150,7 +151,7 @@ class Estate:
             f'[server]\nlisten = "127.0.0.1:0"\ninvalid_login_delay = "0s"\n'
             f'journal_sync = "{self.journal_sync}"\n\n'
             f'[users.console]\npassword_hash = "{hash_sha512(CONSOLE_PASSWORD)}"\n'
-            + agents)
+            + agents + (f"\n{self.controller_toml}\n" if self.controller_toml else ""))
 
     def pin_port(self, name: str) -> None:
         """Listen on the port it has now after a restart (its URL is in others' configs)."""
@@ -226,8 +227,7 @@ def wait_order(client: ControllerClient, order_id: str, timeout: float = 20.0) -
 
 def wait_attached(client: ControllerClient, path: str, timeout: float = 20.0) -> None:
     def attached() -> bool:
-        item = next(i for i in client.items() if i.path == path)
-        return bool(item.agents) and all(s == "attached" for s in item.agents.values())
+        return next(i for i in client.items() if i.path == path).attached
     wait_for(attached, f"{path} attached on its Agents", timeout, interval=0.05)
 
 

@@ -96,7 +96,7 @@ def test_items_go_only_to_the_agents_whose_jobs_run_there(estate: Estate,
     ctl.deploy([estate.sign(workflow("only-one", {"j": ("agent-1", "true")}))])
     wait_attached(ctl, "only-one")
     item = next(i for i in ctl.items() if i.path == "only-one")
-    assert item.agents == {"agent-1": "attached"}
+    assert {name: a.state for name, a in item.agents.items()} == {"agent-1": "attached"}
     with estate.as_controller("agent-1") as one, estate.as_controller("agent-2") as two:
         assert "only-one" in {i["path"] for i in one.call("GET", "/api/item")["items"]}
         assert "only-one" not in {i["path"] for i in two.call("GET", "/api/item")["items"]}
@@ -191,9 +191,9 @@ def test_the_agent_verifies_with_its_own_trust_anchors(estate: Estate,
         flow = workflow("distrusted", {"j": ("agent-2", "echo must-not-run")})
         assert ctl.deploy([estate.sign(flow)])[0]["outcome"] == "added"
         wait_for(lambda: next(i for i in ctl.items() if i.path == "distrusted")
-                 .agents.get("agent-2", "").startswith("refused"), "agent-2 to refuse")
+                 .agents["agent-2"].state == "refused", "agent-2 to refuse")
         item = next(i for i in ctl.items() if i.path == "distrusted")
-        assert "MessageSignedByUnknown" in item.agents["agent-2"]
+        assert "MessageSignedByUnknown" in item.agents["agent-2"].message
         ctl.add_order("distrusted-1", "distrusted")
         order = wait_order(ctl, "distrusted-1")
         assert order.state == "failed"

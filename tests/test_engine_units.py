@@ -4,6 +4,7 @@ item shapes and expressions."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,24 @@ def test_config_is_strict_and_names_the_file(tmp_path: Path, pki: TestPki, confi
         load_component_config(directory, "agent")
     assert str(directory / "config.toml") in str(refused.value)
     assert words in str(refused.value)
+
+
+def test_controller_links_pace(tmp_path: Path, pki: TestPki) -> None:
+    """``[links]``: how often a Controller reads its Agents' overviews and retries refusals."""
+    default = load_component_config(component_dir(tmp_path / "a", pki, "controller"),
+                                    "controller")
+    assert (default.links.overview_interval, default.links.refused_retry) == (10.0, 60.0)
+    paced = load_component_config(component_dir(tmp_path / "b", pki, "controller", config=(
+        '\n[links]\noverview_interval = "2s"\nrefused_retry = "5m"\n')), "controller")
+    assert (paced.links.overview_interval, paced.links.refused_retry) == (2.0, 300.0)
+    for config, words in (('\n[links]\nrefused_retry = "0s"\n', "at least 1s"),
+                          ('\n[links]\nretry = "1s"\n', "unknown key 'retry' in [links]")):
+        with pytest.raises(ValidationError, match=re.escape(words)):
+            load_component_config(component_dir(tmp_path / "c", pki, "controller",
+                                                config=config), "controller")
+    with pytest.raises(ValidationError, match="unknown key 'links'"):  # an Agent has none
+        load_component_config(component_dir(tmp_path / "d", pki, config="\n[links]\n"),
+                              "agent")
 
 
 def test_bundle_must_fit_the_component(tmp_path: Path, pki: TestPki) -> None:

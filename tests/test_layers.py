@@ -117,3 +117,21 @@ def test_the_login_form_paints_before_the_home_and_the_identity_chain_load() -> 
              "js7tui.identity.sessions", "js7tui.pki", "js7tui.deployment", "js7tui.audit",
              "js7tui.operations", "js7tui.cli.parser")
     assert loaded(setup, heavy) == []
+
+
+def test_the_servers_do_not_load_the_consoles_client() -> None:
+    """The Controller and the Agent read engine answers with ``js7tui.engine.answers``; the
+    console's client package (httpx client, registry, diagnosis) is the console's only."""
+    setup = ("import js7tui.controller.server, js7tui.controller.agents,"
+             " js7tui.controller.journal, js7tui.agent.server, js7tui.agent.executor,"
+             " js7tui.engine.serve, js7tui.engine.app, js7tui.engine.answers")
+    assert loaded(setup, ("js7tui.client",)) == []
+
+
+def test_engine_and_servers_never_import_the_client() -> None:
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for folder in ("engine", "controller", "agent") for path in (PACKAGE / folder).rglob("*.py")
+        if re.search(r"^\s*(from|import) js7tui\.client", path.read_text(), re.M)
+    ]
+    assert offenders == []

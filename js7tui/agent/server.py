@@ -12,6 +12,12 @@ Routes (besides ``POST /api/session`` and ``GET /api``):
 - ``GET /api/task/output?taskId=&stdout=N&stderr=M``: a task's output from byte offsets on
   (live while it runs)
 - ``GET /api/event?after=N&timeout=S``: events after N, waiting up to S seconds for one
+
+``GET /api`` (the overview) carries ``trustedKeys: {"fingerprint": hex, "certificates": n}``,
+the signature trust in force; the directory ``trusted-x509-keys/`` is re-read when it changes
+(checked on each UpdateItems and each overview, by its files' mtimes and sizes), and the
+Controller's link, which polls the overview, re-sends what this Agent refused when the
+fingerprint changes.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from aiohttp import web
 from js7tui.agent.executor import Executor
 from js7tui.clock import to_iso
 from js7tui.engine.app import EngineServer, json_body
-from js7tui.engine.items import check_update, item_row
+from js7tui.engine.items import check_update, check_versions, item_row
 from js7tui.engine.journal import journal_id
 from js7tui.engine.problems import Problem
 
@@ -70,32 +76,28 @@ class AgentServer(EngineServer):
 
     # -- items ----------------------------------------------------------------------------
     async def update_items(self, request: web.Request) -> web.Response:
-        who = f"{request['user']} ({request['dn'] or 'plain HTTP'})"
+        who = self.who(request)
         additions, deletions = check_update(await json_body(request), self.trusted,
                                             self.clock.now(), who=who)
         results = []
         now = to_iso(self.clock.now())
         with self.journal.transaction() as conn:
-            for addition in additions:
+            fresh = check_versions(additions, lambda a: self._held_digest(conn, a),
+                                   held_as="is attached")
+            for addition, new in zip(additions, fresh, strict=True):
                 row = item_row(addition)
                 if row["item_type"] == "JobResource":  # job resources: the latest only
                     conn.execute("DELETE FROM items WHERE item_type = 'JobResource' AND path = ?"
                                  " AND version_id <> ?", (row["path"], row["version_id"]))
-                inserted = conn.execute(
-                    "INSERT OR IGNORE INTO items (item_type, path, version_id, signed_string, "
-                    "signature, digest, signer, attached) VALUES (:item_type, :path, "
-                    ":version_id, :signed_string, :signature, :digest, :signer, :attached)",
-                    {**row, "attached": now}).rowcount
-                if not inserted and conn.execute(
-                        "SELECT digest FROM items WHERE item_type = ? AND path = ? AND "
-                        "version_id = ?", (row["item_type"], row["path"], row["version_id"])
-                        ).fetchone()["digest"] != row["digest"]:
-                    raise Problem(409, "VersionConflict",
-                                  f"{row['item_type']} '{row['path']}' version "
-                                  f"{row['version_id']} is attached with other content")
-                outcome = "attached" if inserted else "unchanged"
+                if new:
+                    conn.execute(
+                        "INSERT INTO items (item_type, path, version_id, signed_string, "
+                        "signature, digest, signer, attached) VALUES (:item_type, :path, "
+                        ":version_id, :signed_string, :signature, :digest, :signer, :attached)",
+                        {**row, "attached": now})
                 results.append({"TYPE": row["item_type"], "path": row["path"],
-                                "versionId": row["version_id"], "outcome": outcome})
+                                "versionId": row["version_id"],
+                                "outcome": "attached" if new else "unchanged"})
             for deletion in deletions:
                 count = conn.execute("DELETE FROM items WHERE item_type = ? AND path = ?",
                                      (deletion.item_type, deletion.path)).rowcount
@@ -104,6 +106,13 @@ class AgentServer(EngineServer):
         log.info("items updated by %s: %d attached/checked, %d deleted", who, len(additions),
                  len(deletions))
         return web.json_response({"TYPE": "ItemsUpdated", "items": results})
+
+    @staticmethod
+    def _held_digest(conn: Any, addition: Any) -> str | None:
+        row = conn.execute("SELECT digest FROM items WHERE item_type = ? AND path = ? AND "
+                           "version_id = ?", (addition.item_type, addition.path,
+                                              addition.version_id)).fetchone()
+        return row["digest"] if row else None
 
     async def items(self, request: web.Request) -> web.Response:
         rows = self.journal.conn.execute(

@@ -11,8 +11,8 @@ import importlib
 from typing import Any
 
 _EXPORTS = {"ControllerError", "ControllerUnreachable", "ControllerAnswerLost",
-            "ControllerRefused", "answer", "Step",
-            "Order", "Output", "DeployedItem", "ControllerClient"}
+            "ControllerRefused", "answer", "Step", "Order", "Output", "DeployedItem",
+            "AgentState", "ItemState", "ControllerClient"}
 
 
 _ERRORS = {"ControllerError", "ControllerUnreachable", "ControllerAnswerLost",

@@ -25,6 +25,7 @@ from js7tui.client.errors import (
     ControllerRefused,
     ControllerUnreachable,
 )
+from js7tui.engine.answers import read_answer
 from js7tui.engine.shapes import SESSION_HEADER, login_body, logout_body, update_items_body
 from js7tui.signing import SignedItem
 
@@ -39,16 +40,9 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
 def answer(response: httpx.Response, refused: type[ControllerRefused] = ControllerRefused
            ) -> Any:
     """The JSON body of an engine's answer, or ``refused`` with its problem code and message
-    (the Controller's link to its Agents reads Agent answers the same way)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.status_code >= 400:
-        body = body if isinstance(body, dict) else {}
-        raise refused(response.status_code, str(body.get("code", "")),
-                      str(body.get("message") or f"HTTP {response.status_code}"), body)
-    return body
+    (:func:`js7tui.engine.answers.read_answer`, which the Controller's link to its Agents uses
+    too)."""
+    return read_answer(response, refused)
 
 
 @dataclass(frozen=True)
@@ -130,6 +124,38 @@ class Output:
 
 
 @dataclass(frozen=True)
+class AgentState:
+    """One Agent's state of one item version, as its Controller reports it: ``attached``,
+    ``pending`` (on its way, or the Agent is not reachable: ``message`` says which) or
+    ``refused`` (``message``: the Agent's problem code and reason)."""
+
+    state: str
+    message: str = ""
+    updated: str = ""
+
+    STATES = ("attached", "pending", "refused")
+
+    @property
+    def attached(self) -> bool:
+        return self.state == "attached"
+
+    def __str__(self) -> str:
+        return f"{self.state}: {self.message}" if self.message else self.state
+
+    @classmethod
+    def from_wire(cls, raw: Any) -> AgentState:
+        if isinstance(raw, str):  # a Controller before the structured answer: "refused: why"
+            state, _, message = raw.partition(": ")
+            return cls(state, message)
+        return cls(str(raw.get("state", "")), str(raw.get("message") or ""),
+                   str(raw.get("updated") or ""))
+
+
+def _agents(raw: Mapping[str, Any] | None) -> dict[str, AgentState]:
+    return {name: AgentState.from_wire(state) for name, state in (raw or {}).items()}
+
+
+@dataclass(frozen=True)
 class DeployedItem:
     item_type: str
     path: str
@@ -137,12 +163,47 @@ class DeployedItem:
     revision: int
     deployed: str
     signer: str
-    agents: dict[str, str]
+    agents: dict[str, AgentState]
+
+    @property
+    def attached(self) -> bool:
+        """Every Agent that runs the item holds it (False while none is known)."""
+        return bool(self.agents) and all(a.attached for a in self.agents.values())
 
     @classmethod
     def from_wire(cls, raw: Mapping[str, Any]) -> DeployedItem:
         return cls(raw["TYPE"], raw["path"], raw["versionId"], raw["revision"], raw["deployed"],
-                   raw.get("signer", ""), dict(raw.get("agents", {})))
+                   raw.get("signer", ""), _agents(raw.get("agents")))
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """What a Controller holds of one item version (``GET /api/item/state``): whether it is
+    the current version of its path (``current_version_id``: the one that is, None when the
+    path is not deployed any more), and each Agent's state of it."""
+
+    item_type: str
+    path: str
+    version_id: str
+    current: bool
+    agents: dict[str, AgentState]
+    current_version_id: str | None = None
+    revision: int | None = None
+    deployed: str = ""
+    digest: str = ""
+    signer: str = ""
+    detaching: tuple[str, ...] = ()
+
+    @property
+    def attached(self) -> bool:
+        return bool(self.agents) and all(a.attached for a in self.agents.values())
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, Any]) -> ItemState:
+        return cls(raw["TYPE"], raw["path"], raw["versionId"], bool(raw["current"]),
+                   _agents(raw.get("agents")), raw.get("currentVersionId"),
+                   raw.get("revision"), raw.get("deployed", ""), raw.get("digest", ""),
+                   raw.get("signer", ""), tuple(raw.get("detaching", ())))
 
 
 class ControllerClient:
@@ -229,6 +290,18 @@ class ControllerClient:
 
     def items(self) -> list[DeployedItem]:
         return [DeployedItem.from_wire(i) for i in self.call("GET", "/api/item")["items"]]
+
+    def item_states(self, *, version_id: str | None = None, item_type: str | None = None,
+                    path: str | None = None) -> list[ItemState]:
+        """Every item version the Controller holds (current or not) with this version id (a
+        deploy's commit id) and/or path, each with each Agent's state: the truth to reconcile
+        a deploy or a revoke with."""
+        if version_id is None and path is None:
+            raise ValueError("item_states needs a version_id or a path")
+        params = {k: v for k, v in (("versionId", version_id), ("itemType", item_type),
+                                    ("path", path)) if v is not None}
+        return [ItemState.from_wire(i) for i in self.call("GET", "/api/item/state",
+                                                          params=params)["items"]]
 
     def signed_item(self, item_type: str, path: str, version_id: str | None = None
                     ) -> SignedItem:

@@ -8,7 +8,12 @@ session (the Agent's own user and password, re-login when the Agent forgot the s
 - events: long-poll the Agent's task events after the journal's cursor and apply each batch in
   one transaction with the new cursor, so a restart neither loses nor repeats a result.
 
-Unreachable Agents are retried with a growing pause; nothing is lost meanwhile.
+Unreachable Agents are retried with a growing pause; nothing is lost meanwhile. What an Agent
+refused (e.g. it lacks the signer's certificate) is sent again whenever the Agent's state may
+have changed: at each login (after a disconnection, a restart of either side, a lost session),
+when its journal is new, when the fingerprint of its trusted keys (its overview, read every
+``[links] overview_interval``) changes, and in any case after ``[links] refused_retry``, so
+nothing stays refused silently. Every SQL statement is :class:`ControllerJournal`'s.
 """
 
 from __future__ import annotations
@@ -18,15 +23,16 @@ import contextlib
 import json
 import logging
 import ssl
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from js7tui.client import ControllerRefused, answer
 from js7tui.clock import to_iso
-from js7tui.controller import orders
-from js7tui.engine.config import AgentRef
+from js7tui.engine.answers import EngineRefused, read_answer
+from js7tui.engine.config import AgentRef, LinksConfig
 from js7tui.engine.shapes import SESSION_HEADER, login_body, update_items_body
 from js7tui.errors import ValidationError
 
@@ -39,15 +45,18 @@ IDLE_SECONDS = 5.0
 MAX_BACKOFF = 10.0
 
 
-class AgentProblem(ControllerRefused):
+class AgentProblem(EngineRefused):
     """The Agent answered with a problem (a refusal, not a connection failure)."""
 
 
 class AgentLink:
     def __init__(self, ref: AgentRef, controller: ControllerServer,
-                 ssl_context: ssl.SSLContext | None) -> None:
+                 ssl_context: ssl.SSLContext | None, links: LinksConfig | None = None
+                 ) -> None:
         self.ref = ref
         self.controller = controller
+        self.journal = controller.journal
+        self.pace = links or LinksConfig()
         self.client = httpx.AsyncClient(
             base_url=ref.url, verify=ssl_context if ssl_context is not None else True,
             timeout=httpx.Timeout(30.0, read=POLL_SECONDS + 15.0))
@@ -58,6 +67,9 @@ class AgentLink:
         self._login_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._killed: set[str] = set()
+        self.trust_fingerprint: str | None = None
+        self._overview_read = 0.0
+        self.idle = min(IDLE_SECONDS, self.pace.overview_interval)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -77,7 +89,17 @@ class AgentLink:
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.ref.name, "url": self.ref.url, "connected": self.connected,
-                "lastError": self.last_error}
+                "lastError": self.last_error, "trustedKeys": self.trust_fingerprint}
+
+    def _now(self) -> str:
+        return to_iso(self.controller.clock.now())
+
+    def retry_refused(self, why: str) -> None:
+        """The Agent's state may have changed: what it refused is pending again."""
+        count = self.journal.retry_refused(self.ref.name, f"sending again: {why}", self._now())
+        if count:
+            log.info("Agent %s: sending %d refused item(s) again: %s", self.ref.name, count, why)
+            self.wake.set()
 
     async def _forever(self, loop: Callable[[], Any]) -> None:
         backoff = 0.5
@@ -108,10 +130,11 @@ class AgentLink:
             password = self.ref.password()
             response = await self.client.post("/api/session",
                                               json=login_body(self.ref.user, password))
-            body = answer(response, AgentProblem)
+            body = read_answer(response, AgentProblem)
             self.token = str(body["sessionToken"])
             self.connected, self.last_error = True, ""
             log.info("logged in to Agent %s as %r", self.ref.name, self.ref.user)
+            self.retry_refused("the link logged in again")
             return self.token
 
     async def call(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
@@ -122,7 +145,7 @@ class AgentLink:
             if response.status_code == 401 and attempt == 1:
                 token = await self._login(token)
                 continue
-            result = answer(response, AgentProblem)
+            result = read_answer(response, AgentProblem)
             self.connected, self.last_error = True, ""
             return result
         raise AssertionError("unreachable")
@@ -131,23 +154,41 @@ class AgentLink:
     async def _commands(self) -> None:
         while True:
             self.wake.clear()
+            await self.read_overview()
             await self.push_items()
             await self.start_steps()
             await self.kill_cancelled()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), IDLE_SECONDS)
+                await asyncio.wait_for(self.wake.wait(), self.idle)
+
+    async def read_overview(self) -> None:
+        """Every ``overview_interval``: the Agent's trusted keys; when their fingerprint
+        changed, what the Agent refused is sent again."""
+        if time.monotonic() - self._overview_read < self.pace.overview_interval:
+            return
+        overview = await self.call("GET", "/api")
+        self._overview_read = time.monotonic()
+        trusted = overview.get("trustedKeys") if isinstance(overview, dict) else None
+        fingerprint = trusted.get("fingerprint") if isinstance(trusted, dict) else None
+        if not isinstance(fingerprint, str):
+            return
+        previous, self.trust_fingerprint = self.trust_fingerprint, fingerprint
+        if previous is not None and previous != fingerprint:
+            log.info("Agent %s: its trusted signature keys changed (%d certificate(s))",
+                     self.ref.name, trusted.get("certificates", 0))
+            self.retry_refused("the Agent's trusted keys changed")
 
     async def push_items(self) -> None:
-        conn = self.controller.journal.conn
-        pending = conn.execute(
-            "SELECT a.item_type, a.path, a.version_id, v.signed_string, v.signature FROM "
-            "attachments a JOIN item_versions v USING (item_type, path, version_id) WHERE "
-            "a.agent = ? AND a.state = 'pending' ORDER BY a.item_type DESC, a.path",
-            (self.ref.name,)).fetchall()
-        detach = conn.execute("SELECT item_type, path FROM detachments WHERE agent = ?",
-                              (self.ref.name,)).fetchall()
+        retry_before = to_iso(self.controller.clock.now()
+                              - timedelta(seconds=self.pace.refused_retry))
+        pending, detach = self.journal.to_push(self.ref.name, retry_before)
         if not pending and not detach:
             return
+        retried = [r for r in pending if r["state"] == "refused"]
+        if retried:
+            log.info("Agent %s: sending again %d item(s) it refused %d s ago or longer: %s",
+                     self.ref.name, len(retried), self.pace.refused_retry,
+                     ", ".join(f"{r['item_type']} '{r['path']}'" for r in retried[:10]))
         signed = [{"string": r["signed_string"], "signature": json.loads(r["signature"])}
                   for r in pending]
         deletions = [(r["item_type"], r["path"]) for r in detach]
@@ -158,16 +199,7 @@ class AgentLink:
                 raise
             await self._refused(pending, detach, exc)
             return
-        now = to_iso(self.controller.clock.now())
-        with self.controller.journal.transaction() as conn:
-            conn.executemany("UPDATE attachments SET state = 'attached', message = '', "
-                             "updated = ? WHERE agent = ? AND item_type = ? AND path = ? AND "
-                             "version_id = ? AND state = 'pending'",
-                             [(now, self.ref.name, row["item_type"], row["path"],
-                               row["version_id"]) for row in pending])
-            for row in detach:
-                conn.execute("DELETE FROM detachments WHERE agent = ? AND item_type = ? AND "
-                             "path = ?", (self.ref.name, row["item_type"], row["path"]))
+        self.journal.attached(self.ref.name, pending, detach, self._now())
         log.info("Agent %s: attached %d item(s), detached %d", self.ref.name, len(pending),
                  len(detach))
 
@@ -176,44 +208,29 @@ class AgentLink:
         with the Agent's reason, and let the rest go again."""
         operation = exc.body.get("operation")
         index = operation - 1 if isinstance(operation, int) else None
-        now = to_iso(self.controller.clock.now())
         culprits = [pending[index]] if index is not None and index < len(pending) else pending
         log.error("Agent %s refused %s: %s", self.ref.name,
                   ", ".join(f"{r['item_type']} '{r['path']}'" for r in culprits), exc)
-        with self.controller.journal.transaction() as conn:
-            for row in culprits:
-                conn.execute("UPDATE attachments SET state = 'refused', message = ?, updated = ?"
-                             " WHERE agent = ? AND item_type = ? AND path = ? AND version_id = ?",
-                             (f"{exc.code}: {exc}", now, self.ref.name, row["item_type"],
-                              row["path"], row["version_id"]))
-            if index is None and detach:
-                conn.execute("DELETE FROM detachments WHERE agent = ?", (self.ref.name,))
+        self.journal.refused(self.ref.name, culprits, f"{exc.code}: {exc}", self._now(),
+                             drop_detachments=index is None and bool(detach))
         self.wake.set()
 
     def _blocker(self, step: Any) -> tuple[str, str] | None:
         """('pending', '') while the step's items are on their way; ('refused', reason) when
         the Agent refused one; None when everything is attached."""
-        conn = self.controller.journal.conn
-        order = conn.execute("SELECT workflow_path, version_id FROM orders WHERE order_id = ?",
-                             (step["order_id"],)).fetchone()
-        workflow = orders.workflow_version(conn, order["workflow_path"], order["version_id"])
+        journal = self.journal
+        order = journal.order_of_step(step["order_id"])
+        workflow = journal.workflow(order["workflow_path"], order["version_id"])
         needed = [("Workflow", workflow.path, order["version_id"])]
         for resource in workflow.jobs[step["job_name"]].job_resources:
-            current = conn.execute("SELECT version_id FROM items WHERE item_type = "
-                                   "'JobResource' AND path = ?", (resource,)).fetchone()
+            current = journal.current_version("JobResource", resource)
             if current is None:
                 return "refused", f"job resource '{resource}' is no longer deployed"
-            needed.append(("JobResource", resource, current["version_id"]))
+            needed.append(("JobResource", resource, current))
         for item_type, path, version_id in needed:
-            row = conn.execute("SELECT state, message FROM attachments WHERE agent = ? AND "
-                               "item_type = ? AND path = ? AND version_id = ?",
-                               (self.ref.name, item_type, path, version_id)).fetchone()
+            row = journal.attachment(self.ref.name, item_type, path, version_id)
             if row is None:  # e.g. an older workflow version: attach it again
-                with self.controller.journal.transaction() as tx:
-                    tx.execute("INSERT INTO attachments (agent, item_type, path, version_id, "
-                               "state, updated) VALUES (?, ?, ?, ?, 'pending', ?)",
-                               (self.ref.name, item_type, path, version_id,
-                                to_iso(self.controller.clock.now())))
+                journal.attach_again(self.ref.name, item_type, path, version_id, self._now())
                 self.wake.set()
                 return "pending", ""
             if row["state"] == "refused":
@@ -223,17 +240,11 @@ class AgentLink:
         return None
 
     async def start_steps(self) -> None:
-        conn = self.controller.journal.conn
-        ready = conn.execute("SELECT s.*, o.arguments, o.workflow_path, o.version_id FROM steps"
-                             " s JOIN orders o USING (order_id) WHERE s.agent = ? AND "
-                             "s.state = 'ready' ORDER BY s.rowid", (self.ref.name,)).fetchall()
-        for step in ready:
+        for step in self.journal.ready_steps(self.ref.name):
             blocker = self._blocker(step)
             if blocker is not None:
                 if blocker[0] == "refused":
-                    with self.controller.journal.transaction() as tx:
-                        orders.fail_step(tx, step["task_id"], blocker[1],
-                                         to_iso(self.controller.clock.now()))
+                    self.journal.fail_step(step["task_id"], blocker[1], self._now())
                 continue
             request = {"TYPE": "StartTask", "taskId": step["task_id"],
                        "orderId": step["order_id"], "workflowPath": step["workflow_path"],
@@ -245,34 +256,24 @@ class AgentLink:
                 if exc.status >= 500 or exc.status == 401:
                     raise
                 log.error("Agent %s refused task %s: %s", self.ref.name, step["task_id"], exc)
-                with self.controller.journal.transaction() as tx:
-                    orders.fail_step(tx, step["task_id"], f"{exc.code}: {exc}",
-                                     to_iso(self.controller.clock.now()))
+                self.journal.fail_step(step["task_id"], f"{exc.code}: {exc}", self._now())
                 continue
-            with self.controller.journal.transaction() as tx:
-                orders.step_started(tx, step["task_id"], task.get("pid"), task.get("started"))
-                state = tx.execute("SELECT state FROM steps WHERE task_id = ?",
-                                   (step["task_id"],)).fetchone()["state"]
+            state = self.journal.step_started(step["task_id"], task.get("pid"),
+                                              task.get("started"))
             if state == "cancelled":  # cancelled while the start was on its way
                 await self.call("POST", "/api/task/kill", {"taskId": step["task_id"]})
 
     async def kill_cancelled(self) -> None:
-        rows = self.controller.journal.conn.execute(
-            "SELECT s.task_id FROM steps s JOIN orders o USING (order_id) WHERE s.agent = ? "
-            "AND o.cancel_requested = 1 AND s.state IN ('started', 'running')",
-            (self.ref.name,)).fetchall()
-        for row in rows:
-            if row["task_id"] in self._killed:
+        for task in self.journal.tasks_to_kill(self.ref.name):
+            if task in self._killed:
                 continue
-            await self.call("POST", "/api/task/kill", {"taskId": row["task_id"]})
-            self._killed.add(row["task_id"])
+            await self.call("POST", "/api/task/kill", {"taskId": task})
+            self._killed.add(task)
 
     # -- events ---------------------------------------------------------------------------
     async def _events(self) -> None:
         while True:
-            conn = self.controller.journal.conn
-            cursor = conn.execute("SELECT journal_id, event_id FROM agent_cursors WHERE "
-                                  "agent = ?", (self.ref.name,)).fetchone()
+            cursor = self.journal.cursor(self.ref.name)
             after = cursor["event_id"] if cursor else 0
             body = await self.call("GET", "/api/event",
                                    params={"after": after, "timeout": POLL_SECONDS})
@@ -282,40 +283,13 @@ class AgentLink:
             events = body.get("events", [])
             if not events and cursor is not None:
                 continue
-            self._apply(body["journalId"], events, after)
-
-    def _apply(self, journal_id: str, events: list[dict[str, Any]], after: int) -> None:
-        wake: set[str] = set()
-        now = to_iso(self.controller.clock.now())
-        last = after
-        with self.controller.journal.transaction() as conn:
-            for event in events:
-                last = max(last, int(event["eventId"]))
-                if event["TYPE"] == "TaskStarted":
-                    orders.step_started(conn, event["taskId"], event.get("pid"),
-                                        event.get("started"))
-                elif event["TYPE"] == "TaskFinished":
-                    wake |= orders.step_finished(
-                        conn, self.controller.journal_id, event["taskId"], event["state"],
-                        event.get("returnCode"), event.get("message", ""),
-                        event.get("stdout", ""), event.get("stderr", ""), event.get("started"),
-                        event.get("ended"), now)
-            conn.execute("INSERT OR REPLACE INTO agent_cursors (agent, journal_id, event_id) "
-                         "VALUES (?, ?, ?)", (self.ref.name, journal_id, last))
-        self.controller.wake(wake)
+            wake = self.journal.apply_events(self.ref.name, body["journalId"], events, after,
+                                             self._now())
+            self.controller.wake(wake)
 
     def _agent_reset(self, journal_id: str) -> None:
         """The Agent's journal is new (reinstalled or wiped): what it held is gone."""
         log.error("Agent %s has a new journal: attaching all items again; its unfinished "
                   "tasks are failed", self.ref.name)
-        now = to_iso(self.controller.clock.now())
-        with self.controller.journal.transaction() as conn:
-            conn.execute("UPDATE attachments SET state = 'pending', message = '' WHERE agent = ?",
-                         (self.ref.name,))
-            for row in conn.execute("SELECT task_id FROM steps WHERE agent = ? AND state IN "
-                                    "('started', 'running')", (self.ref.name,)).fetchall():
-                orders.fail_step(conn, row["task_id"], "the Agent lost its state (new journal)",
-                                 now)
-            conn.execute("INSERT OR REPLACE INTO agent_cursors (agent, journal_id, event_id) "
-                         "VALUES (?, ?, 0)", (self.ref.name, journal_id))
+        self.journal.agent_reset(self.ref.name, journal_id, self._now())
         self.wake.set()

@@ -4,7 +4,21 @@ its Agents (which it polls; it never accepts a connection from them).
 Routes (besides ``POST /api/session`` and ``GET /api``):
 
 - ``POST /api/item``: UpdateItems, verified and applied all or nothing, then forwarded
-- ``GET /api/item``: deployed items with each Agent's attachment state
+- ``GET /api/item``: the current items, each with each Agent's state (below)
+- ``GET /api/item/state?versionId=V[&itemType=T][&path=P]`` or ``?path=P[&itemType=T]``:
+  every item version the Controller holds (current or not) with that version id (a deploy's
+  version id is its commit id, shared by the commit's items) or path, whether it is the
+  current one, and each Agent's state; for reconciling a deploy whose answer was lost, reading
+  per-Agent truth after a deploy, and settling a revoke (no version current any more)::
+
+      {"items": [{"TYPE": "Workflow", "path": "p", "versionId": "V", "current": true,
+                  "currentVersionId": "V" | null, "revision": 3 | null,
+                  "deployed": "<ISO>", "digest": "...", "signer": "CN=...",
+                  "agents": {"agent-1": AGENT_STATE, ...},
+                  "detaching": ["agent-2", ...]}]}
+
+  (``detaching``: the Agents still to drop a deleted item; ``items`` is empty when nothing
+  matches)
 - ``GET /api/item/signed?itemType=&path=[&versionId=]``: the signed item as deployed
 - ``POST /api/order``: add orders ``[{id, workflowPath, arguments}]`` (or one object)
 - ``GET /api/order[?state=]`` (newest first, with their steps but no output),
@@ -13,6 +27,15 @@ Routes (besides ``POST /api/session`` and ``GET /api``):
   offsets on, live from its Agent while the job runs (follow mode)
 - ``POST /api/command``: ``{"TYPE": "CancelOrders", "orderIds": [...]}``
 - ``GET /api/agent``: the Agents and their links
+
+An Agent's state of an item version, ``AGENT_STATE``, in both item answers::
+
+    {"state": "attached" | "pending" | "refused", "message": "...", "updated": "<ISO>"}
+
+``attached``: the Agent holds it (message empty). ``pending``: on its way, or the Agent is
+not reachable; the message says which (the link's last error), or why it is being sent again.
+``refused``: the Agent refused it, the message is its problem code and reason; it is sent again
+when the Agent's state may have changed (see :mod:`js7tui.controller.agents`).
 """
 
 from __future__ import annotations
@@ -28,10 +51,9 @@ from aiohttp import web
 from js7tui.clock import to_iso
 from js7tui.controller import orders
 from js7tui.controller.agents import AgentLink, AgentProblem
-from js7tui.controller.deploy import apply_update
+from js7tui.controller.journal import ControllerJournal
 from js7tui.engine.app import EngineServer, json_body
 from js7tui.engine.items import check_update
-from js7tui.engine.journal import journal_id
 from js7tui.engine.problems import Problem
 from js7tui.engine.shapes import output_slice
 from js7tui.engine.tls import build_client_context
@@ -45,15 +67,17 @@ class ControllerServer(EngineServer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.journal_id = journal_id(self.journal)
+        self.journal: ControllerJournal = ControllerJournal(self.journal)  # type: ignore
+        self.journal_id = self.journal.journal_id
         tls = self.config.tls
         context = (build_client_context(tls.ca, tls.cert, tls.key, crl=tls.crl)
                    if tls is not None else None)
-        self.links = {name: AgentLink(ref, self, context)
+        self.links = {name: AgentLink(ref, self, context, self.config.links)
                       for name, ref in self.config.agents.items()}
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/api/item", self.update_items), web.get("/api/item", self.items),
+                web.get("/api/item/state", self.item_state),
                 web.get("/api/item/signed", self.signed_item),
                 web.post("/api/order", self.add_orders), web.get("/api/order", self.list_orders),
                 web.get("/api/order/{order_id}", self.order),
@@ -76,24 +100,18 @@ class ControllerServer(EngineServer):
                 link.wake.set()
 
     def overview(self) -> dict[str, Any]:
-        conn = self.journal.conn
-        counts = dict(conn.execute("SELECT state, COUNT(*) FROM orders GROUP BY state"))
-        return {**super().overview(), "journalId": self.journal_id,
-                "items": conn.execute("SELECT COUNT(*) FROM items").fetchone()[0],
+        items, counts = self.journal.counts()
+        return {**super().overview(), "journalId": self.journal_id, "items": items,
                 "orders": counts, "agents": [link.describe() for link in self.links.values()]}
-
-    def _who(self, request: web.Request) -> str:
-        return f"{request['user']} ({request['dn'] or 'plain HTTP'})"
 
     # -- items ----------------------------------------------------------------------------
     async def update_items(self, request: web.Request) -> web.Response:
-        who = self._who(request)
+        who = self.who(request)
         additions, deletions = check_update(await json_body(request), self.trusted,
                                             self.clock.now(), who=who)
         try:
-            with self.journal.transaction() as conn:
-                results, wake = apply_update(conn, additions, deletions, self.links,
-                                             to_iso(self.clock.now()))
+            results, wake = self.journal.apply_update(additions, deletions, self.links,
+                                                      to_iso(self.clock.now()))
         except Problem as problem:
             log.warning("refused UpdateItems from %s: %s", who, problem.message)
             raise
@@ -103,34 +121,56 @@ class ControllerServer(EngineServer):
         self.wake(wake)
         return web.json_response({"TYPE": "ItemsUpdated", "items": results})
 
+    def agent_state(self, agent: str, row: Any) -> dict[str, str]:
+        """An Agent's state of an item version (the module docstring's AGENT_STATE)."""
+        message = row["message"]
+        if row["state"] == "pending":
+            link = self.links.get(agent)
+            if link is not None and not link.connected:
+                reason = (f"the Agent is not reachable: {link.last_error}" if link.last_error
+                          else "the Agent is not connected yet")
+                message = f"{message}; {reason}" if message else reason
+            elif not message:
+                message = "on its way to the Agent"
+        return {"state": row["state"], "message": message, "updated": row["updated"]}
+
     async def items(self, request: web.Request) -> web.Response:
-        conn = self.journal.conn
-        attached: dict[tuple[str, str], dict[str, str]] = {}
-        for row in conn.execute("SELECT a.agent, a.item_type, a.path, a.state, a.message FROM "
-                                "attachments a JOIN items i USING (item_type, path, version_id)"):
-            attached.setdefault((row["item_type"], row["path"]), {})[row["agent"]] = (
-                row["state"] if row["state"] != "refused" else f"refused: {row['message']}")
-        rows = conn.execute("SELECT i.*, v.signer, v.digest FROM items i JOIN item_versions v "
-                            "USING (item_type, path, version_id) ORDER BY item_type DESC, path"
-                            ).fetchall()
+        attached = self.journal.current_attachments()
         return web.json_response({"items": [
             {"TYPE": r["item_type"], "path": r["path"], "versionId": r["version_id"],
              "revision": r["revision"], "deployed": r["deployed"], "signer": r["signer"],
-             "digest": r["digest"], "agents": attached.get((r["item_type"], r["path"]), {})}
-            for r in rows]})
+             "digest": r["digest"],
+             "agents": {agent: self.agent_state(agent, row) for agent, row in
+                        attached.get((r["item_type"], r["path"]), {}).items()}}
+            for r in self.journal.current_items()]})
+
+    async def item_state(self, request: web.Request) -> web.Response:
+        query = request.query
+        version_id, path = query.get("versionId") or None, query.get("path") or None
+        if version_id is None and path is None:
+            raise Problem(400, "InvalidRequest", "give versionId or path (and itemType)")
+        rows = self.journal.item_versions(version_id=version_id, path=path,
+                                          item_type=query.get("itemType") or None)
+        keys = [(r["item_type"], r["path"], r["version_id"]) for r in rows]
+        agents = self.journal.attachments_of(keys)
+        answer = []
+        for row, key in zip(rows, keys, strict=True):
+            current = row["current_version"]
+            answer.append({
+                "TYPE": row["item_type"], "path": row["path"], "versionId": row["version_id"],
+                "current": current == row["version_id"], "currentVersionId": current,
+                "revision": row["revision"], "deployed": row["deployed"],
+                "digest": row["digest"], "signer": row["signer"],
+                "agents": {agent: self.agent_state(agent, a)
+                           for agent, a in agents.get(key, {}).items()},
+                "detaching": ([] if current is not None
+                              else self.journal.detaching(row["item_type"], row["path"]))})
+        return web.json_response({"items": answer})
 
     async def signed_item(self, request: web.Request) -> web.Response:
         query = request.query
-        version = query.get("versionId") or None
-        if version is None:
-            current = self.journal.conn.execute(
-                "SELECT version_id FROM items WHERE item_type = ? AND path = ?",
-                (query.get("itemType"), query.get("path"))).fetchone()
-            version = current["version_id"] if current else None
-        row = self.journal.conn.execute(
-            "SELECT signed_string, signature FROM item_versions WHERE item_type = ? AND "
-            "path = ? AND version_id = ?",
-            (query.get("itemType"), query.get("path"), version)).fetchone()
+        row = self.journal.signed(query.get("itemType"), query.get("path"),
+                                  query.get("versionId") or None)
         if row is None:
             raise Problem(404, "UnknownItem", f"{query.get('itemType')} {query.get('path')!r} "
                           "is not deployed")
@@ -141,36 +181,26 @@ class ControllerServer(EngineServer):
     async def add_orders(self, request: web.Request) -> web.Response:
         body = await json_body(request)
         requests = body if isinstance(body, list) else [body]
-        with self.journal.transaction() as conn:
-            ids, wake = orders.add_orders(conn, self.journal_id, requests,
-                                          to_iso(self.clock.now()))
+        ids, wake = self.journal.add_orders(requests, to_iso(self.clock.now()))
         self.wake(wake)
-        log.info("orders added by %s: %s", self._who(request), ", ".join(ids[:20]))
+        log.info("orders added by %s: %s", self.who(request), ", ".join(ids[:20]))
         return web.json_response({"TYPE": "OrdersAdded", "orderIds": ids})
 
     async def list_orders(self, request: web.Request) -> web.Response:
         state = request.query.get("state")
         limit = min(int(request.query.get("limit", MAX_LIST)), MAX_LIST)
-        query = "SELECT * FROM orders" + (" WHERE state = ?" if state else "")
-        conn = self.journal.conn
-        rows = conn.execute(query + " ORDER BY created DESC, order_id LIMIT ?",
-                            (*([state] if state else []), limit)).fetchall()
-        steps: dict[str, list[dict[str, Any]]] = {}
-        for step in conn.execute("SELECT * FROM steps WHERE order_id IN (SELECT value FROM "
-                                 "json_each(?)) ORDER BY order_id, position",
-                                 (json.dumps([r["order_id"] for r in rows]),)):
-            steps.setdefault(step["order_id"], []).append(orders.describe_step(step))
+        rows, steps = self.journal.orders(state, limit)
         return web.json_response({"orders": [
-            {**orders.describe_order(r), "steps": steps.get(r["order_id"], [])} for r in rows]})
+            {**orders.describe_order(r),
+             "steps": [orders.describe_step(s) for s in steps.get(r["order_id"], [])]}
+            for r in rows]})
 
     def _order(self, request: web.Request, with_output: bool) -> dict[str, Any]:
         order_id = request.match_info["order_id"]
-        row = self.journal.conn.execute("SELECT * FROM orders WHERE order_id = ?",
-                                        (order_id,)).fetchone()
+        row = self.journal.order(order_id)
         if row is None:
             raise Problem(404, "UnknownOrder", f"no order '{order_id}'")
-        steps = self.journal.conn.execute("SELECT * FROM steps WHERE order_id = ? ORDER BY "
-                                          "position", (order_id,)).fetchall()
+        steps = self.journal.steps(order_id)
         return {**orders.describe_order(row),
                 "steps": [orders.describe_step(s, with_output=with_output) for s in steps]}
 
@@ -184,8 +214,7 @@ class ControllerServer(EngineServer):
         """One step's output from byte offsets on. While the job runs the Agent is asked (what
         it captured so far); once the step ended, the journal answers."""
         order_id = request.match_info["order_id"]
-        conn = self.journal.conn
-        row = conn.execute("SELECT * FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+        row = self.journal.order(order_id)
         if row is None:
             raise Problem(404, "UnknownOrder", f"no order '{order_id}'")
         try:
@@ -194,8 +223,7 @@ class ControllerServer(EngineServer):
         except ValueError:
             raise Problem(400, "InvalidRequest", "position, stdout and stderr must be numbers"
                           ) from None
-        step = conn.execute("SELECT * FROM steps WHERE order_id = ? AND position = ?",
-                            (order_id, position)).fetchone()
+        step = self.journal.step(order_id, position)
         if step is None:
             raise Problem(404, "UnknownStep", f"order '{order_id}' has no step {position} (yet)")
         answer: dict[str, Any] = {"orderId": order_id, "orderState": row["state"],
@@ -224,18 +252,14 @@ class ControllerServer(EngineServer):
         ids = body.get("orderIds")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise Problem(400, "InvalidRequest", "orderIds must be a list of order ids")
-        with self.journal.transaction() as conn:
-            results, wake = orders.cancel_orders(conn, ids, to_iso(self.clock.now()))
+        results, wake = self.journal.cancel_orders(ids, to_iso(self.clock.now()))
         self.wake(wake)
-        log.info("orders cancelled by %s: %s", self._who(request), ", ".join(ids[:20]))
+        log.info("orders cancelled by %s: %s", self.who(request), ", ".join(ids[:20]))
         return web.json_response({"TYPE": "OrdersCancelled", "orders": results})
 
     async def agents(self, request: web.Request) -> web.Response:
-        conn = self.journal.conn
-        pending = dict(conn.execute("SELECT agent, COUNT(*) FROM attachments WHERE state = "
-                                    "'pending' GROUP BY agent"))
-        refused = dict(conn.execute("SELECT agent, COUNT(*) FROM attachments WHERE state = "
-                                    "'refused' GROUP BY agent"))
+        pending = self.journal.attachment_counts("pending")
+        refused = self.journal.attachment_counts("refused")
         return web.json_response({"agents": [
             {**link.describe(), "pendingItems": pending.get(name, 0),
              "refusedItems": refused.get(name, 0)} for name, link in self.links.items()]})

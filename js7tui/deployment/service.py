@@ -211,10 +211,12 @@ def aggregate_agents(items: Iterable[Any], wanted: Mapping[tuple[str, str], str]
 
 
 def _agent_wire(raw: Any) -> tuple[str, str]:
-    """An Agent's state as the Controller words it: ``{"state", "message"}`` or the older
-    ``"attached" | "pending" | "refused: reason"``."""
+    """An Agent's state as the client reads it (:class:`AgentState` of the client, or its
+    wire form ``{"state", "message"}``), or an older Controller's ``"refused: reason"``."""
     if isinstance(raw, Mapping):
         state, message = str(raw.get("state", PENDING)), str(raw.get("message") or "")
+    elif hasattr(raw, "state"):
+        state, message = str(raw.state), str(getattr(raw, "message", "") or "")
     else:
         state, _, message = str(raw).partition(": ")
     return (state if state in (ATTACHED, PENDING, AGENT_REFUSED) else PENDING), message

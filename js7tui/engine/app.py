@@ -10,6 +10,7 @@ server, opened under the same DN.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from js7tui.clock import Clock, SystemClock
 from js7tui.engine.auth import LOGIN_FAILED, ClientMap, HopSessions, verify_password
@@ -79,6 +81,7 @@ class EngineServer:
         self.url = ""
         self._peers: dict[bytes, x509.Name] = {}
         self.tls_context: ReloadingServerContext | None = None
+        self._trust_print: tuple[int, str] = (-1, "")
 
     # -- to be extended ---------------------------------------------------------------------
     def routes(self) -> list[web.RouteDef]:
@@ -92,7 +95,28 @@ class EngineServer:
 
     def overview(self) -> dict[str, Any]:
         return {"id": self.config.name, "TYPE": self.component, "url": self.url,
-                "startedAt": int(self.started * 1000), "pid": os.getpid()}
+                "startedAt": int(self.started * 1000), "pid": os.getpid(),
+                "trustedKeys": self.trusted_keys()}
+
+    def trusted_keys(self) -> dict[str, Any]:
+        """The signature trust in force: the directory is re-read first when it changed (a
+        few ``stat`` calls, as for each UpdateItems), so whoever polls this sees a change
+        (the Controller's link does, to re-send what this server refused). ``fingerprint``:
+        SHA-256 over the sorted SHA-256 digests of the trusted certificates' DER."""
+        self.trusted.refresh()
+        generation, fingerprint = self._trust_print
+        anchors = self.trusted.anchors
+        if generation != self.trusted.generation:
+            digests = sorted(hashlib.sha256(a.public_bytes(Encoding.DER)).digest()
+                             for a in anchors)
+            fingerprint = hashlib.sha256(b"".join(digests)).hexdigest()
+            self._trust_print = (self.trusted.generation, fingerprint)
+        return {"fingerprint": fingerprint, "certificates": len(anchors)}
+
+    @staticmethod
+    def who(request: web.Request) -> str:
+        """The acting hop user and its certificate's DN, for the log."""
+        return f"{request['user']} ({request['dn'] or 'plain HTTP'})"
 
     # -- the application --------------------------------------------------------------------
     def app(self) -> web.Application:

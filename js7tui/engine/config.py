@@ -30,6 +30,10 @@ paths are relative to the configuration directory.
     user = "controller"              # the hop user this Controller logs in with
     password_file = "agent-1.password"   # 0600
 
+    [links]                          # Controller only: its links to the Agents
+    overview_interval = "10s"        # how often each Agent's overview (trusted keys) is read
+    refused_retry = "60s"            # an item an Agent refused is sent again after this
+
     [jobs]                           # Agent only
     work_dir = "work"
     kill_grace = "5s"
@@ -84,6 +88,20 @@ class _AgentToml:
     url: str = ""
     user: str = ""
     password_file: str = ""
+
+
+@dataclass(frozen=True)
+class _LinksToml:
+    overview_interval: str = "10s"
+    refused_retry: str = "60s"
+
+
+@dataclass(frozen=True)
+class LinksConfig:
+    """How a Controller's links to its Agents pace their checks (seconds)."""
+
+    overview_interval: float = 10.0
+    refused_retry: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -158,6 +176,7 @@ class ComponentConfig:
     allowed_clients: tuple[AllowedClient, ...] = ()
     agents: dict[str, AgentRef] = field(default_factory=dict)
     jobs: JobsConfig | None = None
+    links: LinksConfig = field(default_factory=LinksConfig)
 
 
 def read_secret_file(path: Path) -> str:
@@ -246,7 +265,7 @@ def load_component_config(directory: Path, component: str, *,
     path = directory / "config.toml"
     raw = _read_toml(path)
     sections = {"server", "users", "allowed_clients"} | (
-        {"agents"} if component == "controller" else {"jobs"})
+        {"agents", "links"} if component == "controller" else {"jobs"})
     _check_keys(path, "config.toml", raw, sections)
     server = parse_section(path, "server", raw.get("server", {}), _ServerToml)
     bundle, tls, clients = _bundle(directory, component)
@@ -282,6 +301,11 @@ def load_component_config(directory: Path, component: str, *,
             raise ValidationError(f"{path}: [agents.{agent}] needs url, user and password_file")
         agents[agent] = AgentRef(agent, parsed.url.rstrip("/"), parsed.user,
                                  directory / parsed.password_file)
+    parsed_links = parse_section(path, "links", raw.get("links", {}), _LinksToml)
+    links = LinksConfig(float(parse_duration(parsed_links.overview_interval)),
+                        float(parse_duration(parsed_links.refused_retry)))
+    if links.overview_interval < 1 or links.refused_retry < 1:
+        raise ValidationError(f"{path}: [links] intervals must be at least 1s")
     jobs = None
     if component == "agent":
         parsed = parse_section(path, "jobs", raw.get("jobs", {}), _JobsToml)
@@ -296,7 +320,7 @@ def load_component_config(directory: Path, component: str, *,
         journal_sync=server.journal_sync.upper(), log_file=directory / server.log_file,
         log_level=server.log_level.upper(), tls=tls,
         trusted_keys_dir=directory / "trusted-x509-keys", users=users,
-        allowed_clients=tuple(clients), agents=agents, jobs=jobs)
+        allowed_clients=tuple(clients), agents=agents, jobs=jobs, links=links)
 
 
 def ensure_private_dir(path: Path) -> None:

@@ -4,13 +4,18 @@ Every operation is checked before anything is applied: each signed item's signat
 (:func:`js7tui.signing.verify_signed_item` with this server's own trust anchors), then its shape.
 The first refusal answers the whole request (400, naming the operation and why), so the caller
 applies all of it in one transaction or nothing.
+
+Then, in the caller's transaction, :func:`check_versions`: a version id once accepted keeps its
+content (JS7's rule: a change needs a new version id), refused with 409 ``VersionConflict``.
+The Controller (against every version it holds) and the Agent (against what it holds) call the
+same two functions; what each then does with the items is its own.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -91,6 +96,23 @@ def check_update(body: object, trusted: TrustedKeys, now: datetime, *,
             log.warning("refused UpdateItems from %s: operation %d: %s", who, index, exc)
             raise Problem(400, exc.code, f"operation {index}: {exc}", operation=index) from None
     return additions, deletions
+
+
+def check_versions(additions: Sequence[Addition],
+                   known_digest: Callable[[Addition], str | None], *, held_as: str,
+                   advice: str = "") -> list[bool]:
+    """The version rule: for each addition whether it is new (``known_digest`` gives the
+    digest held for its type, path and version id, or None); the same version id with another
+    content is refused, naming it as ``held_as`` (e.g. "was deployed before")."""
+    fresh = []
+    for addition in additions:
+        digest = known_digest(addition)
+        if digest is not None and digest != addition.verified.digest:
+            raise Problem(409, "VersionConflict",
+                          f"{addition.item_type} '{addition.path}' version "
+                          f"{addition.version_id} {held_as} with other content{advice}")
+        fresh.append(digest is None)
+    return fresh
 
 
 def item_row(addition: Addition) -> dict[str, Any]:
