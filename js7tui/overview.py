@@ -1,10 +1,10 @@
 """The dashboard's summary: what an administrator checks first after logging in.
 
-``Overview(console).summary(session)`` reads the store only (fast, under the TUI's store lock):
+``Overview(console).summary(session)`` reads the store only (fast, one worker in the TUI):
 the security level, the registered Controllers, certificates that expire within 30 days,
 failed logins and refused deployments of the last 24 hours, and the latest audit entries.
 Probing each Controller is a separate call per Controller
-(``console.controllers.prepare_status``) that the screen runs in parallel, so one dead
+(``console.controllers.status``) that the screen runs in parallel, so one dead
 Controller delays nothing else.
 
 Each part is read only when the session may see it; a part it may not see is ``None``

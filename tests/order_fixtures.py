@@ -93,21 +93,20 @@ ORDERS = [
 class FixedOrders:
     """``console.orders`` answered from fixed data (what the screen calls, nothing more)."""
 
-    def controllers_for(self, session: Any, *, guard: Any = None) -> list[str]:
+    def controllers_for(self, session: Any) -> list[str]:
         return ["controller-1", "controller-2"]
 
-    def list(self, session: Any, controller: str, *, guard: Any = None) -> list[Order]:
+    def list(self, session: Any, controller: str) -> list[Order]:
         return ORDERS
 
-    def show(self, session: Any, controller: str, order_id: str, *, guard: Any = None
-             ) -> Order:
+    def show(self, session: Any, controller: str, order_id: str) -> Order:
         return next(o for o in ORDERS if o.id == order_id)
 
-    def workflows(self, session: Any, controller: str, *, guard: Any = None) -> list[str]:
+    def workflows(self, session: Any, controller: str) -> list[str]:
         return ["backup", "cleanup", "daily-report", "hello", "sleepy"]
 
     def output(self, session: Any, controller: str, order_id: str, position: int, *,
-               stdout: int = 0, stderr: int = 0, guard: Any = None) -> Output:
+               stdout: int = 0, stderr: int = 0) -> Output:
         order = self.show(session, controller, order_id)
         s = order.steps[position]
         out, out_at = output_slice(s.stdout.encode(), stdout)

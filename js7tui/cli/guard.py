@@ -27,7 +27,7 @@ def guarded(ctx: CliContext, func: Callable[[CliContext, argparse.Namespace], in
     except Exception as exc:
         if not is_store_error(exc):
             raise
-        ctx.warn(f"the store cannot be used: {exc}")
+        ctx.warn(f"the store cannot be used: {store_error_text(ctx, exc)}")
         return 7
     finally:
         ctx.close()
@@ -39,3 +39,14 @@ def is_store_error(exc: BaseException) -> bool:
     console's first frame does not wait for the import."""
     sqlite3 = sys.modules.get("sqlite3")
     return sqlite3 is not None and isinstance(exc, sqlite3.OperationalError)
+
+
+def store_error_text(ctx: CliContext, exc: BaseException) -> str:
+    """The error in words; "database is locked" names who holds the write lock (a write
+    that did not go through ``Store.transaction``, which says so itself)."""
+    console = ctx.console_if_open
+    from js7tui.store import is_busy, locked_message
+    if console is None or not is_busy(exc):
+        return str(exc)
+    store = console.store
+    return locked_message(store.path, store.busy_timeout_ms / 1000)

@@ -9,10 +9,10 @@ security event, audited by ``Operations.authorize``. Adding and cancelling are a
 accepted them.
 
 No store transaction is open while a Controller answers: the permission check is one
-transaction, the call follows, and the audit entry is another transaction. ``guard`` (optional
-on every method) is held around the store parts only, so a caller that shares one connection
-between threads (the TUI's lock) never waits for a slow Controller while holding it. Clients
-are kept per registration (one login per Controller, not per poll) until :meth:`close`.
+transaction, the call follows, and the audit entry is another transaction. No lock is held
+either: the store gives each calling thread its own connection, so the TUI calls these from
+its workers side by side. Clients are kept per registration (one login per Controller, not
+per poll) until :meth:`close`; ``_lock`` guards only that cache.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from js7tui import audit
@@ -41,7 +40,6 @@ CAT = Category.CONTROLLER
 VIEW_REQUEST = "./orders"
 ADD_REQUEST = "./orders/add"
 CANCEL_REQUEST = "./orders/cancel"
-Guard = AbstractContextManager[Any] | None
 
 
 def new_order_id(workflow: str) -> str:
@@ -74,37 +72,35 @@ class OrderService:
 
     # -- plumbing -------------------------------------------------------------------------
     def _authorized(self, session: Session, permission: str, controller_id: str,
-                    request: str, guard: Guard) -> ControllerClient:
+                    request: str) -> ControllerClient:
         """Check ``permission`` on the Controller (refusals audited) and hand its client."""
-        with guard or nullcontext():
-            self.ops.authorize(session, [permission], controller=controller_id,
-                               request=request, category=CAT)
-            record = self.controllers._get(controller_id)
-            key = (record.url, record.updated)
-            with self._lock:
-                cached = self._clients.get(controller_id)
-                if cached is not None and cached[0] == key:
-                    return cached[1]
-                client = self.controllers.client(controller_id)
-                old, self._clients[controller_id] = cached, (key, client)
+        self.ops.authorize(session, [permission], controller=controller_id,
+                           request=request, category=CAT)
+        record = self.controllers._get(controller_id)
+        key = (record.url, record.updated)
+        with self._lock:
+            cached = self._clients.get(controller_id)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            client = self.controllers.client(controller_id)
+            old, self._clients[controller_id] = cached, (key, client)
         if old is not None:
             old[1].close()
         return client
 
     def _audit(self, session: Session, request: str, controller_id: str, *, path: str,
-               parameters: dict[str, Any], meta: AuditMeta, guard: Guard) -> None:
+               parameters: dict[str, Any], meta: AuditMeta) -> None:
         """The entry for a change the Controller accepted (the permission was checked
         before the call; the entry is written whatever happened to the session since)."""
-        with guard or nullcontext(), self.store.transaction() as conn:
+        with self.store.transaction() as conn:
             audit.append(conn, created=self.clock.now(), account=session.account,
                          request=request, category=CAT, controller_id=controller_id,
                          object_type="WORKFLOW" if path else "", path=path, meta=meta,
                          parameters=parameters)
 
-    def _check_comment(self, meta: AuditMeta, guard: Guard) -> AuditMeta:
+    def _check_comment(self, meta: AuditMeta) -> AuditMeta:
         meta = meta.validated()
-        with guard or nullcontext():
-            forced = identity_settings.read(self.store.conn, "force_comments_for_audit_log")
+        forced = identity_settings.read(self.store.conn, "force_comments_for_audit_log")
         if forced and not meta.comment:
             raise ValidationError("a comment is required for every change "
                                   "(force_comments_for_audit_log is on); give the reason")
@@ -118,77 +114,70 @@ class OrderService:
             client.close()
 
     # -- reading --------------------------------------------------------------------------
-    def controllers_for(self, session: Session, *, guard: Guard = None) -> list[str]:
+    def controllers_for(self, session: Session) -> list[str]:
         """The registered Controllers on which the session may view orders."""
-        with guard or nullcontext():
-            fresh = self.ops.authorize(session, request=VIEW_REQUEST, category=CAT)
-            ids = [r[0] for r in self.store.conn.execute(
-                "SELECT id FROM controllers ORDER BY id")]
+        fresh = self.ops.authorize(session, request=VIEW_REQUEST, category=CAT)
+        ids = [r[0] for r in self.store.conn.execute("SELECT id FROM controllers ORDER BY id")]
         return [i for i in ids if fresh.can(ORDERS_VIEW, i)]
 
-    def list(self, session: Session, controller_id: str, *, state: str | None = None,
-             guard: Guard = None) -> list[Order]:
+    def list(self, session: Session, controller_id: str, *,
+             state: str | None = None) -> list[Order]:
         """The Controller's orders, newest first, each with its steps (no output)."""
-        client = self._authorized(session, ORDERS_VIEW, controller_id, VIEW_REQUEST, guard)
+        client = self._authorized(session, ORDERS_VIEW, controller_id, VIEW_REQUEST)
         return client.orders(state)
 
-    def show(self, session: Session, controller_id: str, order_id: str, *,
-             guard: Guard = None) -> Order:
-        client = self._authorized(session, ORDERS_VIEW, controller_id, VIEW_REQUEST, guard)
+    def show(self, session: Session, controller_id: str, order_id: str) -> Order:
+        client = self._authorized(session, ORDERS_VIEW, controller_id, VIEW_REQUEST)
         return client.order(order_id)
 
-    def log(self, session: Session, controller_id: str, order_id: str, *,
-            guard: Guard = None) -> Order:
+    def log(self, session: Session, controller_id: str, order_id: str) -> Order:
         """The order with each step's stdout and stderr as recorded (ended steps)."""
-        client = self._authorized(session, ORDERS_VIEW, controller_id, "./orders/log", guard)
+        client = self._authorized(session, ORDERS_VIEW, controller_id, "./orders/log")
         return client.order_log(order_id)
 
     def output(self, session: Session, controller_id: str, order_id: str, position: int, *,
-               stdout: int = 0, stderr: int = 0, guard: Guard = None) -> Output:
+               stdout: int = 0, stderr: int = 0) -> Output:
         """One step's output from byte offsets on, live while its job runs (follow mode)."""
-        client = self._authorized(session, ORDERS_VIEW, controller_id, "./orders/log", guard)
+        client = self._authorized(session, ORDERS_VIEW, controller_id, "./orders/log")
         return client.order_output(order_id, position, stdout=stdout, stderr=stderr)
 
-    def workflows(self, session: Session, controller_id: str, *,
-                  guard: Guard = None) -> list[str]:
+    def workflows(self, session: Session, controller_id: str) -> list[str]:
         """The workflows deployed on the Controller (what an order can be added to)."""
-        client = self._authorized(session, ORDERS_VIEW, controller_id, VIEW_REQUEST, guard)
+        client = self._authorized(session, ORDERS_VIEW, controller_id, VIEW_REQUEST)
         return sorted(i.path for i in client.items() if i.item_type == "Workflow")
 
     # -- changing -------------------------------------------------------------------------
     def add(self, session: Session, controller_id: str, workflow: str, *,
             order_id: str = "", arguments: Mapping[str, str] | None = None,
-            meta: AuditMeta = AuditMeta(), guard: Guard = None) -> str:
+            meta: AuditMeta = AuditMeta()) -> str:
         """Add an order (a fresh id when none is given); returns its id."""
         workflow = workflow.strip()
         if not workflow:
             raise ValidationError("choose the workflow the order runs")
         order_id = order_id.strip() or new_order_id(workflow)
-        client = self._authorized(session, ORDERS_CREATE, controller_id, ADD_REQUEST, guard)
-        meta = self._check_comment(meta, guard)
+        client = self._authorized(session, ORDERS_CREATE, controller_id, ADD_REQUEST)
+        meta = self._check_comment(meta)
         arguments = dict(arguments or {})
         added = client.add_order(order_id, workflow, arguments)
         # argument names only: a value may be a secret the redaction cannot recognise
         self._audit(session, ADD_REQUEST, controller_id, path=workflow, meta=meta,
                     parameters={"orderId": added, "workflowPath": workflow,
-                                "argumentNames": sorted(arguments)}, guard=guard)
+                                "argumentNames": sorted(arguments)})
         return added
 
     def cancel(self, session: Session, controller_id: str, order_ids: Sequence[str], *,
-               meta: AuditMeta = AuditMeta(), guard: Guard = None) -> dict[str, str]:
+               meta: AuditMeta = AuditMeta()) -> dict[str, str]:
         """Cancel orders; returns each id's state ('cancelled', or 'cancelling' while its
         Agent ends the running job)."""
         ids = list(dict.fromkeys(i.strip() for i in order_ids if i.strip()))
         if not ids:
             raise ValidationError("name at least one order to cancel")
-        client = self._authorized(session, ORDERS_CANCEL, controller_id, CANCEL_REQUEST,
-                                  guard)
-        meta = self._check_comment(meta, guard)
+        client = self._authorized(session, ORDERS_CANCEL, controller_id, CANCEL_REQUEST)
+        meta = self._check_comment(meta)
         workflows = {i: client.order(i).workflow_path for i in ids}
         states = {r["orderId"]: r["state"] for r in client.cancel_orders(ids)}
         paths = sorted(set(workflows.values()))
         self._audit(session, CANCEL_REQUEST, controller_id,
                     path=paths[0] if len(paths) == 1 else "", meta=meta,
-                    parameters={"orderIds": ids, "workflows": workflows, "states": states},
-                    guard=guard)
+                    parameters={"orderIds": ids, "workflows": workflows, "states": states})
         return states

@@ -272,8 +272,8 @@ class ControllerService:
 
     def prepare_diagnose(self, session: Session, controller_id: str, *,
                          timeout: float | None = None) -> Callable[[], Diagnosis]:
-        """Authorize and read the store now; the returned call does the network part (the
-        TUI runs it outside its store lock, so a dead Controller delays no other call)."""
+        """Authorize and read the store now; the returned call does the network part (no
+        store transaction is open while the Controller answers)."""
         from js7tui.client.diagnose import DEFAULT_TIMEOUT, diagnose
         self._authorize_view(session, controller_id, "./controller/diagnose")
         target = self.target(controller_id)

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from js7tui.identity.sessions import Session
 
 THEME_ENV = "JS7TUI_THEME"
+# Thread workers run in the event loop's default executor, which on a small machine has a
+# handful of threads (cores + 4): a few Controllers that do not answer would hold them all and
+# queue every store call behind their timeouts. The app's executor has room for both.
+WORKER_THREADS = 32
 
 
 def _section_bindings() -> list[Binding]:
@@ -97,11 +101,14 @@ class Js7App(App[int]):
     exit_on_signals: ClassVar[tuple[int, ...]] = ()
 
     def on_mount(self) -> None:
+        import asyncio
+        from concurrent.futures import ThreadPoolExecutor
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(WORKER_THREADS,
+                                                     thread_name_prefix="js7tui-worker"))
         self.set_interval(1.0, self.check_session_idle, name="idle")
         self.call_after_refresh(self._warm)
         if self.exit_on_signals:
-            import asyncio
-            loop = asyncio.get_running_loop()
             for sig in self.exit_on_signals:
                 loop.add_signal_handler(sig, partial(self.exit, return_code=128 + sig))
 
@@ -144,7 +151,7 @@ class Js7App(App[int]):
         self.ctx.sign_in(session, keep=keep)
         if session.must_change_password:
             from js7tui.tui.screens.password import PasswordChangeScreen
-            minimum = self.ctx.call(lambda: self.ctx.console.minimum_password_length)
+            minimum = self.ctx.console.minimum_password_length
             self.push_screen(PasswordChangeScreen(self.ctx, session.account, minimum))
             return
         self.enter_sections()

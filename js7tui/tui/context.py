@@ -7,6 +7,11 @@ hides with ``check_action`` follows what the service layer would refuse.
 The console may still be opening when the app starts: ``js7tui`` paints the login form first and
 opens the home in a worker (``open_home``); ``console`` waits for it. Tests and the demo hand an
 opened console.
+
+Services are called directly, from any thread: the store gives each thread its own SQLite
+connection (WAL: readers never wait for a writer), so there is no lock around service calls
+and a worker waiting for a Controller holds up nothing else. The few store reads made here on
+the UI thread (the comment setting, remember me) are single small reads.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from js7tui import remember
 
@@ -25,7 +30,6 @@ if TYPE_CHECKING:
     from js7tui.console import Console
     from js7tui.identity.sessions import Session
 
-T = TypeVar("T")
 CONTROLLER_PERMISSIONS = "sos:products:controller:"
 
 
@@ -40,8 +44,8 @@ class TuiContext:
     _remembered: bool = False
     last_activity: datetime | None = None
     _level: str | None = field(default=None, repr=False)
-    # One connection, many worker threads: service calls run one at a time.
-    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    # Serialises opening and closing the home (``open_home``, ``close_opened``), nothing else.
+    _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # How to open the home when ``opened`` is None (called once, by ``open_home``).
     opener: Callable[[], Console] | None = field(default=None, repr=False)
     _console: Future[Console] = field(default_factory=Future, repr=False)
@@ -67,7 +71,7 @@ class TuiContext:
     def open_home(self) -> Console:
         """Open the home with ``opener`` unless it is open already (a worker calls this after
         the first frame). An error is kept for ``console`` and raised."""
-        with self._lock:
+        with self._open_lock:
             if not self._console.done() and self.opener is not None:
                 try:
                     self._console.set_result(self.opener())
@@ -77,10 +81,10 @@ class TuiContext:
 
     def close_opened(self) -> None:
         """Close a console this context opened itself (with ``opener``); an opening under
-        way (it holds the lock) finishes first."""
+        way (it holds ``_open_lock``) finishes first."""
         if self.opener is None:
             return
-        with self._lock:
+        with self._open_lock:
             if self._console.done() and self._console.exception() is None:
                 self._console.result().close()
 
@@ -98,7 +102,7 @@ class TuiContext:
         self._session = session
         self.touch()
         if keep and session.token and self.remember_me_enabled:
-            self.call(self._write_remembered, session)
+            self._write_remembered(session)
             self._remembered = True
 
     def _write_remembered(self, session: Session) -> None:
@@ -111,9 +115,9 @@ class TuiContext:
         """Invalidate the token in the store and forget it locally (logout, idle timeout)."""
         session, self._session = self._session, None
         if session is not None and session.token:
-            self.call(self.console.sessions.logout, session.token)
+            self.console.sessions.logout(session.token)
         if self._remembered or self.remembered_session() is not None:
-            self.call(remember.forget, self.env, self.console.installation_id)
+            remember.forget(self.env, self.console.installation_id)
         self._remembered = False
         self.last_activity = None
 
@@ -121,12 +125,12 @@ class TuiContext:
         """The store already ended the session (cancelled, blocked...): forget it here."""
         self._session = None
         if self._remembered:
-            self.call(remember.forget, self.env, self.console.installation_id)
+            remember.forget(self.env, self.console.installation_id)
         self._remembered = False
 
     @property
     def remember_me_enabled(self) -> bool:
-        return self.call(lambda: self.console.remember_me_enabled)
+        return self.console.remember_me_enabled
 
     def remembered_session(self) -> remember.Remembered | None:
         if self.console.home is None:
@@ -139,7 +143,7 @@ class TuiContext:
         if saved is None:
             return None
         try:
-            session = self.call(self.console.sessions.resume, saved.token)
+            session = self.console.sessions.resume(saved.token)
         except Exception:
             remember.forget(self.env, self.console.installation_id)
             return None
@@ -150,7 +154,7 @@ class TuiContext:
     def security_level(self) -> str:
         """The home's security level (waits for the home to open)."""
         if self._level is None:
-            self._level = self.call(lambda: self.console.security_level.value)
+            self._level = self.console.security_level.value
         return self._level
 
     # -- permissions ----------------------------------------------------------------------
@@ -176,14 +180,14 @@ class TuiContext:
 
     # -- audit comments -------------------------------------------------------------------
     def comments_required(self) -> bool:
-        return self.call(lambda: self.console.comments_required)
+        return self.console.comments_required
 
     def wants_comment(self) -> bool:
         """Ask for a comment before a change: forced by the setting, or chosen by the user."""
         return self.ask_comments or self.comments_required()
 
     def predefined_comments(self) -> list[str]:
-        return self.call(lambda: self.console.comment_choices)
+        return self.console.comment_choices
 
     # -- activity and idle timeout --------------------------------------------------------
     def touch(self) -> None:
@@ -196,15 +200,3 @@ class TuiContext:
             return None
         idle = (self.console.clock.now() - self.last_activity).total_seconds()
         return session.idle_timeout - idle
-
-    # -- service calls --------------------------------------------------------------------
-    @property
-    def store_lock(self) -> threading.RLock:
-        """The lock ``call`` holds, for services that take it only around their store parts
-        (``guard``) and not while a Controller answers."""
-        return self._lock
-
-    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a service call holding the lock (workers and the UI thread share a connection)."""
-        with self._lock:
-            return fn(*args, **kwargs)

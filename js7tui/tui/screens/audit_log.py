@@ -97,14 +97,14 @@ class AuditLogScreen(SectionScreen):
         ctx, audit = self.ctx, self.ctx.console.audit
 
         def newest() -> AuditKey | None:
-            return ctx.call(audit.newest_key, ctx.session)
+            return audit.newest_key(ctx.session)
 
         def page(flt: AuditFilter, request: PageRequest) -> list[AuditEntry]:
-            return ctx.call(audit.page, ctx.session, flt, **request.arguments())
+            return audit.page(ctx.session, flt, **request.arguments())
 
         def counter(flt: AuditFilter, older_than: AuditKey | None) -> PendingCount:
-            # Authorized under the lock; the counting itself runs on its own connection.
-            return ctx.call(audit.prepare_count, ctx.session, flt, older_than=older_than)
+            # Authorized now; the counting itself runs later on its own connection.
+            return audit.prepare_count(ctx.session, flt, older_than=older_than)
 
         return AuditSource(newest, page, counter)
 
@@ -213,8 +213,8 @@ class AuditLogScreen(SectionScreen):
         from js7tui.tui.screens.base import ServiceDone
         ctx = self.ctx
         try:
-            # Authorized under the lock; the walk runs on its own connection meanwhile.
-            walk = ctx.call(ctx.console.audit.prepare_verify, ctx.session)
+            # Authorized first; the walk runs on its own read-only connection.
+            walk = ctx.console.audit.prepare_verify(ctx.session)
             report = walk(lambda checked: self.post_message(VerifyProgress(checked)))
         except Exception as exc:
             self.post_message(ServiceDone("verifying the audit log", error=exc))
@@ -302,15 +302,16 @@ class AuditLogScreen(SectionScreen):
                 writer = ExportWriter(out, fmt)
                 older = ceiling
                 while True:
-                    # One page per lock: the rest of the console stays responsive.
-                    batch = ctx.call(ctx.console.audit.page, ctx.session, flt,
-                                     limit=EXPORT_PAGE, older_than=older)
+                    # Page by page: never the whole log in memory.
+                    batch = ctx.console.audit.page(ctx.session, flt, limit=EXPORT_PAGE,
+                                                   older_than=older)
                     writer.write(batch)
                     if len(batch) < EXPORT_PAGE:
                         break
                     older = AuditKey.of(batch[-1])
-            ctx.call(ctx.console.audit.record_export, ctx.session, filter_text=source,
-                     fmt=fmt, entries=writer.written, path=str(path.resolve()), meta=meta)
+            ctx.console.audit.record_export(ctx.session, filter_text=source, fmt=fmt,
+                                            entries=writer.written, path=str(path.resolve()),
+                                            meta=meta)
         except (Js7Error, OSError) as exc:
             if created:
                 # A partial export, or one the audit log does not show, is not kept.

@@ -2,8 +2,10 @@
 
 Habits (Harlequin's worker discipline, Posting's bindings):
 
-* Service calls run in ``@work(thread=True)`` workers that post ``ServiceDone``; the handler on
-  the UI thread updates widgets. Nothing blocks the event loop; tests wait on the workers.
+* Service calls run in ``@work(thread=True)`` workers (``run_service``, for the store and the
+  Controllers alike) that post ``ServiceDone``; the handler on the UI thread updates widgets.
+  Workers never wait for each other: there is no lock around service calls (the store gives
+  each thread its own connection). Nothing blocks the event loop; tests wait on the workers.
 * ``ACTION_PERMISSIONS`` maps each action to the permission it needs; ``check_action`` hides
   the action (and its key in the footer, help and palette) when the session lacks it, and hides
   every action listed in ``MUTATING`` in read-only mode. The service layer still checks.
@@ -75,7 +77,11 @@ class ServiceScreen(Screen):
     def run_service(self, what: str, fn: Callable[..., Any], *args: Any,
                     then: Callable[[Any], None] | None = None,
                     failed: Callable[[Exception], None] | None = None, **kwargs: Any) -> None:
-        """Call ``fn(*args, **kwargs)`` in a worker; ``then(result)`` runs on the UI thread."""
+        """Call ``fn(*args, **kwargs)`` in a worker; ``then(result)`` runs on the UI thread.
+
+        The one way a screen calls a service, whether it reads the store or waits for a
+        Controller: workers run side by side (each thread has its own store connection), so
+        a Controller that does not answer delays only its own call."""
         self._service_worker(what, fn, args, kwargs, then, failed)
 
     @work(thread=True, group="service")
@@ -83,38 +89,11 @@ class ServiceScreen(Screen):
                         kwargs: dict[str, Any], then: Callable[[Any], None] | None,
                         failed: Callable[[Exception], None] | None) -> None:
         try:
-            result = self.invoke(fn, args, kwargs)
+            result = fn(*args, **kwargs)
         except Js7Error as exc:
             self.post_message(ServiceDone(what, error=exc, failed=failed))
         except Exception as exc:  # never let a worker take the console down
             log.exception("%s failed", what)
-            self.post_message(ServiceDone(what, error=exc, failed=failed))
-        else:
-            self.post_message(ServiceDone(what, result=result, then=then))
-
-    def invoke(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-               ) -> Any:
-        """How a worker calls the service: holding the TUI's lock (one connection)."""
-        return self.ctx.call(fn, *args, **kwargs)
-
-    def run_prepared(self, what: str, prepare: Callable[..., Callable[[], Any]], *args: Any,
-                     then: Callable[[Any], None] | None = None,
-                     failed: Callable[[Exception], None] | None = None, **kwargs: Any) -> None:
-        """For network calls (Controllers): ``prepare(*args)`` checks the permission and reads
-        the store under the store lock; the call it returns runs outside the lock, so a slow
-        or dead Controller holds up no other service call."""
-        self._prepared_worker(what, prepare, args, kwargs, then, failed)
-
-    @work(thread=True, group="network")
-    def _prepared_worker(self, what: str, prepare: Callable[..., Callable[[], Any]],
-                         args: tuple[Any, ...], kwargs: dict[str, Any],
-                         then: Callable[[Any], None] | None,
-                         failed: Callable[[Exception], None] | None) -> None:
-        try:
-            result = self.ctx.call(prepare, *args, **kwargs)()
-        except Exception as exc:
-            if not isinstance(exc, Js7Error):
-                log.exception("%s failed", what)
             self.post_message(ServiceDone(what, error=exc, failed=failed))
         else:
             self.post_message(ServiceDone(what, result=result, then=then))

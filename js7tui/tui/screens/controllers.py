@@ -7,8 +7,8 @@ reports them, ``n`` registers one (with an optional CA file, the trust anchor of
 certificate), ``d`` removes one after typing its id. Below the list: the roles that have a
 permission section for the highlighted Controller (enter opens the Roles section).
 
-Every call to a Controller runs in a worker outside the store lock (``run_prepared``), so a
-dead Controller never blocks keys or other calls.
+Every call to a Controller runs in a worker (``run_service``) with no lock held, so a dead
+Controller never blocks keys or other calls.
 """
 
 from __future__ import annotations
@@ -191,9 +191,9 @@ class ControllersScreen(SectionScreen):
         session = self.ctx.session
         if session is None:
             return
-        self.run_prepared(f"the Agents of {controller_id}",
-                          self.ctx.console.controllers.prepare_agents, session, controller_id,
-                          then=modal.show, failed=lambda exc: modal.show_error(str(exc)))
+        self.run_service(f"the Agents of {controller_id}",
+                         self.ctx.console.controllers.agents, session, controller_id,
+                         then=modal.show, failed=lambda exc: modal.show_error(str(exc)))
 
     # -- the connection test ----------------------------------------------------------------
     def action_test(self) -> None:
@@ -219,10 +219,9 @@ class ControllersScreen(SectionScreen):
                                           f"failed at {diagnosis.failed.name}")  # type: ignore[union-attr]
             self._loaded(list(self.records.values()))
 
-        self.run_prepared(f"testing {controller_id}",
-                          self.ctx.console.controllers.prepare_diagnose, session,
-                          controller_id, then=done,
-                          failed=lambda exc: modal.show_error(str(exc)))
+        self.run_service(f"testing {controller_id}",
+                         self.ctx.console.controllers.diagnose, session, controller_id,
+                         then=done, failed=lambda exc: modal.show_error(str(exc)))
 
     # -- changes ----------------------------------------------------------------------------
     def action_register(self) -> None:

@@ -7,7 +7,7 @@ entries; the sections for orientation. Enter on a row opens its screen (a Contro
 certificate, an audit entry). A part the session may not see says "not permitted".
 
 The summary is one store read (``js7tui.overview``); each Controller is probed in a worker of
-its own outside the store lock, in parallel with a short timeout, so a dead Controller delays
+its own, in parallel with a short timeout, so a dead Controller delays
 no other row and no key. ``r`` refreshes, and so does a timer every 30 seconds while the
 screen is shown (it stops when another section is shown and dies with the screen at logout).
 """
@@ -155,8 +155,8 @@ class DashboardScreen(SectionScreen):
             if session is None or not self._may_probe(record.id) or record.id in self.probing:
                 continue            # a probe still waiting for its timeout is not doubled
             self.probing.add(record.id)
-            self.run_prepared(
-                f"probing {record.id}", self.ctx.console.controllers.prepare_status, session,
+            self.run_service(
+                f"probing {record.id}", self.ctx.console.controllers.status, session,
                 record.id, then=self._probed,
                 failed=lambda _exc, cid=record.id: self.probing.discard(cid))
 

@@ -91,7 +91,7 @@ class DeployProgress(Message):
 
 def read_children(console: Any, session: Session, folders: list[str]
                   ) -> dict[str, Children]:
-    """The subfolders and objects of each folder (one worker, one lock); a folder that went
+    """The subfolders and objects of each folder (one worker); a folder that went
     away meanwhile is left out."""
     out: dict[str, Children] = {}
     for folder in folders:

@@ -1,29 +1,19 @@
 """A section screen that talks to Controllers and refreshes itself while it is shown.
 
-Calls to a Controller run in thread workers like every service call, but without holding the
-TUI's lock while the Controller answers: ``run_service(..., network=True)`` passes the lock as
-the service's ``guard`` (held around its store parts only), so a slow Controller never stalls
-another screen's store reads. ``start_polling`` runs ``poll`` every ``interval`` seconds while
-the screen is shown (stopped when another screen covers it, when it is left, and when the
-session ends: the app removes the screen), and never starts a poll while one is in flight.
+Calls to a Controller run in thread workers like every service call (``run_service``); no lock
+is held while the Controller answers, so a slow Controller never stalls another screen's store
+reads. ``start_polling`` runs ``poll`` every ``interval`` seconds while the screen is shown
+(stopped when another screen covers it, when it is left, and when the session ends: the app
+removes the screen), and never starts a poll while one is in flight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from textual.timer import Timer
 
 from js7tui.tui.screens.base import SectionScreen
-
-
-@dataclass(frozen=True)
-class _Unlocked:
-    """A service call that takes the lock itself (``guard``) around its store parts only."""
-
-    fn: Callable[..., Any]
 
 
 class LiveScreen(SectionScreen):
@@ -33,21 +23,6 @@ class LiveScreen(SectionScreen):
         super().__init__(ctx, **kwargs)
         self._timer: Timer | None = None
         self.polling = False  # a poll is in flight
-
-    # -- network calls --------------------------------------------------------------------
-    def run_service(self, what: str, fn: Callable[..., Any], *args: Any,
-                    then: Callable[[Any], None] | None = None,
-                    failed: Callable[[Exception], None] | None = None,
-                    network: bool = False, **kwargs: Any) -> None:
-        if network:
-            fn, kwargs = _Unlocked(fn), {**kwargs, "guard": self.ctx.store_lock}
-        super().run_service(what, fn, *args, then=then, failed=failed, **kwargs)
-
-    def invoke(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-               ) -> Any:
-        if isinstance(fn, _Unlocked):
-            return fn.fn(*args, **kwargs)  # the service holds ``guard`` for its store parts
-        return super().invoke(fn, args, kwargs)
 
     # -- polling --------------------------------------------------------------------------
     def start_polling(self, interval: float | None = None) -> None:

@@ -154,7 +154,7 @@ class LoginScreen(ServiceScreen):
         the first frame); the key for a provider login appears then."""
         from js7tui.identity.providers.base import DEVICE
         try:
-            self._device_list = self.ctx.call(self.ctx.console.login.services_taking, DEVICE)
+            self._device_list = self.ctx.console.login.services_taking(DEVICE)
         except Js7Error:
             self._device_list = []
         self.app.call_from_thread(self.refresh_bindings)
@@ -267,7 +267,7 @@ class LoginScreen(ServiceScreen):
                                                 **({"cancel": True}
                                                    if self._device_cancel.is_set() else {})})
             try:
-                result = self.ctx.call(self.ctx.console.login.login, continued)
+                result = self.ctx.console.login.login(continued)
             except Js7Error as exc:
                 self.post_message(LoginDone(None, str(exc), keep))
                 return
@@ -289,7 +289,7 @@ class LoginScreen(ServiceScreen):
     @work(thread=True, group="login", exclusive=True)
     def _login(self, request: LoginRequest, keep: bool) -> None:
         try:
-            result = self.ctx.call(self.ctx.console.login.login, request)
+            result = self.ctx.console.login.login(request)
         except Js7Error as exc:
             self.post_message(LoginDone(None, str(exc), keep))
         except Exception as exc:

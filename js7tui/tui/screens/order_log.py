@@ -89,14 +89,14 @@ class OrderLogScreen(LiveScreen):
         model = self.model
         self.polling = True
         self.run_service("job log", self._read, session, set(model.steps), model.wanted(),
-                         network=True, then=lambda result: self._apply(model, result),
+                         then=lambda result: self._apply(model, result),
                          failed=self.poll_failed)
 
-    def _read(self, session: Session, known: set[int], wanted: dict[int, dict[str, int]], *,
-              guard: Any) -> tuple[Any, list[Any]]:
+    def _read(self, session: Session, known: set[int], wanted: dict[int, dict[str, int]]
+              ) -> tuple[Any, list[Any]]:
         """Runs in a worker: the order's steps, then the output of each step that is new or
         may still grow, from the offsets the view has."""
-        order = self.source.show(session, self.controller, self.order_id, guard=guard)
+        order = self.source.show(session, self.controller, self.order_id)
         pieces = []
         for step in order.steps:
             if step.position in known and step.position not in wanted:
@@ -105,7 +105,7 @@ class OrderLogScreen(LiveScreen):
             for _ in range(MAX_PIECES):
                 piece = self.source.output(session, self.controller, self.order_id,
                                            step.position, stdout=offsets["stdout"],
-                                           stderr=offsets["stderr"], guard=guard)
+                                           stderr=offsets["stderr"])
                 pieces.append(piece)
                 offsets = {"stdout": piece.stdout_offset, "stderr": piece.stderr_offset}
                 if not piece.stdout and not piece.stderr:

@@ -116,7 +116,7 @@ class OrdersScreen(LiveScreen):
         if session is None:
             return
         self.polling = True
-        self.run_service("orders", self._read, session, self.controller, network=True,
+        self.run_service("orders", self._read, session, self.controller,
                          then=self._loaded, failed=self.poll_failed)
 
     def poll(self) -> None:
@@ -127,18 +127,17 @@ class OrdersScreen(LiveScreen):
         self.start_polling()
         self.reload()
 
-    def _read(self, session: Session, wanted: str | None, *, guard: Any
+    def _read(self, session: Session, wanted: str | None
               ) -> tuple[list[str], str | None, list[Any] | None, str]:
         """Runs in a worker: the Controllers the session may view orders on, and the orders
         of the chosen one (None and the reason when it does not answer)."""
-        controllers = self.source.controllers_for(session, guard=guard)
+        controllers = self.source.controllers_for(session)
         controller = wanted if wanted in controllers else (controllers[0] if controllers
                                                            else None)
         if controller is None:
             return controllers, None, [], ""
         try:
-            return controllers, controller, self.source.list(session, controller,
-                                                             guard=guard), ""
+            return controllers, controller, self.source.list(session, controller), ""
         except (*SECURITY_EVENTS, SessionRequired):
             raise
         except Js7Error as exc:  # unreachable, refused, no client certificate...
@@ -216,7 +215,7 @@ class OrdersScreen(LiveScreen):
         if session is None or controller is None:
             return
         self.run_service("workflows", self.source.workflows, session, controller,
-                         network=True, then=lambda flows: self._add_form(controller, flows))
+                         then=lambda flows: self._add_form(controller, flows))
 
     def _add_form(self, controller: str, workflows: list[str]) -> None:
         if not workflows:
@@ -237,8 +236,7 @@ class OrdersScreen(LiveScreen):
                 return
             self.change(f"add order to {values['workflow']}", self.source.add, controller,
                         values["workflow"], order_id=values["order_id"].strip(),
-                        arguments=parse_arguments(values["arguments"]), network=True,
-                        then=self._added)
+                        arguments=parse_arguments(values["arguments"]), then=self._added)
 
         self.app.push_screen(FormModal(
             f"Add an order on Controller {controller}", fields,
@@ -260,7 +258,7 @@ class OrdersScreen(LiveScreen):
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.change(f"cancel order {order.id}", self.source.cancel, controller,
-                            [order.id], network=True, then=self._cancelled)
+                            [order.id], then=self._cancelled)
 
         self.app.push_screen(ConfirmModal(
             f"Cancel order [b]{escape(order.id)}[/b] ({escape(order.workflow_path)}) on "

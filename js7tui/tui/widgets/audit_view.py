@@ -33,8 +33,8 @@ COLUMNS = f"  {'Id':>8} {'Time (UTC)':<16} {'Account':<12} {'Category':<11} {'Ou
 
 @dataclass(frozen=True)
 class AuditSource:
-    """How the view reads: three blocking calls, run in workers (the screen binds the session
-    and the lock)."""
+    """How the view reads: three blocking calls, run in workers (the screen binds the
+    session)."""
 
     newest: Callable[[], AuditKey | None]
     page: Callable[[AuditFilter, PageRequest], list[AuditEntry]]
