@@ -185,13 +185,20 @@ def _deployments(c: Console) -> DeploymentService:
 
 
 def _remote(c: Console) -> RemoteChanges:
+    """The road of every remote change, with each kind's reconciliation probe (registered
+    here, so reconciliation knows every kind whichever service was built)."""
+    from js7tui.client.orders import register_probes as order_probes
+    from js7tui.deployment.service import register_probes as deployment_probes
     from js7tui.remote import RemoteChanges
-    return RemoteChanges(c.store, c.ops, c.clock, c.controllers)
+    remote = RemoteChanges(c.store, c.ops, c.clock, c.controllers)
+    deployment_probes(remote)
+    order_probes(remote)
+    return remote
 
 
 def _orders(c: Console) -> OrderService:
     from js7tui.client.orders import OrderService
-    return OrderService(c.store, c.ops, c.clock, c.controllers)
+    return OrderService(c.store, c.ops, c.clock, c.controllers, c.remote)
 
 
 class Console:

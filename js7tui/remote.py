@@ -69,6 +69,21 @@ class RemoteState(StrEnum):
 OPEN_STATES = (RemoteState.SENDING, RemoteState.UNKNOWN)
 
 
+class RemoteChangeFailed(Js7Error):
+    """A single-target change (an order add or cancel) that did not take effect for certain:
+    refused or not applied (exit 9), or unknown until reconciled (exit 10)."""
+
+    def __init__(self, what: str, outcome: RemoteOutcome) -> None:
+        words = {RemoteState.REFUSED: "refused by the Controller",
+                 RemoteState.NOT_APPLIED: "not applied",
+                 RemoteState.UNKNOWN: "outcome unknown"}.get(outcome.state, outcome.state)
+        hint = ("; 'js7tui deployment reconcile' asks the Controller what it did"
+                if outcome.state is RemoteState.UNKNOWN else "")
+        super().__init__(f"{what}: {words}: {outcome.message}{hint}")
+        self.outcome = outcome
+        self.exit_code = 10 if outcome.state is RemoteState.UNKNOWN else 9
+
+
 @dataclass(frozen=True)
 class RemoteOutcome:
     """What one target did with a change. ``details`` go to the kind's hook (e.g. each
@@ -277,6 +292,18 @@ class RemoteChanges:
                     continue
             out.append((_intent(row, [row["target"]]), row["target"], state))
         return out
+
+    def send_one(self, intent: Intent, target: str, send: Callable[[], RemoteOutcome],
+                 what: str) -> RemoteOutcome:
+        """Deliver a single-target change and raise :class:`RemoteChangeFailed` unless it
+        was accepted (the outcome is recorded either way)."""
+        try:
+            outcome = self.deliver(intent, target, send)
+        finally:
+            self.finished(intent)
+        if outcome.state is not RemoteState.ACCEPTED:
+            raise RemoteChangeFailed(what, outcome)
+        return outcome
 
     def has_open(self, target: str) -> bool:
         return bool(self.open_intents(target))

@@ -19,6 +19,7 @@ from js7tui.engine.shapes import output_slice
 from js7tui.errors import PermissionDenied, ValidationError
 from js7tui.identity.sessions import Session
 from js7tui.permissions.names import ORDERS_CANCEL, ORDERS_CREATE, ORDERS_VIEW
+from js7tui.remote import RemoteChangeFailed
 from tests.conftest import make_account
 from tests.estate import Estate, process_alive, running_estate, wait_for
 from tests.order_fixtures import prepare
@@ -90,16 +91,24 @@ def test_add_list_log_and_audit(console: Console, admin: Session) -> None:
         ("say", "succeeded", 0)]
     log = console.orders.log(admin, "controller-1", "hello-1")
     assert log.steps[0].stdout == "hello from the tests\n"
-    entry = audit_rows(console, "./orders/add")[-1]
+    entry, outcome = audit_rows(console, "./orders/add")[-2:]
     assert (entry["category"], entry["controller_id"], entry["path"], entry["comment"]) == (
         "CONTROLLER", "controller-1", "say-hello", "smoke test")
-    assert json.loads(entry["parameters"]) == {"orderId": "hello-1", "workflowPath": "say-hello",
-                                               "argumentNames": ["who"]}
+    # the intent, written before the Controller was asked; then its outcome
+    assert json.loads(entry["parameters"]) == {
+        "orderId": "hello-1", "workflowPath": "say-hello", "argumentNames": ["who"],
+        "phase": "intent", "targets": {"controller-1": "SENDING"}}
+    assert json.loads(outcome["parameters"])["outcome"] == "ACCEPTED"
+    assert outcome["id"] == entry["id"] + 1 and outcome["controller_id"] == "controller-1"
     # a generated id, and the Controller's refusal of a duplicate in words
     generated = console.orders.add(admin, "controller-1", "say-hello")
     assert generated.startswith("say-hello-")
-    with pytest.raises(ControllerRefused, match="exists already"):
+    with pytest.raises(RemoteChangeFailed, match=r"refused by the Controller: DuplicateOrder: "
+                       r".*exists already") as refused:
         console.orders.add(admin, "controller-1", "say-hello", order_id="hello-1")
+    assert refused.value.exit_code == 9
+    last = audit_rows(console, "./orders/add")[-1]
+    assert last["outcome"] == "REFUSED" and "exists already" in last["parameters"]
 
 
 @pytest_slow
@@ -115,11 +124,11 @@ def test_cancel_a_running_sleep(estate: Estate, console: Console, admin: Session
     wait_for(lambda: not process_alive(step.pid), "the sleep process gone")
     log = console.orders.log(admin, "controller-1", "nap-1")
     assert log.steps[0].state == "killed" and log.steps[0].stdout == "napping\n"
-    entry = audit_rows(console, "./orders/cancel")[-1]
+    entry = audit_rows(console, "./orders/cancel")[-2]
     assert (entry["controller_id"], entry["path"], entry["outcome"]) == (
         "controller-1", "sleepy", "OK")
     assert json.loads(entry["parameters"])["workflows"] == {"nap-1": "sleepy"}
-    with pytest.raises(ControllerRefused, match="ended already"):
+    with pytest.raises(RemoteChangeFailed, match="ended already"):
         console.orders.cancel(admin, "controller-1", ["nap-1"], meta=META)
 
 

@@ -4,15 +4,16 @@ add and cancel (``console.orders``; the TUI's Orders section and tests use it).
 Every method names the Controller and checks the permission on that Controller first:
 ``controller:orders:view`` to list, show, read logs and the deployed workflows;
 ``controller:orders:create`` to add; ``controller:orders:cancel`` to cancel. A refusal is a
-security event, audited by ``Operations.authorize``. Adding and cancelling are audited
-(category CONTROLLER, the Controller id, the order id and the workflow) after the Controller
-accepted them.
+security event, audited by ``Operations.authorize``. Adding and cancelling go the road of
+:mod:`js7tui.remote`: the intent and its audit entry (category CONTROLLER, the Controller id,
+the order ids and the workflow; argument names, never values) are written before the
+Controller is asked, and its outcome after; a lost answer is UNKNOWN until reconciliation asks
+the Controller whether it holds the order (``js7tui deployment reconcile``).
 
-No store transaction is open while a Controller answers: the permission check is one
-transaction, the call follows, and the audit entry is another transaction. No lock is held
-either: the store gives each calling thread its own connection, so the TUI calls these from
-its workers side by side. Clients are kept per registration (one login per Controller, not
-per poll) until :meth:`close`; ``_lock`` guards only that cache.
+No store transaction is open while a Controller answers, and no lock is held: the store gives
+each calling thread its own connection, so the TUI calls these from its workers side by side.
+Clients are kept per registration (one login per Controller, not per poll) until
+:meth:`close`; ``_lock`` guards only that cache.
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from js7tui import audit
 from js7tui.audit import AuditMeta, Category
+from js7tui.client.errors import ControllerRefused
 from js7tui.client.registry import ControllerService
 from js7tui.clock import Clock
 from js7tui.errors import ValidationError
-from js7tui.identity import settings as identity_settings
 from js7tui.identity.sessions import Session
 from js7tui.operations import Operations
 from js7tui.permissions.names import ORDERS_CANCEL, ORDERS_CREATE, ORDERS_VIEW
+from js7tui.remote import Intent, RemoteChanges, RemoteOutcome, RemoteState, reconcile_quietly
 from js7tui.store import Store
 
 if TYPE_CHECKING:
@@ -60,13 +61,44 @@ def parse_arguments(text: str) -> dict[str, str]:
     return out
 
 
+def _probe_added(client: ControllerClient, intent: Intent) -> RemoteOutcome:
+    """Added orders are all or none: the Controller holds the first exactly when it took
+    them."""
+    order_id = (intent.probe.get("orderIds") or [intent.reference])[0]
+    try:
+        client.order(order_id)
+    except ControllerRefused as exc:
+        if exc.status != 404:
+            raise
+        return RemoteOutcome(RemoteState.NOT_APPLIED,
+                             f"the Controller has no order '{order_id}'")
+    return RemoteOutcome(RemoteState.ACCEPTED, f"the Controller holds order '{order_id}'")
+
+
+def _probe_cancelled(client: ControllerClient, intent: Intent) -> RemoteOutcome:
+    ids = list(intent.probe.get("orderIds") or [intent.reference])
+    order = client.order(ids[0])
+    if order.cancel_requested or order.state == "cancelled":
+        return RemoteOutcome(RemoteState.ACCEPTED, f"order '{ids[0]}' is {order.state}"
+                             + (" (cancel requested)" if order.cancel_requested else ""))
+    return RemoteOutcome(RemoteState.NOT_APPLIED,
+                         f"order '{ids[0]}' is {order.state}, no cancel requested")
+
+
+def register_probes(remote: RemoteChanges) -> None:
+    """How reconciliation asks a Controller about order changes."""
+    remote.register(("ADD_ORDERS",), _probe_added)
+    remote.register(("CANCEL_ORDERS",), _probe_cancelled)
+
+
 class OrderService:
     def __init__(self, store: Store, ops: Operations, clock: Clock,
-                 controllers: ControllerService) -> None:
+                 controllers: ControllerService, remote: RemoteChanges) -> None:
         self.store = store
         self.ops = ops
         self.clock = clock
         self.controllers = controllers
+        self.remote = remote
         self._clients: dict[str, tuple[tuple[str, str], ControllerClient]] = {}
         self._lock = threading.Lock()
 
@@ -88,23 +120,17 @@ class OrderService:
             old[1].close()
         return client
 
-    def _audit(self, session: Session, request: str, controller_id: str, *, path: str,
-               parameters: dict[str, Any], meta: AuditMeta) -> None:
-        """The entry for a change the Controller accepted (the permission was checked
-        before the call; the entry is written whatever happened to the session since)."""
-        with self.store.transaction() as conn:
-            audit.append(conn, created=self.clock.now(), account=session.account,
-                         request=request, category=CAT, controller_id=controller_id,
-                         object_type="WORKFLOW" if path else "", path=path, meta=meta,
-                         parameters=parameters)
-
-    def _check_comment(self, meta: AuditMeta) -> AuditMeta:
-        meta = meta.validated()
-        forced = identity_settings.read(self.store.conn, "force_comments_for_audit_log")
-        if forced and not meta.comment:
-            raise ValidationError("a comment is required for every change "
-                                  "(force_comments_for_audit_log is on); give the reason")
-        return meta
+    def _intent(self, session: Session, kind: str, request: str, permission: str,
+                controller_id: str, reference: str, order_ids: Sequence[str], *, path: str,
+                parameters: dict[str, Any], meta: AuditMeta) -> Intent:
+        """Phase 1: session, permission and comment rule, the intent and its audit entry in
+        one transaction (nothing is sent if it cannot be written)."""
+        with self.ops.mutate(session, request=request, category=CAT, permissions=[permission],
+                             controller=controller_id, meta=meta) as op:
+            return self.remote.record(op, kind, reference, [controller_id],
+                                      probe={"orderIds": list(order_ids)}, path=path,
+                                      object_type="WORKFLOW" if path else "",
+                                      parameters=parameters)
 
     def close(self) -> None:
         """Log out of every Controller this service logged in to."""
@@ -156,14 +182,20 @@ class OrderService:
             raise ValidationError("choose the workflow the order runs")
         order_id = order_id.strip() or new_order_id(workflow)
         client = self._authorized(session, ORDERS_CREATE, controller_id, ADD_REQUEST)
-        meta = self._check_comment(meta)
+        reconcile_quietly(self.remote, session, controller_id)
         arguments = dict(arguments or {})
-        added = client.add_order(order_id, workflow, arguments)
         # argument names only: a value may be a secret the redaction cannot recognise
-        self._audit(session, ADD_REQUEST, controller_id, path=workflow, meta=meta,
-                    parameters={"orderId": added, "workflowPath": workflow,
-                                "argumentNames": sorted(arguments)})
-        return added
+        intent = self._intent(session, "ADD_ORDERS", ADD_REQUEST, ORDERS_CREATE, controller_id,
+                              order_id, [order_id], path=workflow, meta=meta,
+                              parameters={"orderId": order_id, "workflowPath": workflow,
+                                          "argumentNames": sorted(arguments)})
+
+        def send() -> RemoteOutcome:
+            client.add_order(order_id, workflow, arguments)
+            return RemoteOutcome(RemoteState.ACCEPTED)
+
+        self.remote.send_one(intent, controller_id, send, f"order '{order_id}'")
+        return order_id
 
     def cancel(self, session: Session, controller_id: str, order_ids: Sequence[str], *,
                meta: AuditMeta = AuditMeta()) -> dict[str, str]:
@@ -173,11 +205,19 @@ class OrderService:
         if not ids:
             raise ValidationError("name at least one order to cancel")
         client = self._authorized(session, ORDERS_CANCEL, controller_id, CANCEL_REQUEST)
-        meta = self._check_comment(meta)
+        reconcile_quietly(self.remote, session, controller_id)
         workflows = {i: client.order(i).workflow_path for i in ids}
-        states = {r["orderId"]: r["state"] for r in client.cancel_orders(ids)}
         paths = sorted(set(workflows.values()))
-        self._audit(session, CANCEL_REQUEST, controller_id,
-                    path=paths[0] if len(paths) == 1 else "", meta=meta,
-                    parameters={"orderIds": ids, "workflows": workflows, "states": states})
+        intent = self._intent(session, "CANCEL_ORDERS", CANCEL_REQUEST, ORDERS_CANCEL,
+                              controller_id, ids[0], ids,
+                              path=paths[0] if len(paths) == 1 else "", meta=meta,
+                              parameters={"orderIds": ids, "workflows": workflows})
+        states: dict[str, str] = {}
+
+        def send() -> RemoteOutcome:
+            states.update({r["orderId"]: r["state"] for r in client.cancel_orders(ids)})
+            return RemoteOutcome(RemoteState.ACCEPTED, ", ".join(
+                f"{i}: {s}" for i, s in sorted(states.items()))[:500])
+
+        self.remote.send_one(intent, controller_id, send, f"cancelling {', '.join(ids[:5])}")
         return states

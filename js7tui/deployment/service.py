@@ -250,8 +250,6 @@ class DeploymentService:
         self.limits = limits
         self.remote = remote
         self.agent_wait = agent_wait
-        remote.register(("DEPLOY", "IMPORT_DEPLOY"), self._probe_deploy, self._settled)
-        remote.register(("REVOKE",), self._probe_revoke, self._settled)
 
     # -- deploy / revoke ------------------------------------------------------------------
     def deploy(self, session: Session, paths: Sequence[str], controllers: Sequence[str], *,
@@ -418,41 +416,6 @@ class DeploymentService:
                        agents: Sequence[AgentState]) -> None:
         with self.store.transaction() as conn:
             _write_agents(conn, commit, controller_id, agents, to_iso(self.clock.now()))
-
-    def _settled(self, conn: sqlite3.Connection, intent: Intent, target: str,
-                 outcome: RemoteOutcome) -> None:
-        """Reconciliation found the commit (with its Agents' states): record them."""
-        agents = outcome.details.get("agents")
-        if agents is not None:
-            _write_agents(conn, intent.reference, target, agents, to_iso(self.clock.now()))
-
-    # -- reconciliation -------------------------------------------------------------------
-    def _probe_deploy(self, client: ControllerClient, intent: Intent) -> RemoteOutcome:
-        """An UpdateItems is all or nothing: the Controller holds the commit's first item in
-        its version exactly when it applied the commit."""
-        items = intent.probe.get("items") or []
-        if not items:
-            return RemoteOutcome(RemoteState.NOT_APPLIED, "the intent names no item")
-        item_type, name, version = items[0]
-        try:
-            client.signed_item(item_type, name, version)
-        except ControllerRefused as exc:
-            if exc.status != 404:
-                raise
-            return RemoteOutcome(RemoteState.NOT_APPLIED, f"the Controller does not hold "
-                                 f"{item_type} '{name}' version {version}")
-        agents = aggregate_agents(client.items(), _wanted(intent))
-        return RemoteOutcome(RemoteState.ACCEPTED, f"the Controller holds {item_type} '{name}' "
-                             f"version {version}", {"agents": agents})
-
-    def _probe_revoke(self, client: ControllerClient, intent: Intent) -> RemoteOutcome:
-        items = intent.probe.get("items") or []
-        present = {(i.item_type, i.path): i.version_id for i in client.items()}
-        still = [f"{t} '{n}'" for t, n, _ in items if (t, n) in present]
-        if still:
-            return RemoteOutcome(RemoteState.NOT_APPLIED,
-                                 f"the Controller still holds {', '.join(still[:5])}")
-        return RemoteOutcome(RemoteState.ACCEPTED, "the Controller no longer holds the items")
 
     def reconcile(self, session: Session, controller_id: str | None = None
                   ) -> tuple[list[Any], list[Deployment]]:
@@ -721,6 +684,52 @@ def _write_agents(conn: sqlite3.Connection, commit: str, controller_id: str,
         "INSERT INTO deployment_agents (commit_id, controller_id, agent, state, message, "
         "updated) VALUES (?, ?, ?, ?, ?, ?)",
         [(commit, controller_id, a.agent, a.state, a.message[:2000], now) for a in agents])
+
+
+def _settled_now(clock: Clock, conn: sqlite3.Connection, intent: Intent, target: str,
+             outcome: RemoteOutcome) -> None:
+    """Reconciliation found the commit (with its Agents' states): record them."""
+    agents = outcome.details.get("agents")
+    if agents is not None:
+        _write_agents(conn, intent.reference, target, agents, to_iso(clock.now()))
+
+def _probe_deploy(client: ControllerClient, intent: Intent) -> RemoteOutcome:
+    """An UpdateItems is all or nothing: the Controller holds the commit's first item in
+    its version exactly when it applied the commit."""
+    items = intent.probe.get("items") or []
+    if not items:
+        return RemoteOutcome(RemoteState.NOT_APPLIED, "the intent names no item")
+    item_type, name, version = items[0]
+    try:
+        client.signed_item(item_type, name, version)
+    except ControllerRefused as exc:
+        if exc.status != 404:
+            raise
+        return RemoteOutcome(RemoteState.NOT_APPLIED, f"the Controller does not hold "
+                             f"{item_type} '{name}' version {version}")
+    agents = aggregate_agents(client.items(), _wanted(intent))
+    return RemoteOutcome(RemoteState.ACCEPTED, f"the Controller holds {item_type} '{name}' "
+                         f"version {version}", {"agents": agents})
+
+def _probe_revoke(client: ControllerClient, intent: Intent) -> RemoteOutcome:
+    items = intent.probe.get("items") or []
+    present = {(i.item_type, i.path): i.version_id for i in client.items()}
+    still = [f"{t} '{n}'" for t, n, _ in items if (t, n) in present]
+    if still:
+        return RemoteOutcome(RemoteState.NOT_APPLIED,
+                             f"the Controller still holds {', '.join(still[:5])}")
+    return RemoteOutcome(RemoteState.ACCEPTED, "the Controller no longer holds the items")
+
+
+
+def register_probes(remote: RemoteChanges) -> None:
+    """How reconciliation asks a Controller about deployments, and records the Agents'
+    states it finds."""
+    def settled(conn: sqlite3.Connection, intent: Intent, target: str,
+                outcome: RemoteOutcome) -> None:
+        _settled_now(remote.clock, conn, intent, target, outcome)
+    remote.register(("DEPLOY", "IMPORT_DEPLOY"), _probe_deploy, settled)
+    remote.register(("REVOKE",), _probe_revoke, settled)
 
 
 def _first_cert(pem: bytes) -> x509.Certificate:

@@ -92,9 +92,10 @@ async def test_add_an_order_watch_it_finish_and_read_its_log(app: Js7App, estate
         row = screen.table.get_row("tui-hello")
         assert row[:4] == ["tui-hello", "say-hello", "finished", "1 say"] and row[6] == "0"
         entry = console.store.conn.execute(
-            "SELECT account, controller_id, path FROM audit_log WHERE request = "
-            "'./orders/add' ORDER BY id DESC").fetchone()
-        assert tuple(entry) == ("root", "controller-1", "say-hello")
+            "SELECT account, controller_id, path, parameters FROM audit_log WHERE request = "
+            "'./orders/add' ORDER BY id DESC LIMIT 1 OFFSET 1").fetchone()
+        assert tuple(entry)[:3] == ("root", "controller-1", "say-hello")
+        assert '"phase": "intent"' in entry["parameters"]   # audited before it was sent
 
         await pilot.press("enter")
         await settle(pilot)
@@ -130,7 +131,7 @@ async def test_cancel_a_running_sleep_from_the_tui(app: Js7App, estate: Estate) 
         assert step.state == "killed"
         entry = console.store.conn.execute(
             "SELECT account, controller_id, path, outcome FROM audit_log WHERE request = "
-            "'./orders/cancel' ORDER BY id DESC").fetchone()
+            "'./orders/cancel' ORDER BY id DESC LIMIT 1 OFFSET 1").fetchone()
         assert tuple(entry) == ("root", "controller-1", "sleepy", "OK")
 
 
