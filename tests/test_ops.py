@@ -222,9 +222,16 @@ def test_bash_completes_commands_options_and_names_from_the_store(
     assert complete("js7tui account create al", completing) == []
 
 
-def test_the_zsh_script_is_argcompletes() -> None:
+def test_the_zsh_script_registers_its_completion(completing: dict[str, str]) -> None:
     script = js7tui("completion", "zsh").stdout
     assert script.startswith("#compdef js7tui") and "_python_argcomplete" in script
+    if shutil.which("zsh") is None:
+        return
+    result = subprocess.run(
+        ["zsh", "-fc", 'autoload -U compinit; compinit -u -D; eval "$(js7tui completion zsh)";'
+         ' print -r -- ${_comps[js7tui]}'], capture_output=True, text=True, env=completing,
+        timeout=60)
+    assert result.stdout.strip() == "_python_argcomplete", result.stderr
 
 
 # -- the manual -------------------------------------------------------------------------------
