@@ -247,3 +247,13 @@ def test_help_lists_topics_and_shows_a_group_with_every_option() -> None:
     assert "js7tui account reset-password\n" in everything and "js7tui agent serve\n" in everything
     refused = js7tui("help", "nope", check=False)
     assert refused.returncode != 0 and "no help topic 'nope'" in refused.stderr
+
+
+def test_help_piped_into_a_pager_that_quits_early_is_no_error() -> None:
+    process = subprocess.Popen([sys.executable, "-m", "js7tui", "help", "--all"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.read(10)
+    process.stdout.close()  # as head or a quitting less does
+    assert process.wait(timeout=60) == 0
+    assert b"Traceback" not in process.stderr.read()

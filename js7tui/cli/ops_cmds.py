@@ -61,7 +61,12 @@ def cmd_completion(ctx: CliContext, args: argparse.Namespace) -> int:
 def cmd_help(ctx: CliContext, args: argparse.Namespace) -> int:
     from js7tui.cli.manual import manual
 
-    ctx.say(manual(args.topic, everything=args.all).rstrip("\n"))
+    try:
+        ctx.say(manual(args.topic, everything=args.all).rstrip("\n"))
+        ctx.stdout.flush()
+    except BrokenPipeError:  # | head, or less quit early: not an error of the manual's
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
