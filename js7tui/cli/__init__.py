@@ -41,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     from js7tui.cli.context import default_context
     ctx = default_context()
-    bare = bare_console(argv)
+    # Under the completion script argv is empty (the line is in $COMP_LINE): the parser's.
+    bare = None if "_ARGCOMPLETE" in ctx.env else bare_console(argv)
     if bare is None:
         from js7tui.cli.parser import run
         return run(argv, ctx)

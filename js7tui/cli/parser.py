@@ -298,6 +298,8 @@ def _component_parsers(sub: argparse._SubParsersAction) -> None:
                                     metavar="ACTION")
         cert_cmds.add_import_bundle_parser(acts, component)
         engine_cmds.add_actions(acts, component)
+        from js7tui.cli import ops_cmds
+        ops_cmds.add_systemd_parser(acts, component)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -319,11 +321,15 @@ def build_parser() -> argparse.ArgumentParser:
     cert_cmds.add_doctor_parser(sub)
     tui_cmds.add_parsers(sub)
     demo_cmds.add_parser(sub)
+    from js7tui.cli import ops_cmds
+    ops_cmds.add_parsers(sub)
     return parser
 
 
 def run(argv: Sequence[str], ctx: CliContext) -> int:
     parser = build_parser()
+    from js7tui.cli.completion import autocomplete
+    autocomplete(parser)  # only under the completion script (_ARGCOMPLETE set); exits there
     args = parser.parse_args(list(argv))
     ctx.home_option = args.home
     ctx.json_output = args.json

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from js7tui.clock import Clock, SystemClock
 from js7tui.engine.auth import LOGIN_FAILED, ClientMap, HopSessions, verify_password
 from js7tui.engine.config import ComponentConfig, ensure_private_dir
+from js7tui.engine.events import JournalFormatter, OneLineFormatter, fields, journal_stream
 from js7tui.engine.problems import Problem
 from js7tui.engine.shapes import SESSION_HEADER, ShapeError
 from js7tui.engine.tls import ReloadingServerContext
@@ -40,19 +41,44 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def configure_logging(config: ComponentConfig) -> None:
-    """The server's log file (0600) and stderr; never a password or token."""
+    """The server's log file (0600) and stderr; never a password or token. Started by systemd
+    with stderr on the journal (``$JOURNAL_STREAM``), stderr only, in journald's format
+    (``js7tui.engine.events``): the unit's ``ProtectSystem=strict`` keeps the configuration
+    directory, where the log file is, read-only."""
     logger = logging.getLogger("js7tui")
     logger.setLevel(config.log_level)
     logger.propagate = False
+    if journal_stream():
+        handler = logging.StreamHandler()
+        handler.setFormatter(JournalFormatter("%(message)s"))
+        logger.addHandler(handler)
+        return
     ensure_private_dir(config.log_file.parent)
     if not config.log_file.exists():
         config.log_file.touch(mode=0o600)
-    formatter = logging.Formatter(
+    formatter = OneLineFormatter(
         f"%(asctime)s %(levelname)s {config.component} {config.name}: %(message)s")
     for handler in (logging.FileHandler(config.log_file, encoding="utf-8"),
                     logging.StreamHandler()):
         handler.setFormatter(formatter)
         logger.addHandler(handler)
+
+
+def notify_systemd(state: str) -> None:
+    """Tell systemd (``Type=notify``) that we are ready or stopping: a datagram to
+    ``$NOTIFY_SOCKET`` (sd_notify(3)); nothing without it."""
+    address = os.environ.get("NOTIFY_SOCKET", "")
+    if not address.startswith(("/", "@")):
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    import socket
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.connect(address)
+            sock.sendall(state.encode())
+    except OSError as exc:
+        log.warning(fields("notify", status="failed", msg=f"cannot notify systemd: {exc}"))
 
 
 async def json_body(request: web.Request) -> Any:
@@ -120,7 +146,7 @@ class EngineServer:
 
     # -- the application --------------------------------------------------------------------
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._problems, self._authenticate],
+        app = web.Application(middlewares=[self._access_log, self._problems, self._authenticate],
                               client_max_size=MAX_BODY)
         app.add_routes([web.post("/api/session", self._session),
                         web.get("/api", self._overview), *self.routes()])
@@ -128,6 +154,26 @@ class EngineServer:
 
     async def _overview(self, request: web.Request) -> web.Response:
         return web.json_response(self.overview())
+
+    @web.middleware
+    async def _access_log(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """One line per request: changes and refusals at INFO, successful reads at DEBUG (the
+        Controller polls its Agents)."""
+        started = time.monotonic()
+        status: int | str = "failed"
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            quiet = request.method in ("GET", "HEAD") and isinstance(status, int) and status < 400
+            log.log(logging.DEBUG if quiet else logging.INFO, fields(
+                "request", method=request.method, path=request.path, status=status,
+                peer=request.remote, user=request.get("user"),
+                ms=round((time.monotonic() - started) * 1000)))
 
     @web.middleware
     async def _problems(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -165,8 +211,9 @@ class EngineServer:
         dn = subject.rfc4514_string()
         users = self.clients.users(subject)
         if not users:
-            log.warning("refused %s from %s: unknown distinguished name '%s'",
-                        request.path, request.remote, dn)
+            log.warning(fields("request", status=403, path=request.path,
+                               peer=request.remote, dn=dn,
+                               msg=f"unknown distinguished name '{dn}'"))
             raise Problem(403, "UnknownDistinguishedName", f"unknown distinguished name '{dn}'")
         return dn, users
 
@@ -209,23 +256,37 @@ class EngineServer:
             reason = ("unknown user" if not stored else
                       "user not allowed for this certificate" if not allowed else
                       "wrong password")
-            log.warning("login refused for %r from %s (%s): %s", user, request.remote,
-                        request["dn"] or "no certificate", reason)
+            log.warning(fields("login", status="refused", user=user, peer=request.remote,
+                               dn=request["dn"] or "none", reason=reason,
+                               msg=f"login refused for {user!r} from {request.remote} "
+                                   f"({request['dn'] or 'no certificate'}): {reason}"))
             await asyncio.sleep(self.config.invalid_login_delay)
             raise Problem(401, "InvalidLogin", LOGIN_FAILED)
         token = self.sessions.create(user, request["dn"])  # type: ignore[arg-type]
-        log.info("login of %r from %s (%s)", user, request.remote, request["dn"] or "plain HTTP")
+        log.info(fields("login", status="ok", user=user, peer=request.remote,
+                        dn=request["dn"] or "none (plain HTTP)"))
         return web.json_response({"TYPE": "LoggedIn", "sessionToken": token})
 
     # -- running --------------------------------------------------------------------------
+    def reload_tls(self) -> None:
+        """SIGHUP (``systemctl reload``): read the certificate, key, CA and CRL files again now,
+        for new connections (they are also re-read when they change); a set that does not load
+        leaves the previous one in force. Logged either way."""
+        if self.tls_context is None:
+            log.info(fields("tls-reload", status="skipped", trigger="SIGHUP",
+                            msg="no TLS (plain HTTP): nothing to reload"))
+            return
+        self.tls_context.reload(trigger="SIGHUP")
+
     async def run(self, ready: Callable[[str], None] | None = None) -> None:
         """Serve until SIGTERM/SIGINT, then stop background work and close the journal."""
         runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
         await runner.setup()
         if self.insecure_http:
-            log.warning("INSECURE: plain HTTP without client certificates (--insecure-http); "
-                        "anyone who can reach %s:%s can try passwords", self.config.host,
-                        self.config.port)
+            log.warning(fields(
+                "insecure-http", listen=f"{self.config.host}:{self.config.port}",
+                msg="INSECURE: plain HTTP without client certificates (--insecure-http); "
+                    "anyone who can reach it can try passwords"))
         elif self.config.tls is not None:
             self.tls_context = ReloadingServerContext(self.config.tls)
         site = web.TCPSite(runner, self.config.host, self.config.port,
@@ -239,14 +300,19 @@ class EngineServer:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload_tls)
         try:
             await self.on_start()
-            log.info("%s %s listening on %s", self.component, self.config.name, self.url)
+            log.info(fields("start", status="listening", url=self.url, pid=os.getpid(),
+                            msg=f"{self.component} {self.config.name} listening on {self.url}"))
             if ready:
                 ready(self.url)
+            notify_systemd("READY=1")
             await stop.wait()
-            log.info("stopping")
+            notify_systemd("STOPPING=1")
+            log.info(fields("stop", msg="stopping"))
         finally:
+            loop.remove_signal_handler(signal.SIGHUP)
             await self.on_stop()
             await runner.cleanup()
             self.journal.close()

@@ -22,6 +22,7 @@ from typing import Any
 from cryptography import x509
 
 from js7tui.engine.config import TlsFiles
+from js7tui.engine.events import fields
 
 log = logging.getLogger("js7tui.engine.tls")
 
@@ -102,22 +103,33 @@ class ReloadingServerContext(ssl.SSLContext):
         if stamp != self._stamp:
             with self._lock:
                 if stamp != self._stamp:
-                    self._reload(stamp)
+                    self._reload(stamp, "file-change")
         return self._current
 
-    def _reload(self, stamp: tuple[Any, ...]) -> None:
+    def reload(self, trigger: str = "SIGHUP") -> bool:
+        """Read the files again now, changed or not (``systemctl reload``); False (and the
+        previous context in force) when they do not load."""
+        with self._lock:
+            return self._reload(_stamp(self.files), trigger)
+
+    def _reload(self, stamp: tuple[Any, ...], trigger: str) -> bool:
+        names = ",".join(str(path) for path in (self.files.cert, self.files.key, self.files.ca,
+                                                self.files.crl) if path is not None)
         try:
             fresh = build_server_context(self.files)
         except (OSError, ValueError, ssl.SSLError) as exc:
-            log.error("TLS files changed but cannot be loaded (%s); the previous certificates "
-                      "and CRL stay in force", exc)
+            log.error(fields("tls-reload", status="failed", trigger=trigger, files=names,
+                             error=exc, msg="TLS files cannot be loaded; the previous "
+                             "certificates and CRL stay in force"))
             # Not remembering the stamp: the next connection tries again (a copy may be
             # half-way).
-            return
+            return False
         self._current = fresh
         self._stamp = stamp
         self.reloads += 1
-        log.info("TLS files changed: reloaded certificate, CA and CRL for new connections")
+        log.info(fields("tls-reload", status="ok", trigger=trigger, files=names,
+                        msg="reloaded certificate, CA and CRL (and key) for new connections"))
+        return True
 
     def wrap_bio(self, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO,
                  server_side: bool = False, server_hostname: str | None = None,
