@@ -181,7 +181,8 @@ def _deployments(c: Console) -> DeploymentService:
     from js7tui.deployment.service import DeploymentService
     return DeploymentService(c.store, c.ops, c.clock, c.signing_keys, c.inventory,
                              c.controllers, c.config.archive, c.remote,
-                             agent_wait=c.config.controllers.agent_wait_seconds)
+                             agent_wait=c.config.controllers.agent_wait_seconds,
+                             expiry_days=c.config.controllers.expiry_warning_days)
 
 
 def _remote(c: Console) -> RemoteChanges:

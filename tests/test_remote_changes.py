@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,35 @@ def test_a_killed_deploy_of_200_items_is_audited_and_reconciled(
             p: v for p, v in held.items() if p.startswith("w")}
     else:
         assert all(held.get(p.rsplit("/", 1)[1]) != v for _, p, v in found.objects)
+
+
+# -- signing certificates that expire --------------------------------------------------------
+def test_expiring_signers_are_named_and_signed_again(estate: Estate, logged_in: Cli) -> None:
+    console, admin = estate.console, estate.admin
+    estate.register()
+    try:
+        first = console.deployments.deploy(admin, ["/road/big"], ["controller-1"], meta=META)
+        assert first.ok
+        assert console.deployments.expiring(admin, within_days=0) == []
+        soon = console.deployments.expiring(admin, within_days=100_000)
+        big = next(e for e in soon if e.path == "/road/big")
+        assert big.commit_id == first.commit_id and big.signer == first.signer
+        assert big.left.startswith("expires in") and big.seconds_left > 0
+        code, out, _ = logged_in("deployment", "expiring", "--within", "100000")
+        assert code == 1 and "/road/big" in out and "deployment resign" in out, out
+        # the key in force is the expiring one: renew it first
+        code, _, err = logged_in("deployment", "resign", "--within", "100000",
+                                 "--controller", "controller-1")
+        assert code == 2 and "renew it first" in err, err
+        estate.clock.current += timedelta(seconds=5)   # the console's clock is a frozen one
+        console.signing_keys.generate(admin, meta=META)
+        done = console.deployments.resign(admin, within_days=100_000,
+                                          controller_id="controller-1", meta=META)
+        assert len(done) == 1 and done[0].ok
+        assert "/road/big" in {p for _, p, _ in done[0].objects}
+        assert held_versions(estate)["big"] == done[0].commit_id
+        again = next(e for e in console.deployments.expiring(admin, within_days=100_000)
+                     if e.path == "/road/big")
+        assert again.commit_id == done[0].commit_id and again.not_after > big.not_after
+    finally:
+        console.controllers.remove(admin, "controller-1", meta=META)

@@ -105,12 +105,42 @@ def cmd_deployment(ctx: CliContext, args: argparse.Namespace) -> int:
         return 0
     if args.deployment_action == "reconcile":
         return _reconcile(ctx, args)
+    if args.deployment_action == "expiring":
+        return _expiring(ctx, args)
+    if args.deployment_action == "resign":
+        done = service.resign(ctx.session(), within_days=args.within,
+                              controller_id=args.controller, meta=audit_meta(args))
+        if not done:
+            ctx.say("nothing to sign again: no deployed item's signer expires that soon")
+            return 0
+        codes = [_report(ctx, d) for d in done]
+        return max(codes)
     rows = service.history(ctx.session(), controller_id=args.controller, limit=args.limit)
     ctx.table(["Commit", "Operation", "Account", "Objects", "Controllers", "Created"],
               [[d.commit_id, d.operation.lower(), d.account, len(d.objects),
                 [f"{t.controller_id}:{t.word}" for t in d.targets], d.created]
                for d in rows])
     return 0
+
+
+def _expiring(ctx: CliContext, args: argparse.Namespace) -> int:
+    """Deployed items whose signer expires soon; exit 1 when there are any."""
+    found = ctx.console.deployments.expiring(ctx.session(), args.within)
+    if not found:
+        ctx.say("no deployed item's signing certificate expires within "
+                f"{args.within if args.within is not None else 'the warning period'} days")
+        return 0
+    ctx.table(["Controller", "Type", "Path", "Version", "Signer", "Not after", "When"],
+              [[e.controller_id, e.object_type.lower(), e.path, e.version_id, e.signer,
+                e.not_after[:19], e.left] for e in found])
+    if ctx.console.security_level.value == "HIGH":
+        paths = " ".join(sorted({e.path for e in found}))
+        ctx.say(f"at HIGH: export them, sign outside and import-deploy: js7tui inventory "
+                f"export --for-signing --output FILE {paths}")
+    else:
+        ctx.say("they keep running where they are attached; 'js7tui deployment resign' signs "
+                "them again with the key in force (renew it first if it is the same)")
+    return 1
 
 
 def _reconcile(ctx: CliContext, args: argparse.Namespace) -> int:
@@ -198,3 +228,19 @@ def register(sub: argparse._SubParsersAction,
                     " ACCEPTED if it holds the change, NOT_APPLIED if not. Exit 10 while a "
                     "Controller cannot be asked.")
     p.add_argument("--controller", "-c", metavar="ID", help="only this Controller")
+    p = acts.add_parser(
+        "expiring", help="deployed items whose signing certificate expires soon",
+        description="A deployed item keeps running after its signer's certificate expires "
+                    "(each engine checked the certificate when it took the item), but no "
+                    "engine takes it anew after that day. Lists them, soonest first; exit 1 "
+                    "when there are any.")
+    p.add_argument("--within", type=int, metavar="DAYS",
+                   help="default: [controllers] expiry_warning_days (30)")
+    p = acts.add_parser(
+        "resign", help="sign the expiring items again and deploy them (LOW, MEDIUM)",
+        description="One new commit per Controller, signed with the key in force (renew it "
+                    "first when it is the expiring one). At HIGH use 'deployment expiring', "
+                    "which prints the export command.")
+    p.add_argument("--within", type=int, metavar="DAYS")
+    p.add_argument("--controller", "-c", metavar="ID")
+    meta(p)

@@ -37,7 +37,7 @@ from js7tui import security_level
 from js7tui.audit import AuditMeta, Category
 from js7tui.client.errors import ControllerError, ControllerRefused
 from js7tui.client.registry import ControllerService
-from js7tui.clock import Clock, to_iso
+from js7tui.clock import Clock, from_iso, to_iso
 from js7tui.config import ArchiveConfig
 from js7tui.deployment.archive import ArchiveRefused
 from js7tui.deployment.export import new_version_id
@@ -65,7 +65,7 @@ from js7tui.errors import NotFound, PermissionDenied, ValidationError
 from js7tui.identity.sessions import Session
 from js7tui.inventory import InventoryService, ObjectType
 from js7tui.operations import Op, Operations
-from js7tui.permissions.names import CONTROLLER_DEPLOY, INVENTORY_DEPLOY
+from js7tui.permissions.names import CONTROLLER_DEPLOY, INVENTORY_DEPLOY, INVENTORY_VIEW
 from js7tui.remote import Intent, RemoteChanges, RemoteOutcome, RemoteState, reconcile_quietly
 from js7tui.signing import (
     Algorithm,
@@ -190,6 +190,33 @@ class Deployment:
                    for t in self.targets)
 
 
+@dataclass(frozen=True)
+class ExpiringItem:
+    """A deployed item whose signing certificate expires soon (or has): it keeps running
+    where it is attached, but no engine takes that version anew once the certificate has
+    expired (a new Agent, an Agent that lost its journal)."""
+
+    controller_id: str
+    object_type: str
+    path: str
+    version_id: str
+    commit_id: str
+    signer: str
+    not_after: str
+    seconds_left: float
+
+    @property
+    def left(self) -> str:
+        """'expired 2 days ago', 'expires in 5 h', 'expires in 12 days'."""
+        seconds = self.seconds_left
+        if seconds <= 0:
+            days = int(-seconds // 86400)
+            return "expired today" if days == 0 else f"expired {days} day(s) ago"
+        if seconds < 86400:
+            return f"expires in {max(1, int(seconds // 3600))} h"
+        return f"expires in {int(seconds // 86400)} day(s)"
+
+
 def aggregate_agents(items: Iterable[Any], wanted: Mapping[tuple[str, str], str]
                      ) -> tuple[AgentState, ...]:
     """Each Agent's state for the items of one commit, from the Controller's item list:
@@ -240,7 +267,7 @@ class DeploymentService:
     def __init__(self, store: Store, ops: Operations, clock: Clock, keys: SigningKeyService,
                  inventory: InventoryService, controllers: ControllerService,
                  limits: ArchiveConfig, remote: RemoteChanges, *,
-                 agent_wait: float = 5.0) -> None:
+                 agent_wait: float = 5.0, expiry_days: int = 30) -> None:
         self.store = store
         self.ops = ops
         self.clock = clock
@@ -250,6 +277,7 @@ class DeploymentService:
         self.limits = limits
         self.remote = remote
         self.agent_wait = agent_wait
+        self.expiry_days = expiry_days
 
     # -- deploy / revoke ------------------------------------------------------------------
     def deploy(self, session: Session, paths: Sequence[str], controllers: Sequence[str], *,
@@ -284,7 +312,7 @@ class DeploymentService:
             prepared.append(Prepared(obj.object_type, str(obj.path), obj.name, commit,
                                      SignedItem(data.decode("utf-8"), signature),
                                      hashlib.sha256(data).hexdigest()))
-        return self._send(session, DEPLOY_REQUEST, "DEPLOY", commit, identity.subject,
+        return self._send(session, DEPLOY_REQUEST, "DEPLOY", commit, identity,
                           prepared, controllers, meta, progress)
 
     def revoke(self, session: Session, paths: Sequence[str], controllers: Sequence[str], *,
@@ -303,7 +331,7 @@ class DeploymentService:
                                   f"{', '.join(paths)} that you may see")
         commit = new_version_id()
         prepared = [Prepared(o.object_type, str(o.path), o.name, "") for o in objects]
-        return self._send(session, REVOKE_REQUEST, "REVOKE", commit, "", prepared,
+        return self._send(session, REVOKE_REQUEST, "REVOKE", commit, None, prepared,
                           controllers, meta, progress)
 
     @staticmethod
@@ -332,9 +360,13 @@ class DeploymentService:
         for controller_id in controllers:
             reconcile_quietly(self.remote, session, controller_id)
 
-    def _send(self, session: Session, request: str, operation: str, commit: str, signer: str,
-              prepared: Sequence[Prepared], controllers: Sequence[str],
-              meta: AuditMeta, progress: Progress | None = None) -> Deployment:
+    def _send(self, session: Session, request: str, operation: str, commit: str,
+              identity: SigningIdentity | None, prepared: Sequence[Prepared],
+              controllers: Sequence[str], meta: AuditMeta,
+              progress: Progress | None = None) -> Deployment:
+        signer = identity.subject if identity is not None else ""
+        not_after = (to_iso(identity.cert.not_valid_after_utc) if identity is not None
+                     else None)
         add = [p.item for p in prepared if p.item is not None]
         delete = [(p.object_type.wire_type, p.name) for p in prepared if p.item is None]
         probe = {"items": [[p.object_type.wire_type, p.name, p.version_id]
@@ -355,9 +387,9 @@ class DeploymentService:
                 intent = recorded[0]
                 op.conn.execute(
                     "INSERT INTO deployments (commit_id, operation, account, signer, audit_id, "
-                    "created, change_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "created, change_id, signer_not_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (commit, operation, op.session.account, signer, intent.audit_id,
-                     intent.created, intent.id))
+                     intent.created, intent.id, not_after))
                 op.conn.executemany(
                     "INSERT INTO deployment_objects (commit_id, object_type, path, version_id, "
                     "digest) VALUES (?, ?, ?, ?, ?)",
@@ -494,7 +526,8 @@ class DeploymentService:
                 self.ops.refuse(session.account, VERIFY_REQUEST, CAT, str(exc),
                                 controller_id=controller_id, path=label)
             return ImportReport(label, controller_id, "", (), str(exc))
-        report = ImportReport(label, controller_id, signer, tuple(c for c, _ in checks))
+        report = ImportReport(label, controller_id, signer.subject,
+                              tuple(c for c, _ in checks))
         refused = report.first_refusal()
         if refused is not None:
             self.ops.refuse(session.account, VERIFY_REQUEST, CAT, str(refused),
@@ -503,8 +536,8 @@ class DeploymentService:
         return report
 
     def _verify_archive(self, session: Session, archive: Path, controller_id: str
-                        ) -> tuple[str, list[tuple[EntryCheck, Prepared | None]]]:
-        """The signer's subject and a verdict per object: whole-archive refusals raise, each
+                        ) -> tuple[SigningIdentity, list[tuple[EntryCheck, Prepared | None]]]:
+        """The signer and a verdict per object: whole-archive refusals raise, each
         object's own refusal (signature, identity, version) is its verdict, so a report can
         list them all; import-deploy refuses on the first."""
         level = security_level.read(self.store.conn)
@@ -531,7 +564,7 @@ class DeploymentService:
                 continue
             out.append((EntryCheck(archived.entry, archived.object_type, str(archived.path),
                                    prepared.version_id), prepared))
-        return identity.subject, out
+        return identity, out
 
     def _verify_one(self, label: str, candidate: ImportCandidate, identity: SigningIdentity,
                     trusted: TrustedKeys, algorithms: list[Algorithm],
@@ -593,6 +626,69 @@ class DeploymentService:
                 label, entry, f"versionId '{prepared.version_id}' was deployed to Controller "
                 f"'{controller_id}' already (commit {row[0]}); a signed version is deployed "
                 "once: export again for a new version")
+
+    # -- signing certificates that expire -------------------------------------------------
+    def expiring(self, session: Session, within_days: int | None = None) -> list[ExpiringItem]:
+        """Deployed items (the newest accepted commit per Controller and object, not a
+        revoke) whose signer expires within ``within_days`` (default ``[controllers]
+        expiry_warning_days``), soonest first; folder permissions apply."""
+        fresh = self.ops.authorize(session, [INVENTORY_VIEW], category=CAT,
+                                   request="./inventory/deployment/expiring")
+        days = self.expiry_days if within_days is None else within_days
+        now = self.clock.now()
+        rows = self.store.conn.execute(
+            "SELECT d.commit_id, d.operation, d.signer, d.signer_not_after, o.object_type, "
+            "o.path, o.version_id, t.controller_id FROM deployment_objects o "
+            "JOIN deployments d ON d.commit_id = o.commit_id "
+            "JOIN deployment_targets t ON t.commit_id = o.commit_id "
+            "WHERE t.state = 'ACCEPTED' ORDER BY d.created DESC, d.rowid DESC")
+        seen: set[tuple[str, str, str]] = set()
+        out: list[ExpiringItem] = []
+        for row in rows:
+            key = (row["controller_id"], row["object_type"], row["path"])
+            if key in seen:
+                continue
+            seen.add(key)
+            if row["operation"] == "REVOKE" or not row["signer_not_after"]:
+                continue
+            if not fresh.permissions.folder_permitted(row["path"].rpartition("/")[0] or "/"):
+                continue
+            left = (from_iso(row["signer_not_after"]) - now).total_seconds()
+            if left <= days * 86400:
+                out.append(ExpiringItem(row["controller_id"], row["object_type"], row["path"],
+                                        row["version_id"], row["commit_id"], row["signer"],
+                                        row["signer_not_after"], left))
+        return sorted(out, key=lambda e: (e.seconds_left, e.controller_id, e.path))
+
+    def resign(self, session: Session, *, within_days: int | None = None,
+               controller_id: str | None = None, meta: AuditMeta = AuditMeta(),
+               progress: Progress | None = None) -> list[Deployment]:
+        """LOW and MEDIUM: sign the expiring items again with the key in force and deploy
+        them, one commit per Controller. Refused when the key in force expires as soon (renew
+        it first); at HIGH the console never signs: :meth:`expiring` lists what to export."""
+        items = [e for e in self.expiring(session, within_days)
+                 if controller_id is None or e.controller_id == controller_id]
+        if not items:
+            return []
+        level = security_level.read(self.store.conn)
+        enforce(self.ops, session, Action.DEPLOY, level,
+                sorted({e.controller_id for e in items}), request=DEPLOY_REQUEST, category=CAT)
+        holder = key_holder(level, session.account)
+        identity = read_identity(self.store.conn, self.keys.secrets, holder)
+        if identity is None:
+            raise NotFound(self.keys.missing(holder))
+        soonest = max(e.not_after for e in items)
+        if to_iso(identity.cert.not_valid_after_utc) <= soonest:
+            raise ValidationError(
+                f"the signing certificate in force ('{identity.subject}') expires "
+                f"{identity.cert.not_valid_after_utc:%Y-%m-%d}, no later than the items' "
+                "signer: renew it first (js7tui signing-key generate), then sign again")
+        by_controller: dict[str, list[str]] = {}
+        for e in items:
+            by_controller.setdefault(e.controller_id, []).append(e.path)
+        return [self.deploy(session, paths, [target], recursive=False, meta=meta,
+                            progress=progress)
+                for target, paths in sorted(by_controller.items())]
 
     # -- what the screens ask ---------------------------------------------------------------
     def targets(self, session: Session) -> list[str]:

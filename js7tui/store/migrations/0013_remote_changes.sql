@@ -47,6 +47,8 @@ DROP INDEX deployment_targets_controller;
 DROP TABLE deployment_targets;
 
 ALTER TABLE deployments ADD COLUMN change_id INTEGER REFERENCES remote_changes(id);
+-- When the signing certificate of the commit expires (NULL: revoke, or recorded before).
+ALTER TABLE deployments ADD COLUMN signer_not_after TEXT;
 UPDATE deployments SET change_id = (SELECT id FROM remote_changes c
                                     WHERE c.reference = deployments.commit_id);
 
