@@ -213,6 +213,9 @@ class AgentLink:
                   ", ".join(f"{r['item_type']} '{r['path']}'" for r in culprits), exc)
         self.journal.refused(self.ref.name, culprits, f"{exc.code}: {exc}", self._now(),
                              drop_detachments=index is None and bool(detach))
+        # Read the Agent's trusted keys now, as they are at this refusal: the fix is the
+        # next change of their fingerprint, even if the keys were different before it.
+        self.trust_fingerprint, self._overview_read = None, 0.0
         self.wake.set()
 
     def _blocker(self, step: Any) -> tuple[str, str] | None:
