@@ -206,6 +206,10 @@ class ControllerClient:
     def items(self) -> list[DeployedItem]:
         return [DeployedItem.from_wire(i) for i in self.call("GET", "/api/item")["items"]]
 
+    def revoked_items(self) -> list[dict[str, Any]]:
+        """Deployed items the Controller can no longer run, with the code and reason."""
+        return list(self.call("GET", "/api/item/revoked")["items"])
+
     def signed_item(self, item_type: str, path: str, version_id: str | None = None
                     ) -> SignedItem:
         params = {"itemType": item_type, "path": path, **(

@@ -6,6 +6,7 @@ Routes (besides ``POST /api/session`` and ``GET /api``):
 - ``POST /api/item``: UpdateItems, verified and applied all or nothing, then forwarded
 - ``GET /api/item``: deployed items with each Agent's attachment state
 - ``GET /api/item/signed?itemType=&path=[&versionId=]``: the signed item as deployed
+- ``GET /api/item/revoked``: deployed items it can no longer run (signer revoked, ...)
 - ``POST /api/order``: add orders ``[{id, workflowPath, arguments}]`` (or one object)
 - ``GET /api/order[?state=]`` (newest first, with their steps but no output),
   ``GET /api/order/{id}``, ``GET /api/order/{id}/log``
@@ -35,6 +36,7 @@ from js7tui.engine.journal import journal_id
 from js7tui.engine.problems import Problem
 from js7tui.engine.shapes import output_slice
 from js7tui.engine.tls import build_client_context
+from js7tui.engine.unrunnable import unrunnable_items
 
 log = logging.getLogger("js7tui.controller")
 MAX_LIST = 1000
@@ -55,6 +57,7 @@ class ControllerServer(EngineServer):
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/api/item", self.update_items), web.get("/api/item", self.items),
                 web.get("/api/item/signed", self.signed_item),
+                web.get("/api/item/revoked", self.revoked_items),
                 web.post("/api/order", self.add_orders), web.get("/api/order", self.list_orders),
                 web.get("/api/order/{order_id}", self.order),
                 web.get("/api/order/{order_id}/log", self.order_log),
@@ -118,6 +121,10 @@ class ControllerServer(EngineServer):
              "revision": r["revision"], "deployed": r["deployed"], "signer": r["signer"],
              "digest": r["digest"], "agents": attached.get((r["item_type"], r["path"]), {})}
             for r in rows]})
+
+    async def revoked_items(self, request: web.Request) -> web.Response:
+        return web.json_response({"items": unrunnable_items(
+            self.journal.conn, self.trusted, self.clock.now())})
 
     async def signed_item(self, request: web.Request) -> web.Response:
         query = request.query

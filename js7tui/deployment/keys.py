@@ -39,7 +39,7 @@ from js7tui.pki.pem import cert_pem, certs_pem, serial_hex
 from js7tui.pki.profiles import Purpose
 from js7tui.secrets import SecretBox
 from js7tui.security_level import SecurityLevel
-from js7tui.signing import SignatureRefused, TrustedKeys
+from js7tui.signing import CrlSet, SignatureRefused, TrustedKeys
 from js7tui.store import Store
 
 CAT = Category.DEPLOYMENT
@@ -73,11 +73,12 @@ class SigningIdentity:
     def intermediates(self) -> tuple[x509.Certificate, ...]:
         return tuple(c for c in self.chain if c.subject != c.issuer)
 
-    def trusted(self) -> TrustedKeys:
+    def trusted(self, revocations: CrlSet | None = None) -> TrustedKeys:
         """The anchor this identity's signatures are checked against: the root of its chain,
-        or the certificate itself when it is self-signed."""
+        or the certificate itself when it is self-signed; with ``revocations`` the chain is
+        also checked against those CRLs."""
         roots = [c for c in self.chain if c.subject == c.issuer]
-        return TrustedKeys.of(roots or [self.cert])
+        return TrustedKeys.of(roots or [self.cert], revocations)
 
     def signer_pem(self) -> str:
         """What a signed item carries: the certificate, then its intermediates."""

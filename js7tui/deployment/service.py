@@ -63,6 +63,7 @@ from js7tui.identity.sessions import Session
 from js7tui.inventory import InventoryService, ObjectType
 from js7tui.operations import Op, Operations
 from js7tui.permissions.names import CONTROLLER_DEPLOY, INVENTORY_DEPLOY
+from js7tui.pki.crl import held_crls
 from js7tui.security_level import SecurityLevel
 from js7tui.signing import (
     Algorithm,
@@ -330,7 +331,7 @@ class DeploymentService:
         check_not_revoked(self.store.conn, identity.cert)
         signed = read_signed_archive(archive, self.limits)
         candidates = match_inventory(self.inventory, session, signed)
-        trusted = identity.trusted()
+        trusted = identity.trusted(held_crls(self.store.conn))
         algorithms = _algorithms(identity)
         out: list[tuple[EntryCheck, Prepared | None]] = []
         for candidate in candidates:
