@@ -88,3 +88,89 @@ def test_a_revoked_signer_is_refused_everywhere_without_a_restart(
     # Other signers are not affected.
     other = workflow("unrevoked-flow", {"j": ("agent-1", "echo fine")})
     assert ctl.deploy([estate.sign(other)])[0]["outcome"] == "added"
+
+
+# -- the signing trust apart from the TLS trust ------------------------------------------------
+def test_a_code_signing_certificate_of_the_tls_ca_registered_to_nobody_is_refused(
+        estate: Estate) -> None:
+    """An insider with the console's client certificate and the TLS issuing CA's key makes a
+    code-signing certificate there and POSTs an item signed with it straight to the
+    Controller (and to an Agent): neither trusts the TLS CA for signed items."""
+    from datetime import timedelta
+
+    from js7tui.pki import authority
+    from js7tui.pki.builder import build_leaf
+    from js7tui.pki.issuing import Issued
+    from js7tui.pki.keys import KeyType
+    from js7tui.pki.profiles import default_san, parse_san, subject_for
+
+    conn = estate.console.store.conn
+    now = estate.clock.now()
+    tls_ca = authority.issuer(conn, now)
+    key = KeyType.EC_P256.generate()
+    cert = build_leaf(Purpose.SIGNING, subject_for(Purpose.SIGNING, "nobody"), key.public_key(),
+                      parse_san(default_san(Purpose.SIGNING, "nobody", None)), tls_ca,
+                      now - timedelta(minutes=1), 30)
+    rogue = Issued(estate.signer.record, cert, [cert, tls_ca.cert], key)
+    item = estate.sign(workflow("rogue", {"j": ("agent-1", "echo pwned")}), rogue)
+    with estate.client() as ctl, pytest.raises(ControllerRefused) as refused:
+        ctl.deploy([item])
+    assert refused.value.code == "MessageSignedByUnknown"
+    assert "does not chain" in str(refused.value)
+    with estate.as_controller("agent-1") as agent, pytest.raises(ControllerRefused) as direct:
+        agent.call("POST", "/api/item", json=update_items_body([item.to_wire()]))
+    assert direct.value.code == "MessageSignedByUnknown"
+    # The engines hold the signing CA, not the root or the TLS issuing CA.
+    trusted = (estate.dir("controller-1") / "trusted-x509-keys").iterdir()
+    assert [p.name for p in trusted] == ["js7tui-signers.pem"]
+
+
+def test_at_high_no_signing_key_is_made_inside_the_console(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    from tests.test_cli import Cli
+
+    cli = Cli(tmp_path)
+    code, _, err = cli("init", "--security-level", "high")
+    assert code == 0, err
+    config = cli.home / "config.toml"
+    config.write_text(config.read_text().replace("argon2_time_cost = 3", "argon2_time_cost = 1")
+                      .replace("argon2_memory_kib = 65536", "argon2_memory_kib = 8")
+                      .replace("argon2_parallelism = 4", "argon2_parallelism = 1"))
+    from tests.test_cli import logged_in_root
+    logged_in_root(cli)
+    for options in (["--out-key", str(tmp_path / "k.pem")], ["--keep-key"]):
+        code, _, err = cli("cert", "issue", "signing", "root", *options)
+        assert code != 0, options
+        assert "security level HIGH: no signing key may be made or kept inside the console" \
+            in err and "--csr" in err
+        assert not (tmp_path / "k.pem").exists()
+    code, _, err = cli("cert", "csr", "signing", "root", "--out", str(tmp_path / "x.csr"))
+    assert code != 0 and "security level HIGH" in err
+    for args in (["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                  "-out", "signing.key"],
+                 ["req", "-new", "-key", "signing.key", "-subj", "/CN=root", "-out",
+                  "signing.csr"]):
+        subprocess.run(["openssl", *args], cwd=tmp_path, check=True, capture_output=True)
+    code, out, err = cli("cert", "issue", "signing", "root", "--csr",
+                         str(tmp_path / "signing.csr"), "--out-cert",
+                         str(tmp_path / "signing.pem"))
+    assert code == 0, err
+    from cryptography import x509
+    chain = x509.load_pem_x509_certificates((tmp_path / "signing.pem").read_bytes())
+    assert "from the request" in out and "Signing CA" in chain[1].subject.rfc4514_string()
+    code, _, err = cli("signing-key", "register", str(tmp_path / "signing.pem"))
+    assert code == 0, err
+    rows = cli_store_rows(cli)
+    assert all(key is None for key in rows)
+
+
+def cli_store_rows(cli) -> list[object]:  # type: ignore[no-untyped-def]
+    import sqlite3
+    conn = sqlite3.connect(cli.home / "js7tui.db")
+    try:
+        return [r[0] for r in conn.execute(
+            "SELECT key_pem FROM pki_certificates WHERE purpose = 'signing'")] + [
+            r[0] for r in conn.execute("SELECT key_sealed FROM signing_keys")]
+    finally:
+        conn.close()

@@ -120,6 +120,8 @@ class _Window:
 
 def load_certificates(path: Path) -> list[x509.Certificate]:
     data = path.read_bytes()
+    if not data.strip():
+        return []  # an empty file trusts no one (a bundle made before any signer existed)
     try:
         if b"-----BEGIN" in data:
             return x509.load_pem_x509_certificates(data)
