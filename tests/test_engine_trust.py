@@ -174,3 +174,47 @@ def cli_store_rows(cli) -> list[object]:  # type: ignore[no-untyped-def]
             r[0] for r in conn.execute("SELECT key_sealed FROM signing_keys")]
     finally:
         conn.close()
+
+
+# -- refused handshakes are logged -------------------------------------------------------------
+def test_refused_tls_handshakes_are_logged_with_peer_reason_and_subject(
+        estate: Estate, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import ssl
+
+    from js7tui.client import ControllerUnreachable
+    from js7tui.pki.material import ClientMaterial, client_material
+    from tests.estate import CONSOLE_PASSWORD, new_console
+
+    outsider, _admin = new_console(tmp_path / "outsider")
+    try:
+        theirs = client_material(outsider.store.conn)
+        ours = client_material(estate.console.store.conn)
+        foreign_cert = x509_first(theirs.cert_chain_pem)
+        tls = ClientMaterial(theirs.cert_chain_pem, theirs.key_pem, ours.ca_pem, ours.crl_pem)
+        with estate.client(tls=tls, timeout=5) as client, pytest.raises(ControllerUnreachable):
+            client.login()
+        context = ssl.create_default_context(cadata=ours.ca_pem.decode())
+        with ControllerClient(estate.servers["controller-1"].url, "console", CONSOLE_PASSWORD,
+                              ssl_context=context, timeout=5) as client, pytest.raises(
+                ControllerUnreachable):
+            client.login()
+    finally:
+        outsider.close()
+    subject = foreign_cert.subject.rfc4514_string()
+    issuer = foreign_cert.issuer.rfc4514_string()
+
+    def logged() -> list[str]:
+        return [line for line in estate.log("controller-1").splitlines()
+                if "refused TLS handshake from 127.0.0.1:" in line]
+
+    from tests.estate import wait_for
+    wait_for(lambda: len(logged()) >= 2, "two refused handshakes in the log", 10)
+    untrusted = next(line for line in logged() if subject in line and issuer in line)
+    assert "unable to get local issuer certificate" in untrusted
+    assert f"serial {foreign_cert.serial_number:x}" in untrusted
+    assert any("no client certificate sent" in line for line in logged())
+
+
+def x509_first(pem: bytes):  # type: ignore[no-untyped-def]
+    from cryptography import x509
+    return x509.load_pem_x509_certificates(pem)[0]
