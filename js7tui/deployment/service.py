@@ -381,6 +381,12 @@ class DeploymentService:
             except SignatureRefused as exc:
                 if exc.code == "TamperedWithSignedMessage" and index + 1 < len(algorithms):
                     continue
+                if exc.code == "TamperedWithSignedMessage" and len(algorithms) > 1:
+                    # Not the last algorithm tried: the archive names none, so say all of them.
+                    tried = " nor ".join(a.value for a in algorithms)
+                    raise ArchiveRefused(
+                        label, entry, f"the message does not match its signature (neither "
+                        f"{tried} by '{identity.subject}') [{exc.code}]") from None
                 raise ArchiveRefused(label, entry, f"{exc} [{exc.code}]") from None
         assert verified is not None
         document = verified.document
