@@ -199,6 +199,13 @@ class Estate:
         return ControllerClient(self.servers[agent].url, "controller", CONTROLLER_PASSWORD,
                                 ssl_context=context, timeout=15)
 
+    def crl_files(self) -> dict[str, str]:
+        """{path in an engine's config directory: the current CRL PEM to install there}."""
+        crl = self.console.certificates.export_crl(self.admin)
+        signing = self.console.certificates.export_signing_crls(self.admin)
+        return {"tls/crl.pem": crl.crl_pem,
+                "trusted-x509-crls/js7tui-signing-ca.crl.pem": signing}
+
     def sign(self, document: dict[str, Any], signer: Issued | None = None) -> SignedItem:
         signer = signer or self.signer
         assert signer.key is not None

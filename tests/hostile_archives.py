@@ -48,6 +48,26 @@ def tar_with(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]],
     return path
 
 
+def zip_raw_name(path: Path, placeholder: str, raw: bytes) -> Path:
+    """A zip whose stored name is ``raw`` (e.g. with a NUL byte, which zipfile would cut when
+    writing): written with a placeholder of the same length, then patched in both headers."""
+    assert len(placeholder.encode()) == len(raw)
+    zip_with(path, [(placeholder, GOOD), (placeholder + ".sig", SIG)])
+    data = path.read_bytes()
+    assert data.count(placeholder.encode()) == 4  # local and central header of both entries
+    path.write_bytes(data.replace(placeholder.encode(), raw))
+    return path
+
+
+def tar_gnu_with(path: Path, members: list[tuple[tarfile.TarInfo, bytes]]) -> Path:
+    """GNU format: names over 100 bytes go into a ././@LongLink block (NUL-terminated)."""
+    with tarfile.open(path, "w:gz", format=tarfile.GNU_FORMAT) as archive:
+        for info, data in members:
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
 def member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.type = kind
@@ -100,6 +120,23 @@ CASES: list[Case] = [
      "..\\..\\x.workflow.json", "backslash"),
     ("tar-control-character", lambda d: tar_with(d / "a.tar.gz", [
         (member("x\n.workflow.json"), GOOD)]), "x\\x0a.workflow.json", "control character"),
+    # A NUL inside a stored name: zipfile and tarfile would cut the name there, and the
+    # shortened name would deploy. The raw bytes are checked first.
+    ("zip-nul-in-name", lambda d: zip_raw_name(d / "a.zip", "x.workflow.json@junk",
+                                               b"x.workflow.json\0junk"),
+     "x.workflow.json\\x00junk", "the name contains a NUL byte"),
+    ("tar-nul-in-name", lambda d: tar_with(d / "a.tar.gz", [
+        (member("x.workflow.json\0junk"), GOOD)]),
+     "x.workflow.json\\x00junk", "the name contains a NUL byte"),
+    ("tar-nul-in-gnu-long-name", lambda d: tar_gnu_with(d / "a.tar.gz", [
+        (member("a" * 110 + "/x.workflow.json\0.txt"), GOOD)]),
+     "a" * 110 + "/x.workflow.json\\x00.txt", "the long name contains a NUL byte"),
+    ("tar-nul-in-pax-path", lambda d: tar_with(d / "a.tar.gz", [
+        (member("x.workflow.json"), GOOD)], pax_headers={"path": "y.workflow.json\0z"}),
+     "y.workflow.json\\x00z", "control character"),
+    ("tar-escape-in-name", lambda d: tar_with(d / "a.tar.gz", [
+        (member("x\x1b[2J.workflow.json"), GOOD)]),
+     "x\\x1b[2J.workflow.json", "control character"),
     ("zip-too-many-entries", lambda d: zip_with(d / "a.zip", [
         (f"w{i}.workflow.json", GOOD) for i in range(11)]), "", "more than 10 entries"),
     ("tar-too-many-entries", lambda d: tar_with(d / "a.tar.gz", [

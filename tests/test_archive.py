@@ -265,3 +265,22 @@ def test_import_matches_every_object_to_the_inventory(console: Console, root: Se
         match_inventory(console.inventory, fin, archive)
     refused = console.audit.list(root, AuditFilter(account="fin", outcome="REFUSED"))
     assert refused[0].request == "./inventory/deployment/import_deploy"
+
+
+def test_a_twenty_thousand_entry_archive_with_a_late_duplicate_is_refused_fast(
+        tmp_path: Path) -> None:
+    """The duplicate-name check is linear: 9,999 signed objects in their own folders, then a
+    second 'w0' (20,000 entries, the default limit) is refused fast (it was quadratic)."""
+    import time
+
+    from tests.hostile_archives import signed_pair
+    entries = [e for i in range(9_999) for e in signed_pair(f"f{i}/w{i}.workflow.json")]
+    entries += signed_pair("last/w0.workflow.json")
+    archive = zip_with(tmp_path / "many.zip", entries)
+    started = time.perf_counter()
+    read = read_archive(archive, ArchiveConfig())
+    assert time.perf_counter() - started < 5.0
+    started = time.perf_counter()
+    with pytest.raises(ArchiveRefused, match="a second workflow named 'w0'"):
+        classify(archive.name, read)
+    assert time.perf_counter() - started < 1.0  # quadratic: about 4 s here

@@ -297,14 +297,17 @@ def test_a_successful_login_resets_the_delay(console, clock):
     assert clock.slept == [1.0, 2.0, 1.0]
 
 
-def test_failures_from_one_source_do_not_slow_another(console, clock):
-    for _ in range(3):
-        failed_login(console, "root", "wrong-password", source="tty1")
+def test_the_source_a_caller_names_does_not_steer_the_delay(console, clock):
+    """The source (SSH_CLIENT and such) is the caller's to set: the delay is the account's."""
+    for index in range(3):
+        failed_login(console, "root", "wrong-password", source=f"cli:x@10.0.0.{index}")
     assert clock.slept == [1.0, 2.0]
-
     failed_login(console, "root", "wrong-password", source="tty2")
+    assert clock.slept == [1.0, 2.0, 4.0]
     login(console, "root", "root", source="tty3")
-    assert clock.slept == [1.0, 2.0]
+    assert clock.slept == [1.0, 2.0, 4.0, 8.0]
+    failed_login(console, "alice", "wrong-password", source="tty3")  # another account
+    assert clock.slept == [1.0, 2.0, 4.0, 8.0]
 
 
 def test_failures_are_forgotten_after_a_day(console, clock):

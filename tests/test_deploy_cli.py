@@ -25,13 +25,19 @@ def test_readme_signing_key_commands(tmp_path: Path) -> None:
                  ["req", "-new", "-key", "signing.key", "-subj", "/CN=alice",
                   "-out", "signing.csr"]):
         subprocess.run(["openssl", *args], cwd=tmp_path, check=True, capture_output=True)
+    # A certificate the CA issued for alice is alice's: root cannot register it as its own.
     code, _, err = cli("cert", "sign-csr", str(tmp_path / "signing.csr"), "--purpose",
-                       "signing", "--name", "alice", "--out", str(tmp_path / "signing.pem"))
+                       "signing", "--name", "alice", "--out", str(tmp_path / "alice.pem"))
+    assert code == 0, err
+    code, _, err = cli("signing-key", "register", str(tmp_path / "alice.pem"))
+    assert code != 0 and "names the account 'alice', not 'root'" in err
+    code, _, err = cli("cert", "sign-csr", str(tmp_path / "signing.csr"), "--purpose",
+                       "signing", "--name", "root", "--out", str(tmp_path / "signing.pem"))
     assert code == 0, err
     code, out, err = cli("signing-key", "register", str(tmp_path / "signing.pem"))
     assert code == 0, err
     code, out, _ = cli("signing-key", "show")
-    assert code == 0 and "CN=alice" in out and "REGISTERED" in out
+    assert code == 0 and "CN=root" in out and "REGISTERED" in out
     code, _, err = cli("deploy", "/", "--controller", "controller-1")
     assert code != 0 and "certificate only" in err
     code, _, err = cli("signing-key", "import", "--key", str(tmp_path / "signing.key"),

@@ -323,8 +323,16 @@ def test_high_one_changed_byte_is_refused_and_nothing_deployed(
         tmp_path: Path) -> None:
     before = deployed_version(estate, "hello")
     signed = sign_archive(console, high[0], high[1], tmp_path, tamper=True)
-    with pytest.raises(ArchiveRefused, match="does not match its signature"):
+    with pytest.raises(ArchiveRefused, match="does not match its signature") as refused:
         console.deployments.import_deploy(high[0], signed, "controller-1", meta=META)
+    assert "SHA256withRSA" in str(refused.value)
+    # otto's EC key: the SHA-256 signature (openssl dgst -sha256) is not blamed on
+    # SHA512withECDSA, the last algorithm tried; both are named.
+    by_otto = sign_archive(console, high[2], high[3], tmp_path, tamper=True)
+    with pytest.raises(ArchiveRefused, match="does not match its signature") as refused:
+        console.deployments.import_deploy(high[2], by_otto, "controller-1", meta=META)
+    assert "signature (SHA512withECDSA by" not in str(refused.value)
+    assert "neither SHA256withECDSA nor SHA512withECDSA by 'CN=otto" in str(refused.value)
     assert deployed_version(estate, "hello") == before
     assert audit_rows(console, "./inventory/deployment/import_deploy")[-1]["outcome"] == \
         "REFUSED"

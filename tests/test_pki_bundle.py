@@ -63,7 +63,7 @@ def test_bundle_entries_are_read_by_openssl_and_keytool(pki: Console, admin: Ses
                                                         tmp_path: Path) -> None:
     entries = _entries(_bundle(pki, admin, tmp_path))
     manifest = json.loads(entries["manifest.json"])
-    assert manifest["format"] == "js7tui-bundle/1" and manifest["component"] == "controller"
+    assert manifest["format"] == "js7tui-bundle/2" and manifest["component"] == "controller"
     assert manifest["name"] == "primary"
     assert manifest["subject"] == "CN=primary,OU=controller,O=js7tui"
     assert set(manifest["files"]) == set(ENTRIES)
@@ -78,9 +78,14 @@ def test_bundle_entries_are_read_by_openssl_and_keytool(pki: Console, admin: Ses
     assert "https-cert.pem: OK" in run("openssl", "verify", "-CAfile", "ca.pem",
                                        "-purpose", "sslserver", "https-cert.pem",
                                        cwd=out).stdout
-    assert "https-cert.pem: OK" in run("openssl", "verify", "-CAfile",
-                                       "trusted-x509-keys/js7tui-root-ca.pem", "-untrusted",
-                                       "ca.pem", "https-cert.pem", cwd=out).stdout
+    # Signed items are trusted through the signing CA only: not the root, not the TLS CA.
+    [signing] = x509.load_pem_x509_certificates(entries["trusted-x509-keys/js7tui-signers.pem"])
+    root, issuing = x509.load_pem_x509_certificates(entries["ca.pem"])
+    assert signing not in (root, issuing) and signing.issuer == root.subject
+    assert "Signing CA" in signing.subject.rfc4514_string()
+    assert "CRL Number" in run("openssl", "crl", "-in",
+                               "trusted-x509-crls/js7tui-signing-ca.crl.pem", "-noout", "-text",
+                               cwd=out).stdout
     assert entries["https-key.pem"].startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
     run("openssl", "pkey", "-in", "https-key.pem", "-passin", f"pass:{PASSWORD}", "-noout",
         cwd=out)
@@ -107,6 +112,20 @@ def test_bundle_entries_are_read_by_openssl_and_keytool(pki: Console, admin: Ses
                              "ca": "tls/ca.pem", "crl": "tls/crl.pem"}
 
 
+def test_import_replaces_the_root_anchor_of_format_1(pki: Console, admin: Session,
+                                                     tmp_path: Path) -> None:
+    """A directory set up from a format-1 bundle trusted the root for signed items; importing
+    a new bundle leaves the signing CA only."""
+    archive = _bundle(pki, admin, tmp_path)
+    target = tmp_path / "old-controller"
+    (target / "trusted-x509-keys").mkdir(parents=True)
+    (target / "trusted-x509-keys" / "js7tui-root-ca.pem").write_bytes(b"old root")
+    import_bundle(archive, target, component="controller", password=PASSWORD.encode(),
+                  name="primary")
+    assert [p.name for p in (target / "trusted-x509-keys").iterdir()] == [
+        "js7tui-signers.pem"]
+
+
 def test_import_writes_private_files(pki: Console, admin: Session, tmp_path: Path) -> None:
     archive = _bundle(pki, admin, tmp_path)
     target = tmp_path / "controller-config"
@@ -115,7 +134,8 @@ def test_import_writes_private_files(pki: Console, admin: Session, tmp_path: Pat
     assert result.name == "primary" and result.warnings == ()
     expected = {"bundle.toml", "tls/https-keystore.p12", "tls/https-truststore.p12",
                 "tls/https-cert.pem", "tls/https-key.pem", "tls/ca.pem", "tls/crl.pem",
-                "trusted-x509-keys/js7tui-root-ca.pem"}
+                "trusted-x509-keys/js7tui-signers.pem",
+                "trusted-x509-crls/js7tui-signing-ca.crl.pem"}
     assert set(_snapshot(target)) == expected
     for path in target.rglob("*"):
         mode = stat.S_IMODE(path.stat().st_mode)

@@ -22,7 +22,7 @@ from cryptography.x509.verification import (
 from js7tui.console import Console
 from js7tui.errors import Conflict, ValidationError
 from js7tui.identity.sessions import Session
-from js7tui.pki import authority, records
+from js7tui.pki import authority, records, signing_ca
 from js7tui.pki.issuing import IssueRequest
 from js7tui.pki.pem import certs_pem
 from js7tui.pki.profiles import Purpose
@@ -40,7 +40,9 @@ EXPECTED_EKU = {"console": [EKU.CLIENT_AUTH], "controller": [EKU.SERVER_AUTH, EK
 
 def _ca_file(console: Console, folder: Path) -> Path:
     path = folder / "ca.pem"
-    path.write_bytes(certs_pem(authority.chain(console.store.conn).certs))
+    signing = signing_ca.read(console.store.conn)
+    path.write_bytes(certs_pem([*authority.chain(console.store.conn).certs,
+                                *([signing.cert] if signing else [])]))
     return path
 
 
@@ -97,8 +99,11 @@ def test_signing_certificate_for_an_account_chains_for_code_signing(
     verified = (PolicyBuilder().store(Store([ca.root])).time(pki.clock.now())
                 .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(),
                                     ee_policy=ee)
-                .build_client_verifier().verify(issued.cert, [ca.intermediate]))
-    assert [c.subject for c in verified.chain] == [issued.cert.subject, ca.intermediate.subject,
+                .build_client_verifier().verify(issued.cert, [issued.chain[1]]))
+    signing = signing_ca.read(pki.store.conn)
+    assert signing is not None and issued.chain[1] == signing.cert  # not the TLS issuing CA
+    assert signing.cert != ca.intermediate
+    assert [c.subject for c in verified.chain] == [issued.cert.subject, signing.cert.subject,
                                                    ca.root.subject]
     usage = issued.cert.extensions.get_extension_for_class(x509.KeyUsage).value
     assert usage.digital_signature and not usage.key_encipherment

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -242,3 +243,54 @@ def test_a_deleted_accounts_token_does_not_work_for_a_new_account_of_that_name(r
 
     with pytest.raises(SessionRequired):
         console.sessions.resume(alice.token)
+
+
+# -- throttling across processes ---------------------------------------------------------------
+def _bad_login(home: str, index: int, barrier, results) -> None:  # type: ignore[no-untyped-def]
+    """In a process of its own: open the home, wait for the others, try a wrong password."""
+    import contextlib
+    import time
+
+    from js7tui.console import open_console
+    from js7tui.errors import AuthenticationError
+    from js7tui.home import Home
+    from js7tui.identity.chain import LoginRequest
+
+    console = open_console(Home(Path(home)))
+    barrier.wait()
+    started = time.monotonic()
+    with contextlib.suppress(AuthenticationError):
+        console.login.login(LoginRequest("root", "wrong-password", f"cli:x@10.9.8.{index}"))
+    results.put(time.monotonic() - started)
+    console.close()
+
+
+@pytest.mark.slow
+def test_parallel_bad_logins_wait_their_turn_whatever_the_source_says(tmp_path: Path) -> None:
+    """Four processes try a wrong password for root at the same moment, each claiming another
+    SSH client: the attempts run one after the other and each waits the delay the earlier ones
+    earned (0 + 1 + 2 + 4 s), instead of all passing at once with none."""
+    import multiprocessing
+    import sqlite3
+
+    from tests.test_cli import make_cli
+
+    cli = make_cli(tmp_path)
+    spawn = multiprocessing.get_context("spawn")
+    barrier, results = spawn.Barrier(4), spawn.Queue()
+    children = [spawn.Process(target=_bad_login, args=(str(cli.home), i, barrier, results))
+                for i in range(4)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(120)
+        assert child.exitcode == 0
+    waits = sorted(results.get(timeout=5) for _ in children)
+    assert waits[-1] >= 7.0, waits  # the last one waited for all others and their delays
+    assert sum(waits) >= 0 + 1 + 3 + 7, waits
+    conn = sqlite3.connect(cli.home / "js7tui.db")
+    try:
+        rows = conn.execute("SELECT source, failures FROM failed_logins").fetchall()
+    finally:
+        conn.close()
+    assert rows == [("*", 4)]  # one counter: the account's

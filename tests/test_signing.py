@@ -214,3 +214,68 @@ def test_chain_checks_are_remembered_per_signer(pki: TestPki, trusted: TrustedKe
         verify_signed_item(sign_item(text, signer.key, certificate=signer.cert,
                                      chain=signer.chain), trusted, now=NOW)
     assert len(trusted._cache) == 1
+
+
+# -- revocation ---------------------------------------------------------------------------------
+def test_a_revoked_signer_is_refused_with_the_crl_set(tmp_path: Path) -> None:
+    from cryptography import x509
+
+    from js7tui.signing import CrlSet
+
+    keys = tmp_path / "trusted-x509-keys"
+    keys.mkdir()
+    fresh = TestPki()
+    victim = fresh.issue("victim", "signing")
+    (keys / "root.pem").write_bytes(pem(fresh.root.cert))
+    signed = sign_item(ITEM, victim.key, certificate=victim.cert, chain=victim.chain)
+    crl_file = tmp_path / "crl.pem"
+    crl_file.write_bytes(fresh.crl_pem())
+    crls = CrlSet(files=[crl_file])
+    trusted = TrustedKeys(keys, revocations=crls)
+    assert verify_signed_item(signed, trusted, now=NOW).signer == victim.dn
+    fresh.revoke(victim)
+    crl_file.write_bytes(fresh.crl_pem())
+    trusted.refresh()
+    problem = refused(signed, trusted)
+    assert problem.code == "SignerRevoked"
+    assert f"the signing certificate {victim.dn} (serial {victim.cert.serial_number:x}) was " \
+           "revoked on " in str(problem)
+    # The optional CRL set of verify_signed_item (the console's import) does the same.
+    bare = TrustedKeys.of([fresh.root.cert])
+    assert verify_signed_item(signed, bare, now=NOW)
+    memory = CrlSet.of([x509.load_pem_x509_crl(fresh.crl_pem())])
+    with pytest.raises(SignatureRefused) as info:
+        verify_signed_item(signed, bare, now=NOW, crls=memory)
+    assert info.value.code == "SignerRevoked"
+    # A CRL nobody can verify (another CA's key under the same issuer name) revokes nothing.
+    forged = TestPki()
+    forged.intermediate = type(fresh.intermediate)(fresh.intermediate.cert,
+                                                   forged.intermediate.key, [])
+    forged.revoke(victim)
+    assert verify_signed_item(signed, bare, now=NOW,
+                              crls=CrlSet.of([x509.load_pem_x509_crl(forged.crl_pem())]))
+
+
+def test_a_revoked_intermediate_revokes_its_signers() -> None:
+    import datetime as _dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    from js7tui.signing import CrlSet
+
+    fresh = TestPki()
+    signer = fresh.issue("under-revoked-ca", "signing")
+    signed = sign_item(ITEM, signer.key, certificate=signer.cert, chain=signer.chain)
+    root_crl = (x509.CertificateRevocationListBuilder().issuer_name(fresh.root.cert.subject)
+                .last_update(NOW - _dt.timedelta(minutes=1))
+                .next_update(NOW + _dt.timedelta(days=1))
+                .add_revoked_certificate(x509.RevokedCertificateBuilder()
+                                         .serial_number(fresh.intermediate.cert.serial_number)
+                                         .revocation_date(NOW - _dt.timedelta(minutes=1))
+                                         .build())
+                .sign(fresh.root.key, hashes.SHA256()))
+    trusted = TrustedKeys.of([fresh.root.cert], CrlSet.of([root_crl]))
+    problem = refused(signed, trusted)
+    assert problem.code == "SignerRevoked"
+    assert "the CA certificate in the signer's chain" in str(problem)

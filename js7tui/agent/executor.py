@@ -106,6 +106,7 @@ class Executor:
             version = f" version {version_id}" if version_id else ""
             raise Problem(409, "UnknownItem",
                           f"{item_type} '{path}'{version} is not attached to this Agent")
+        self.trusted.refresh()  # keys and CRLs as they are now, before each job start
         try:
             return verify_item(signed_from_row(row), self.trusted, self.clock.now()).item
         except SignatureRefused as exc:

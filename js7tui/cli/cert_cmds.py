@@ -86,6 +86,9 @@ def add_cert_parsers(sub: argparse._SubParsersAction) -> None:
     _out(p, "--out-key", False, "write the private key here (PKCS#8, 0600)")
     p.add_argument("--key-password-stdin", action="store_true",
                    help="encrypt --out-key with a password read from standard input")
+    p.add_argument("--csr", type=Path, metavar="FILE",
+                   help="certify the key of this PKCS#10 request (the key stays with its "
+                        "owner; the only way for a signing certificate at HIGH)")
     _meta(p)
     p.set_defaults(func=cmd_issue)
 
@@ -162,6 +165,8 @@ def add_cert_parsers(sub: argparse._SubParsersAction) -> None:
     p = crl_acts.add_parser("export", help="write the current CRL (PEM) for transfer")
     _out(p)
     p.add_argument("--root", action="store_true", help="the root CA's CRL instead")
+    p.add_argument("--signing", action="store_true",
+                   help="the signing CA's and the root's CRLs (for trusted-x509-crls/)")
     p.add_argument("--force", action="store_true", help="overwrite FILE")
     _meta(p)
     p.set_defaults(func=cmd_crl_export)
@@ -331,6 +336,19 @@ def cmd_show(ctx: CliContext, args: argparse.Namespace) -> int:
 
 def cmd_issue(ctx: CliContext, args: argparse.Namespace) -> int:
     purpose = Purpose.parse(args.purpose)
+    if args.csr is not None:
+        if args.out_key or args.keep_key:
+            raise ValidationError("with --csr the key stays with the requester: --out-key and "
+                                  "--keep-key do not apply")
+        if not args.out_cert:
+            raise ValidationError("give --out-cert FILE for the certificate chain")
+        issued = ctx.console.certificates.issue_from_csr(
+            ctx.session(), _read(args.csr, "the request"),
+            _request(args, args.purpose, args.name), meta=audit_meta(args))
+        ctx.say(f"issued {issued.record.label} for {issued.record.subject} from the request, "
+                f"valid until {issued.record.not_after:%Y-%m-%d}")
+        _write_issued(ctx, args, issued)
+        return 0
     if purpose in (Purpose.USER, Purpose.SIGNING) and not (args.out_key or args.keep_key):
         raise ValidationError(f"a {purpose.value} certificate's key is not kept by default: "
                               "give --out-key FILE (or --keep-key)")
@@ -402,7 +420,8 @@ def cmd_revoke(ctx: CliContext, args: argparse.Namespace) -> int:
     record = ctx.console.certificates.revoke(ctx.session(), args.serial, args.reason,
                                              meta=audit_meta(args))
     ctx.say(f"revoked {record.label} ({record.revocation_reason}); a new CRL is signed: "
-            "distribute it with js7tui cert crl export --out FILE")
+            "distribute it with js7tui cert crl export --out FILE (a signing certificate: "
+            "cert crl export --signing --out FILE)")
     return 0
 
 
@@ -452,6 +471,13 @@ def cmd_crl_sign(ctx: CliContext, args: argparse.Namespace) -> int:
 
 def cmd_crl_export(ctx: CliContext, args: argparse.Namespace) -> int:
     _check_free(args.out, args.force)
+    if args.signing:
+        pem = ctx.console.certificates.export_signing_crls(ctx.session(), meta=audit_meta(args))
+        _write(args.out, pem.encode("ascii"), force=True)
+        ctx.say(f"signing CRLs written to {args.out}; install it as trusted-x509-crls/"
+                "js7tui-signing-ca.crl.pem on every Controller and Agent (read without a "
+                "restart)")
+        return 0
     record = ctx.console.certificates.export_crl(ctx.session(), root=args.root,
                                                  meta=audit_meta(args))
     _write(args.out, record.crl_pem.encode("ascii"), force=True)

@@ -303,6 +303,10 @@ class ControllerClient:
         return [ItemState.from_wire(i) for i in self.call("GET", "/api/item/state",
                                                           params=params)["items"]]
 
+    def revoked_items(self) -> list[dict[str, Any]]:
+        """Deployed items the Controller can no longer run, with the code and reason."""
+        return list(self.call("GET", "/api/item/revoked")["items"])
+
     def signed_item(self, item_type: str, path: str, version_id: str | None = None
                     ) -> SignedItem:
         params = {"itemType": item_type, "path": path, **(

@@ -20,6 +20,7 @@ Routes (besides ``POST /api/session`` and ``GET /api``):
   (``detaching``: the Agents still to drop a deleted item; ``items`` is empty when nothing
   matches)
 - ``GET /api/item/signed?itemType=&path=[&versionId=]``: the signed item as deployed
+- ``GET /api/item/revoked``: deployed items it can no longer run (signer revoked, ...)
 - ``POST /api/order``: add orders ``[{id, workflowPath, arguments}]`` (or one object)
 - ``GET /api/order[?state=]`` (newest first, with their steps but no output),
   ``GET /api/order/{id}``, ``GET /api/order/{id}/log``
@@ -57,6 +58,7 @@ from js7tui.engine.items import check_update
 from js7tui.engine.problems import Problem
 from js7tui.engine.shapes import output_slice
 from js7tui.engine.tls import build_client_context
+from js7tui.engine.unrunnable import unrunnable_items
 
 log = logging.getLogger("js7tui.controller")
 MAX_LIST = 1000
@@ -79,6 +81,7 @@ class ControllerServer(EngineServer):
         return [web.post("/api/item", self.update_items), web.get("/api/item", self.items),
                 web.get("/api/item/state", self.item_state),
                 web.get("/api/item/signed", self.signed_item),
+                web.get("/api/item/revoked", self.revoked_items),
                 web.post("/api/order", self.add_orders), web.get("/api/order", self.list_orders),
                 web.get("/api/order/{order_id}", self.order),
                 web.get("/api/order/{order_id}/log", self.order_log),
@@ -166,6 +169,10 @@ class ControllerServer(EngineServer):
                 "detaching": ([] if current is not None
                               else self.journal.detaching(row["item_type"], row["path"]))})
         return web.json_response({"items": answer})
+
+    async def revoked_items(self, request: web.Request) -> web.Response:
+        return web.json_response({"items": unrunnable_items(
+            self.journal.conn, self.trusted, self.clock.now())})
 
     async def signed_item(self, request: web.Request) -> web.Response:
         query = request.query

@@ -1,7 +1,8 @@
 """Archives for external signing (reference 4.4): writing zip / tar.gz, and a hardened reader.
 
 The reader trusts nothing in the file. Before anything is unpacked it refuses, naming the entry
-and the reason: absolute paths, ``..``, backslashes and control characters in names, symbolic
+and the reason: absolute paths, ``..``, backslashes and control characters in names (checked
+in the raw bytes of the headers too, before zipfile or tarfile cut a name at a NUL), symbolic
 and hard links, device files, FIFOs and sockets, encrypted zip entries, duplicate entries
 (after removing a leading ``./``), more entries than ``[archive] max_entries``, and more
 unpacked bytes than ``max_entry_bytes`` per entry or ``max_bytes`` in all. Sizes are checked
@@ -30,7 +31,8 @@ from typing import IO
 from js7tui.config import ArchiveConfig
 from js7tui.errors import ValidationError
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 MAX_NAME = 1024
 # Room for tar headers (512 bytes each, a pax header may add two) and padding.
@@ -185,6 +187,57 @@ class _Reader:
         return data
 
 
+class _RawName(Exception):
+    """A name whose raw header bytes hold a NUL or a control character."""
+
+    def __init__(self, raw: bytes, what: str) -> None:
+        super().__init__(what)
+        self.raw = raw.decode("utf-8", "replace")
+        self.what = what
+
+
+def _check_raw_name(field: bytes, what: str = "the name") -> None:
+    """A NUL-terminated header field: nothing but NUL padding may follow its first NUL, and
+    no control byte may be in it (tarfile's ``nts`` would cut the name at the NUL)."""
+    value = field.rstrip(b"\0")
+    if b"\0" in value:
+        raise _RawName(value, f"{what} contains a NUL byte")
+    if _CONTROL_BYTES.search(value):
+        raise _RawName(value, f"{what} contains a control character")
+
+
+class _CheckedTarInfo(tarfile.TarInfo):
+    """Checks the raw name fields of each header before tarfile decodes (and cuts) them."""
+
+    @classmethod
+    def frombuf(cls, buf: bytes, encoding: str, errors: str) -> tarfile.TarInfo:
+        if len(buf) == tarfile.BLOCKSIZE and buf.count(0) != tarfile.BLOCKSIZE:
+            _check_raw_name(buf[0:100])
+            _check_raw_name(buf[157:257], "the link name")
+            if buf[257:265] == b"ustar\x0000":  # POSIX: the prefix field is part of the name
+                _check_raw_name(buf[345:500])
+        return super().frombuf(buf, encoding, errors)  # type: ignore[misc]
+
+    def _proc_gnulong(self, tarfile: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+        """A GNU long name or link: its data block is checked as it is read."""
+        fileobj = tarfile.fileobj
+        read = fileobj.read  # type: ignore[union-attr]
+        pending = [True]
+
+        def checked(*args: object) -> bytes:
+            data = read(*args)
+            if pending:
+                pending.clear()
+                _check_raw_name(data, "the long name")
+            return data
+
+        fileobj.read = checked  # type: ignore[union-attr,method-assign]
+        try:
+            return super()._proc_gnulong(tarfile)  # type: ignore[misc]
+        finally:
+            del fileobj.read  # type: ignore[union-attr]
+
+
 def _kind_refusal(mode: int) -> str | None:
     kind = stat.S_IFMT(mode)
     if kind == stat.S_IFLNK:
@@ -208,7 +261,10 @@ def _read_zip(path: Path, reader: _Reader) -> list[ArchiveEntry]:
         reader.count(len(infos))
         wanted: list[tuple[zipfile.ZipInfo, str]] = []
         for info in infos:
-            raw = info.filename
+            # orig_filename: the name as stored, before zipfile cut it at a NUL byte.
+            if "\0" in info.orig_filename:
+                raise reader.refuse(info.orig_filename, "the name contains a NUL byte")
+            raw = info.orig_filename
             name = reader.name(raw)
             mode = info.external_attr >> 16
             refusal = _kind_refusal(mode)
@@ -262,7 +318,7 @@ def _read_tar_gz(path: Path, reader: _Reader) -> list[ArchiveEntry]:
     try:
         with open(path, "rb") as raw_file, gzip.GzipFile(fileobj=raw_file) as unzipped:
             stream = io.BufferedReader(_CountingStream(unzipped, reader, ceiling))
-            with tarfile.open(fileobj=stream, mode="r|") as archive:
+            with tarfile.open(fileobj=stream, mode="r|", tarinfo=_CheckedTarInfo) as archive:
                 for index, member in enumerate(archive, start=1):
                     reader.count(index)
                     raw = member.name
@@ -287,6 +343,8 @@ def _read_tar_gz(path: Path, reader: _Reader) -> list[ArchiveEntry]:
                                                                           member.size)))
     except ArchiveRefused:
         raise
+    except _RawName as exc:
+        raise reader.refuse(exc.raw, exc.what) from None
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise reader.refuse(reader.current, f"not a readable tar.gz file ({exc})") from None
     return entries

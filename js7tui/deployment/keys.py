@@ -23,6 +23,7 @@ from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.x509.oid import NameOID
 
 from js7tui import security_level
 from js7tui.audit import AuditMeta, Category
@@ -32,14 +33,14 @@ from js7tui.identity.defaults import INITIAL_ACCOUNT
 from js7tui.identity.sessions import Session
 from js7tui.operations import Operations
 from js7tui.permissions.names import INVENTORY_DEPLOY
-from js7tui.pki import authority, issuing
+from js7tui.pki import authority, issuing, signing_ca
 from js7tui.pki.issuing import IssueRequest
 from js7tui.pki.keys import KeyType, load_private_pem, private_pem, same_public_key
 from js7tui.pki.pem import cert_pem, certs_pem, serial_hex
 from js7tui.pki.profiles import Purpose
 from js7tui.secrets import SecretBox
 from js7tui.security_level import SecurityLevel
-from js7tui.signing import SignatureRefused, TrustedKeys
+from js7tui.signing import CrlSet, SignatureRefused, TrustedKeys
 from js7tui.store import Store
 
 CAT = Category.DEPLOYMENT
@@ -73,11 +74,12 @@ class SigningIdentity:
     def intermediates(self) -> tuple[x509.Certificate, ...]:
         return tuple(c for c in self.chain if c.subject != c.issuer)
 
-    def trusted(self) -> TrustedKeys:
+    def trusted(self, revocations: CrlSet | None = None) -> TrustedKeys:
         """The anchor this identity's signatures are checked against: the root of its chain,
-        or the certificate itself when it is self-signed."""
+        or the certificate itself when it is self-signed; with ``revocations`` the chain is
+        also checked against those CRLs."""
         roots = [c for c in self.chain if c.subject == c.issuer]
-        return TrustedKeys.of(roots or [self.cert])
+        return TrustedKeys.of(roots or [self.cert], revocations)
 
     def signer_pem(self) -> str:
         """What a signed item carries: the certificate, then its intermediates."""
@@ -110,6 +112,47 @@ def check_not_revoked(conn: sqlite3.Connection, cert: x509.Certificate) -> None:
                 f"the signing certificate '{cert.subject.rfc4514_string()}' was revoked by "
                 f"the console's CA at {row[1]} ({row[2] or 'unspecified'}); register or "
                 "generate a new one")
+
+
+def _names_in(cert: x509.Certificate) -> tuple[list[str], list[str]]:
+    """The subject's common names and the certificate's e-mail addresses (subject, SAN)."""
+    cns = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    emails = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS)]
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        emails += san.get_values_for_type(x509.RFC822Name)
+    except x509.ExtensionNotFound:
+        pass
+    return cns, emails
+
+
+def check_belongs_to(conn: sqlite3.Connection, cert: x509.Certificate, account: str) -> None:
+    """A signing certificate belongs to one account: refuse one whose subject CN or e-mail
+    names another account (its name, ``NAME-signing`` as the console issues them, its e-mail
+    address or an address whose local part is its name), or that this console's CA issued
+    for another owner."""
+    accounts = {(r[0] or ""): (r[1] or "") for r in conn.execute(
+        "SELECT name, email FROM accounts")}
+    cns, emails = _names_in(cert)
+
+    def names(other: str, email: str) -> bool:
+        low = other.lower()
+        if any(cn.lower() in (low, f"{low}-signing") for cn in cns):
+            return True
+        return any((email and e.lower() == email.lower()) or e.lower().split("@")[0] == low
+                   for e in emails)
+
+    others = sorted(name for name, email in accounts.items()
+                    if name != account and names(name, email))
+    for row in conn.execute("SELECT owner FROM pki_certificates WHERE serial = ? AND "
+                            "purpose = 'signing'", (serial_hex(cert),)):
+        if row[0] and row[0] != account:
+            others.append(row[0])
+    if others:
+        raise ValidationError(
+            f"the signing certificate '{cert.subject.rfc4514_string()}' names the account "
+            f"'{sorted(set(others))[0]}', not '{account}': a signing certificate belongs to "
+            "the account it names; register a certificate of your own")
 
 
 def _load_pem_certs(data: bytes, what: str) -> list[x509.Certificate]:
@@ -194,8 +237,7 @@ class SigningKeyService:
             issued = issuing.issue(op.conn, self.clock.now(), IssueRequest(
                 Purpose.SIGNING, f"{target}-signing", owner=target, key_type=key_type),
                 created_by=op.session.account)
-            ca = authority.chain(op.conn)
-            chain = [ca.intermediate, ca.root]
+            chain = list(issued.chain[1:])  # the signing CA, then the root
             self._store(op.conn, target, issued.cert, chain, issued.key, "GENERATED",
                         op.session.account)
             op.record(path=target, parameters=self._params(target, issued.cert, "GENERATED"))
@@ -237,7 +279,10 @@ class SigningKeyService:
                 ca = authority.chain(self.store.conn)
             except NotFound:
                 ca = None
-            if ca is not None and cert.issuer == ca.intermediate.subject:
+            signing = signing_ca.read(self.store.conn)
+            if ca is not None and signing is not None and cert.issuer == signing.cert.subject:
+                chain = [signing.cert, ca.root]
+            elif ca is not None and cert.issuer == ca.intermediate.subject:
                 chain = [ca.intermediate, ca.root]
         check_certificate(cert, chain, self.clock.now())
         check_not_revoked(self.store.conn, cert)
@@ -250,6 +295,7 @@ class SigningKeyService:
                              permissions=[INVENTORY_DEPLOY], meta=meta) as op:
             target = self._target(op.session, account)
             self._own(op.session, target)
+            check_belongs_to(op.conn, cert, target)
             self._store(op.conn, target, cert, chain, key, origin, op.session.account)
             op.record(path=target, parameters=self._params(target, cert, origin))
         return SigningIdentity(target, cert, tuple(chain), origin, "", None)

@@ -66,6 +66,7 @@ from js7tui.identity.sessions import Session
 from js7tui.inventory import InventoryService, ObjectType
 from js7tui.operations import Op, Operations
 from js7tui.permissions.names import CONTROLLER_DEPLOY, INVENTORY_DEPLOY, INVENTORY_VIEW
+from js7tui.pki.crl import held_crls
 from js7tui.remote import Intent, RemoteChanges, RemoteOutcome, RemoteState, reconcile_quietly
 from js7tui.signing import (
     Algorithm,
@@ -548,7 +549,7 @@ class DeploymentService:
         check_not_revoked(self.store.conn, identity.cert)
         signed = read_signed_archive(archive, self.limits)
         candidates = match_inventory(self.inventory, session, signed)
-        trusted = identity.trusted()
+        trusted = identity.trusted(held_crls(self.store.conn))
         algorithms = _algorithms(identity)
         out: list[tuple[EntryCheck, Prepared | None]] = []
         for candidate in candidates:
@@ -598,6 +599,12 @@ class DeploymentService:
             except SignatureRefused as exc:
                 if exc.code == "TamperedWithSignedMessage" and index + 1 < len(algorithms):
                     continue
+                if exc.code == "TamperedWithSignedMessage" and len(algorithms) > 1:
+                    # Not the last algorithm tried: the archive names none, so say all of them.
+                    tried = " nor ".join(a.value for a in algorithms)
+                    raise ArchiveRefused(
+                        label, entry, f"the message does not match its signature (neither "
+                        f"{tried} by '{identity.subject}') [{exc.code}]") from None
                 raise ArchiveRefused(label, entry, f"{exc} [{exc.code}]") from None
         assert verified is not None
         document = verified.document

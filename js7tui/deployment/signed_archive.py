@@ -95,6 +95,7 @@ def classify(label: str, entries: Sequence[ArchiveEntry], *,
     data: dict[str, tuple[ObjectType, ObjectPath, bytes]] = {}
     signatures: dict[str, tuple[str, bytes]] = {}
     certificates: dict[str, tuple[str, bytes]] = {}
+    named: dict[tuple[ObjectType, str], str] = {}
     meta: dict[str, Any] = {}
     for entry in entries:
         name = entry.name
@@ -118,13 +119,13 @@ def classify(label: str, entries: Sequence[ArchiveEntry], *,
                 path = ObjectPath.parse("/" + relative)
             except ValidationError as exc:
                 raise ArchiveRefused(label, name, f"not a valid object path ({exc})") from None
-            twin = next((n for n, (k, p, _) in data.items()
-                         if k is kind and p.name == path.name), None)
+            twin = named.get((kind, path.name))  # one lookup: linear in the entries
             if twin is not None:
                 raise ArchiveRefused(label, name, f"a second {kind.label} named '{path.name}' "
                                                   f"(also '{twin}'); a Controller knows items "
                                                   "by name")
             data[name] = (kind, path, entry.data)
+            named[(kind, path.name)] = name
     for bucket, what in ((signatures, "signature"), (certificates, "certificate")):
         for target, (name, _) in sorted(bucket.items()):
             if target not in data:

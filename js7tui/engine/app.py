@@ -32,12 +32,21 @@ from js7tui.engine.shapes import SESSION_HEADER, ShapeError
 from js7tui.engine.tls import ReloadingServerContext
 from js7tui.errors import ValidationError
 from js7tui.identity.passwords import PasswordHasher
-from js7tui.signing import SignatureRefused, TrustedKeys
+from js7tui.signing import CrlSet, SignatureRefused, TrustedKeys
 from js7tui.store import Store
 
 log = logging.getLogger("js7tui.engine")
 MAX_BODY = 64 * 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def signer_crls(config: ComponentConfig) -> CrlSet:
+    """The CRLs every signer chain is checked against: the TLS CRL (the issuing CA's) and
+    ``trusted-x509-crls/``, verified with the TLS CA certificates or the trust anchors."""
+    tls = config.tls
+    return CrlSet(files=[tls.crl] if tls is not None and tls.crl is not None else [],
+                  directories=[config.trusted_crls_dir],
+                  issuer_files=[tls.ca] if tls is not None else [])
 
 
 def configure_logging(config: ComponentConfig) -> None:
@@ -101,7 +110,7 @@ class EngineServer:
         self.clock = clock or SystemClock()
         self.sessions = HopSessions(config.session_timeout)
         self.clients = ClientMap(config.allowed_clients)
-        self.trusted = TrustedKeys(config.trusted_keys_dir)
+        self.trusted = TrustedKeys(config.trusted_keys_dir, revocations=signer_crls(config))
         self.hasher = PasswordHasher()
         self.started = time.time()
         self.url = ""

@@ -178,6 +178,12 @@ class ComponentConfig:
     jobs: JobsConfig | None = None
     links: LinksConfig = field(default_factory=LinksConfig)
 
+    @property
+    def trusted_crls_dir(self) -> Path:
+        """CRLs for the signer checks besides the TLS CRL (the signing CA's, the root's):
+        every file not starting with ``.``, re-read when it changes; optional."""
+        return self.directory / "trusted-x509-crls"
+
 
 def read_secret_file(path: Path) -> str:
     """A password from a file that only its owner may read (0600), first line, no newline."""

@@ -8,6 +8,13 @@ freshly built :class:`ssl.SSLContext` whenever a watched file changed, so a revo
 the next handshake without a restart, while established connections keep their session. A
 changed file that does not load (half-written CRL, wrong issuer) leaves the previous context in
 force and is logged: failing open is never an option, failing everyone is not either.
+
+Refused handshakes are logged (asyncio drops them silently): the peer's address, OpenSSL's
+reason and, when the client sent a certificate, its subject, issuer and serial. The
+certificate is read from the client's Certificate handshake message as OpenSSL hands it to
+the context's message callback (decrypted, TLS 1.2 and 1.3 alike), because a certificate that
+failed verification is not available otherwise before Python 3.13; the peer address comes from
+the asyncio protocol driving the handshake.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -44,6 +52,67 @@ def _check_crl(files: TlsFiles) -> None:
                      f"of the CA certificates in {files.ca}")
 
 
+_CERTIFICATE_MESSAGE = 11
+
+
+def _sent_certificate(data: bytes, version: object) -> x509.Certificate | None:
+    """The first certificate of a TLS Certificate handshake message (type, 24-bit length,
+    [TLS 1.3: request context], 24-bit list length, 24-bit length + DER ...)."""
+    try:
+        body = data[4:]
+        if version == ssl.TLSVersion.TLSv1_3:
+            body = body[1 + body[0]:]
+        if int.from_bytes(body[:3], "big") == 0:
+            return None
+        size = int.from_bytes(body[3:6], "big")
+        return x509.load_der_x509_certificate(body[6:6 + size])
+    except (IndexError, ValueError):
+        return None
+
+
+def _record_certificate(conn: object, direction: str, version: object, _content: object,
+                        msg_type: object, data: bytes) -> None:
+    if direction == "read" and msg_type == _CERTIFICATE_MESSAGE and isinstance(
+            conn, LoggedSSLObject):
+        conn.sent_certificate = _sent_certificate(data, version)
+
+
+def _peer_of_caller() -> str:
+    """The address of the connection whose handshake is running: asyncio's SSLProtocol
+    calls ``do_handshake`` from its ``_do_handshake``; anything else gives 'unknown peer'."""
+    frame = sys._getframe(2)
+    protocol = frame.f_locals.get("self") if frame is not None else None
+    transport = getattr(protocol, "_transport", None)
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return "unknown peer"
+
+
+def describe_certificate(cert: x509.Certificate | None) -> str:
+    if cert is None:
+        return "no client certificate sent"
+    return (f"client certificate '{cert.subject.rfc4514_string()}' (issuer "
+            f"'{cert.issuer.rfc4514_string()}', serial {format(cert.serial_number, 'x')})")
+
+
+class LoggedSSLObject(ssl.SSLObject):
+    """A server-side TLS connection that logs why its handshake was refused."""
+
+    sent_certificate: x509.Certificate | None = None
+
+    def do_handshake(self) -> None:
+        try:
+            super().do_handshake()
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            raise
+        except ssl.SSLError as exc:
+            reason = getattr(exc, "verify_message", None) or exc.reason or str(exc)
+            log.warning("refused TLS handshake from %s: %s; %s", _peer_of_caller(), reason,
+                        describe_certificate(self.sent_certificate))
+            raise
+
+
 def build_server_context(files: TlsFiles) -> ssl.SSLContext:
     """Server side: our certificate chain, client certificates required from our CA, the CRL
     checked for the client's certificate when there is one."""
@@ -52,6 +121,8 @@ def build_server_context(files: TlsFiles) -> ssl.SSLContext:
     ctx.load_cert_chain(files.cert, files.key)
     ctx.load_verify_locations(cafile=files.ca)
     ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.sslobject_class = LoggedSSLObject
+    ctx._msg_callback = _record_certificate  # type: ignore[attr-defined]
     if files.crl is not None:
         _check_crl(files)
         ctx.load_verify_locations(cafile=files.crl)

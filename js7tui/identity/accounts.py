@@ -437,7 +437,14 @@ class AccountService:
     # -- own password ---------------------------------------------------------------------
     def change_password(self, *, account: str, old: str, new: str, repeated: str | None = None,
                         service: str | None = None, source: str = "local") -> None:
-        """Change a password with the old one (also a forced change); no session needed."""
+        """Change a password with the old one (also a forced change); no session needed.
+        Attempts on one account run one at a time, across processes (see ``throttle``)."""
+        with throttle.serialised(self.store.path, account):
+            self._change_password(account=account, old=old, new=new, repeated=repeated,
+                                  service=service, source=source)
+
+    def _change_password(self, *, account: str, old: str, new: str, repeated: str | None,
+                         service: str | None, source: str) -> None:
         conn = self.store.conn
         if service:
             named = records.service(conn, service)

@@ -179,6 +179,11 @@ class LoginChain:
 
     # -- the chain ------------------------------------------------------------------------
     def login(self, request: LoginRequest) -> LoginResult:
+        """One attempt at a time per account, across processes (see ``throttle``)."""
+        with throttle.serialised(self.store.path, request.account):
+            return self._login(request)
+
+    def _login(self, request: LoginRequest) -> LoginResult:
         typed = request.account.strip()
         if not typed and not request.service:
             raise ValidationError("the account name is empty")

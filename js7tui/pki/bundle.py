@@ -1,6 +1,6 @@
 """The bundle archive a Controller, Agent or console takes to its host (air-gapped transfer).
 
-Format ``js7tui-bundle/1`` (a zip file; the contract other code relies on):
+Format ``js7tui-bundle/2`` (a zip file; the contract other code relies on):
 
 * ``manifest.json``: format, component, name, subject (RFC 4514), serial (hex), not_after,
   created, and ``files``: the SHA-256 of every other entry.
@@ -8,7 +8,11 @@ Format ``js7tui-bundle/1`` (a zip file; the contract other code relies on):
   truststore (root and intermediate as trustedCertEntry).
 * ``https-cert.pem`` (leaf, intermediate), ``https-key.pem`` (PKCS#8 encrypted with the store
   password), ``ca.pem`` (root, intermediate), ``crl.pem`` (the intermediate's current CRL).
-* ``trusted-x509-keys/js7tui-root-ca.pem``: the root, as trust anchor for signed deployments.
+* ``trusted-x509-keys/js7tui-signers.pem``: the trust anchors for signed deployments: the
+  signing CA (an intermediate for code signing only) and the signer certificates registered to
+  accounts; never the root or the TLS issuing CA (format 1 had the root here).
+* ``trusted-x509-crls/js7tui-signing-ca.crl.pem``: the signing CA's and the root's CRLs, for
+  the signer checks (the TLS CRL ``crl.pem`` is checked for signers too).
 * ``bundle.toml``: the config fragment (paths relative to the config directory, the DNs the
   component accepts as clients and the user each maps to).
 """
@@ -32,7 +36,7 @@ from js7tui.pki.authority import CaChain
 from js7tui.pki.keys import PrivateKey, private_pem
 from js7tui.pki.pem import certs_pem, serial_hex
 
-FORMAT = "js7tui-bundle/1"
+FORMAT = "js7tui-bundle/2"
 MANIFEST = "manifest.json"
 KEYSTORE = "https-keystore.p12"
 TRUSTSTORE = "https-truststore.p12"
@@ -40,9 +44,12 @@ CERT_PEM = "https-cert.pem"
 KEY_PEM = "https-key.pem"
 CA_PEM = "ca.pem"
 CRL_PEM = "crl.pem"
-TRUSTED_ROOT = "trusted-x509-keys/js7tui-root-ca.pem"
+TRUSTED_SIGNERS = "trusted-x509-keys/js7tui-signers.pem"
+SIGNING_CRLS = "trusted-x509-crls/js7tui-signing-ca.crl.pem"
+OLD_TRUSTED_ROOT = "trusted-x509-keys/js7tui-root-ca.pem"   # format 1: removed on import
 CONFIG = "bundle.toml"
-ENTRIES = (KEYSTORE, TRUSTSTORE, CERT_PEM, KEY_PEM, CA_PEM, CRL_PEM, TRUSTED_ROOT, CONFIG)
+ENTRIES = (KEYSTORE, TRUSTSTORE, CERT_PEM, KEY_PEM, CA_PEM, CRL_PEM, TRUSTED_SIGNERS,
+           SIGNING_CRLS, CONFIG)
 COMPONENTS = ("controller", "agent", "console")
 P12_KDF_ROUNDS = 100_000
 ROOT_ALIAS = b"js7tui-root-ca"
@@ -88,7 +95,8 @@ def config_fragment(component: str, name: str, subject: str,
 
 def build_bundle(*, component: str, name: str, leaf: x509.Certificate, key: PrivateKey,
                  ca: CaChain, crl_pem: bytes, allowed_clients: Sequence[AllowedClient],
-                 password: bytes, now: datetime) -> bytes:
+                 password: bytes, now: datetime, signers: Sequence[x509.Certificate] = (),
+                 signing_crls_pem: bytes = b"") -> bytes:
     """The archive's bytes; nothing is written to disk here."""
     encryption = _p12_encryption(password)
     subject = leaf.subject.rfc4514_string()
@@ -102,7 +110,8 @@ def build_bundle(*, component: str, name: str, leaf: x509.Certificate, key: Priv
         KEY_PEM: private_pem(key, password),
         CA_PEM: certs_pem([ca.root, ca.intermediate]),
         CRL_PEM: crl_pem,
-        TRUSTED_ROOT: certs_pem([ca.root]),
+        TRUSTED_SIGNERS: certs_pem(list(signers)) if signers else b"",
+        SIGNING_CRLS: signing_crls_pem,
         CONFIG: config_fragment(component, name, subject, allowed_clients).encode("utf-8"),
     }
     manifest = {

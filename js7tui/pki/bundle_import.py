@@ -29,6 +29,7 @@ from js7tui.pki.keys import load_private_pem, private_pem, same_public_key
 from js7tui.pki.pem import load_certs, serial_hex
 from js7tui.pki.profiles import Purpose
 from js7tui.pki.verify import verify_leaf
+from js7tui.signing.revocation import load_crls
 
 MAX_ENTRY_BYTES = 1 << 20
 TARGETS = {
@@ -39,7 +40,8 @@ TARGETS = {
     fmt.KEY_PEM: "tls/https-key.pem",
     fmt.CA_PEM: "tls/ca.pem",
     fmt.CRL_PEM: "tls/crl.pem",
-    fmt.TRUSTED_ROOT: "trusted-x509-keys/js7tui-root-ca.pem",
+    fmt.TRUSTED_SIGNERS: fmt.TRUSTED_SIGNERS,
+    fmt.SIGNING_CRLS: fmt.SIGNING_CRLS,
 }
 
 
@@ -188,6 +190,19 @@ def verify_bundle(entries: dict[str, bytes], manifest: dict[str, object], passwo
         warnings.append(f"the CRL's next update ({crl.next_update_utc:%Y-%m-%d}) has passed: "
                         "servers checking revocation will refuse clients until a current CRL "
                         "is installed (js7tui cert crl export on the console)")
+    signers = (load_certs(entries[fmt.TRUSTED_SIGNERS], fmt.TRUSTED_SIGNERS)
+               if entries[fmt.TRUSTED_SIGNERS].strip() else [])
+    if any(c in (ca.root, ca.intermediate) for c in signers):
+        raise BundleRefused(f"{fmt.TRUSTED_SIGNERS} trusts the root or the TLS issuing CA "
+                            "for signed items; only the signing CA and registered signers "
+                            "belong there")
+    try:
+        load_crls(entries[fmt.SIGNING_CRLS], fmt.SIGNING_CRLS)
+    except ValueError as exc:
+        raise BundleRefused(str(exc)) from None
+    if not signers:
+        warnings.append("the bundle trusts no signer yet (no signing CA, no registered "
+                        "signing certificate): every signed item will be refused")
     try:
         config = tomllib.loads(entries[fmt.CONFIG].decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -228,6 +243,8 @@ def import_bundle(archive: Path, directory: Path, *, component: str, password: b
             target = directory / relative
             _write_private(target, key_pem if entry == fmt.KEY_PEM else entries[entry])
             written.append(target)
+        # Format 1 trusted the root for signed items; the signing CA replaces it.
+        (directory / fmt.OLD_TRUSTED_ROOT).unlink(missing_ok=True)
     except OSError as exc:
         done = ", ".join(str(p.relative_to(directory)) for p in written) or "none"
         raise ValidationError(f"cannot write into {directory}: {exc.strerror or exc} (files "

@@ -20,6 +20,7 @@ from js7tui.pki.authority import issuer, root_issuer
 from js7tui.pki.builder import BACKDATE, Issuer
 from js7tui.pki.keys import signature_hash
 from js7tui.pki.records import CaRole, CrlRecord
+from js7tui.signing.revocation import CrlSet
 
 CRL_DAYS_SETTING = "crl_next_update_days"
 DEFAULT_CRL_DAYS = 30
@@ -147,3 +148,12 @@ def import_crl(conn: sqlite3.Connection, now: datetime, data: bytes) -> CrlRecor
     records.put_crl(conn, CaRole.INTERMEDIATE, number, crl.last_update_utc,
                     crl.next_update_utc, crl.public_bytes(Encoding.PEM).decode("ascii"))
     return records.crl(conn, CaRole.INTERMEDIATE)  # type: ignore[return-value]
+
+
+def held_crls(conn: sqlite3.Connection) -> CrlSet:
+    """The console's CRLs (every CA level of this home) for the signer checks of an import,
+    the same check the Controller and the Agent make with the CRLs they hold."""
+    crls = [x509.load_pem_x509_crl(record.crl_pem.encode("ascii"))
+            for role in CaRole if (record := records.crl(conn, role)) is not None]
+    issuers = [authority.cert for authority in records.authorities(conn).values()]
+    return CrlSet.of(crls, issuers)

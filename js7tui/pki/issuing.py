@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from js7tui.errors import Conflict, ValidationError
-from js7tui.pki import authority, records
+from js7tui.pki import authority, records, signing_ca
 from js7tui.pki.builder import LEAF_DAYS, build_leaf
 from js7tui.pki.keys import (
     DEFAULT_KEY_TYPE,
@@ -88,6 +88,30 @@ class Issued:
         return private_pem(self.key, password)
 
 
+class SigningKeyAtHigh(ValidationError):
+    """Security level HIGH: a signing key is never made or kept inside the console."""
+
+
+def _installation(conn: sqlite3.Connection) -> str:
+    from js7tui.security_level import installation_id
+    return installation_id(conn)
+
+
+def refuse_signing_key_at_high(conn: sqlite3.Connection, request: IssueRequest) -> None:
+    """At HIGH no command makes a signing key here (nor keeps one): the key must stay with
+    its owner, outside the console, who sends a certificate signing request."""
+    from js7tui import security_level
+    if request.purpose is not Purpose.SIGNING:
+        return
+    if security_level.read(conn) is security_level.SecurityLevel.HIGH:
+        raise SigningKeyAtHigh(
+            "security level HIGH: no signing key may be made or kept inside the console. "
+            "Make the key and a certificate signing request where the key stays (for example "
+            "'openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
+            "KEY -out REQ.csr -subj /CN=NAME'), then: js7tui cert issue signing NAME --csr "
+            "REQ.csr --out-cert FILE")
+
+
 def default_key_type(conn: sqlite3.Connection) -> KeyType:
     return KeyType(records.setting(conn, KEY_TYPE_SETTING, DEFAULT_KEY_TYPE.value))
 
@@ -108,8 +132,11 @@ def _issue_for_key(conn: sqlite3.Connection, now: datetime, request: IssueReques
                    replaces_id: int | None) -> tuple[CertRecord, x509.Certificate,
                                                      list[x509.Certificate]]:
     check_name(request.purpose, request.name)
-    signer = authority.issuer(conn, now)
-    ca = authority.chain(conn)
+    if request.purpose is Purpose.SIGNING:  # never the TLS issuing CA (issue 16)
+        signer, ca = signing_ca.issuer(conn, now, _installation(conn))
+    else:
+        signer = authority.issuer(conn, now)
+        ca = authority.chain(conn)
     subject = subject_for(request.purpose, request.name)
     cert = build_leaf(request.purpose, subject, public_key, san, signer, now,
                       _check_days(request.days))
@@ -129,6 +156,7 @@ def issue(conn: sqlite3.Connection, now: datetime, request: IssueRequest, *, cre
           hold_key: bool = False, replaces_id: int | None = None) -> Issued:
     """Generate a key and issue its certificate. The key is stored when ``keep_key`` is asked,
     for the console's own certificates, or (``hold_key``) until its bundle is exported."""
+    refuse_signing_key_at_high(conn, request)
     key = (request.key_type or default_key_type(conn)).generate()
     store_key = request.keep_key or hold_key or request.purpose.profile.key_held
     record, cert, chain = _issue_for_key(
@@ -185,6 +213,7 @@ def create_csr(conn: sqlite3.Connection, now: datetime, request: IssueRequest, *
     """External-CA posture: a key held here and a request for the organisation's CA to sign
     (with the purpose's SAN, key usage and EKU as requested extensions)."""
     check_name(request.purpose, request.name)
+    refuse_signing_key_at_high(conn, request)
     key = (request.key_type or default_key_type(conn)).generate()
     subject = subject_for(request.purpose, request.name)
     san = _san(request)

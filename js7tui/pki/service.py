@@ -21,7 +21,7 @@ from js7tui.errors import Conflict, NotFound, ValidationError
 from js7tui.identity.sessions import Session
 from js7tui.operations import Operations
 from js7tui.permissions.names import CERTIFICATES_MANAGE, CERTIFICATES_VIEW
-from js7tui.pki import authority, crl, issuing, records
+from js7tui.pki import authority, crl, issuing, records, signing_ca
 from js7tui.pki.bundle import COMPONENTS, AllowedClient, build_bundle
 from js7tui.pki.issuing import Issued, IssueRequest
 from js7tui.pki.keys import KeyType, load_private_pem
@@ -65,6 +65,7 @@ def bootstrap(conn: sqlite3.Connection, now: datetime, key_type: KeyType,
     key type setting and the console's own client certificate (key kept)."""
     authority.create_builtin(conn, now, key_type, installation)
     records.put_setting(conn, issuing.KEY_TYPE_SETTING, key_type.value)
+    signing_ca.create(conn, now, installation)
     crl.sign_root_crl(conn, now)
     crl.sign_intermediate_crl(conn, now)
     return issuing.issue(conn, now, IssueRequest(Purpose.CONSOLE, CONSOLE_NAME),
@@ -219,6 +220,13 @@ class CertificateService:
         if record.status is not Status.VALID:
             raise Conflict(f"the certificate of {record.label} is {record.status.value.lower()}"
                            "; only a valid certificate can be revoked")
+        signing = signing_ca.read(conn)
+        if signing is not None and record.issuer == signing.subject:
+            if signing.key_pem is None:
+                raise ValidationError("the signing CA's key is not in this store")
+            records.mark_revoked(conn, record.id, self.clock.now(), reason)
+            signing_ca.sign_crl(conn, self.clock.now(), crl.crl_days(conn))
+            return records.certificate_by_id(conn, record.id)
         inter = records.authorities(conn).get(CaRole.INTERMEDIATE)
         if inter is None or not inter.key_online:
             raise ValidationError("the issuing CA's key is not in this store: revoke the "
@@ -296,6 +304,14 @@ class CertificateService:
             op.record(path="crl", parameters={"ca": "root" if root else "issuing",
                                               "crlNumber": record.crl_number})
             return record
+
+    def export_signing_crls(self, session: Session, meta: AuditMeta = AuditMeta()) -> str:
+        """The CRLs of signer chains besides the TLS CRL (the signing CA's, the root's), PEM;
+        for ``trusted-x509-crls/js7tui-signing-ca.crl.pem`` on every Controller and Agent."""
+        with self._manage(session, "./pki/crl/export", meta) as op:
+            pem = signing_ca.crls_pem(op.conn)
+            op.record(path="crl", parameters={"ca": "signing"})
+            return pem
 
     def import_crl(self, session: Session, data: bytes,
                    meta: AuditMeta = AuditMeta()) -> CrlRecord:
@@ -381,6 +397,21 @@ def _bundle_certificate(conn: sqlite3.Connection, now: datetime, component: str,
     return issued.record, issued.key
 
 
+def signer_anchors(conn: sqlite3.Connection, now: datetime) -> list[Any]:
+    """What an engine trusts signed items through (issue 16): the signing CA (made now in a
+    home older than it, if the root key is here) and every signer certificate registered to
+    an account that the signing CA did not issue. Never the root, never the TLS issuing CA."""
+    from js7tui.security_level import installation_id
+    anchors = []
+    signing = signing_ca.ensure(conn, now, installation_id(conn))
+    if signing is not None:
+        anchors.append(signing.cert)
+    for cert in signing_ca.registered_signers(conn):
+        if (signing is None or cert.issuer != signing.cert.subject) and cert not in anchors:
+            anchors.append(cert)
+    return anchors
+
+
 def make_bundle(conn: sqlite3.Connection, now: datetime, account: str, component: str,
                 name: str, *, password: str | None = None, controller: str | None = None,
                 san: Sequence[str] = (), days: int = issuing.LEAF_DAYS,
@@ -402,9 +433,11 @@ def make_bundle(conn: sqlite3.Connection, now: datetime, account: str, component
     allowed = _allowed_clients(conn, now, component, controller)
     record, key = _bundle_certificate(conn, now, component, name, request, account)
     current_crl = crl.fresh_intermediate_crl(conn, now)
+    signers = signer_anchors(conn, now)
     data = build_bundle(component=component, name=name, leaf=record.cert, key=key, ca=ca,
                         crl_pem=current_crl.crl_pem.encode("ascii"), allowed_clients=allowed,
-                        password=secret.encode("utf-8"), now=now)
+                        password=secret.encode("utf-8"), now=now, signers=signers,
+                        signing_crls_pem=signing_ca.crls_pem(conn).encode("ascii"))
     if write is not None:
         write(data)
     keep = keep_key or record.keep_key or purpose.profile.key_held
@@ -412,6 +445,7 @@ def make_bundle(conn: sqlite3.Connection, now: datetime, account: str, component
     parameters = {**_cert_params(record), "component": component,
                   "allowedClients": [c.dn for c in allowed],
                   "crlNumber": current_crl.crl_number, "keyKept": keep,
+                  "trustedSigners": [c.subject.rfc4514_string() for c in signers],
                   "passwordGenerated": generated}
     return (BundleResult(data, records.certificate_by_id(conn, record.id), secret, generated),
             parameters)

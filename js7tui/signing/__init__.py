@@ -10,10 +10,12 @@ from js7tui.signing.items import (
     sign_item,
     verify_signed_item,
 )
+from js7tui.signing.revocation import CrlSet
 from js7tui.signing.trust import TrustedKeys
 
 __all__ = [
     "Algorithm",
+    "CrlSet",
     "SignatureRefused",
     "SignedItem",
     "TrustedKeys",

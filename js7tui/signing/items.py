@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from js7tui.signing.algorithms import Algorithm, sign_raw, verify_raw
 from js7tui.signing.errors import SignatureRefused
+from js7tui.signing.revocation import CrlSet
 from js7tui.signing.trust import TrustedKeys, describe
 
 SIGNATURE_TYPE = "X509"
@@ -95,12 +96,14 @@ def _decode(signature_string: object) -> bytes:
                                "the signatureString is not valid Base64") from None
 
 
-def verify_signed_item(item: SignedItem, trusted: TrustedKeys, *, now: datetime) -> VerifiedItem:
+def verify_signed_item(item: SignedItem, trusted: TrustedKeys, *, now: datetime,
+                       crls: CrlSet | None = None) -> VerifiedItem:
     """Check ``item`` against ``trusted`` at ``now``, or raise :class:`SignatureRefused`.
 
     Order: signature type and algorithm, the signer (certificate sent, or a trusted certificate
     named by ``signerId``), the signature over the exact bytes, then the signer's chain, code
-    signing use and validity. Only then is the string parsed as JSON.
+    signing use, validity and revocation (the CRLs ``trusted`` holds, and ``crls`` when given:
+    ``SignerRevoked``). Only then is the string parsed as JSON.
     """
     signature = item.signature
     kind = signature.get("TYPE")
@@ -132,7 +135,7 @@ def verify_signed_item(item: SignedItem, trusted: TrustedKeys, *, now: datetime)
         raise SignatureRefused(
             "TamperedWithSignedMessage",
             f"the message does not match its signature ({algorithm.value} by '{subject}')")
-    trusted.check_chain(signer, intermediates, now, key=chain_key)
+    trusted.check_chain(signer, intermediates, now, key=chain_key, revocations=crls)
     try:
         document = json.loads(item.string)
     except ValueError as exc:

@@ -7,6 +7,10 @@ any intermediates sent with it, to one of these certificates; the chain is check
 CA rules on the issuers). A chain that verified is remembered per signer certificate with the
 time window in which every certificate of it is valid, so thousands of items signed by the same
 key cost one chain check, and an expiry is still noticed at the exact moment.
+
+With a :class:`~js7tui.signing.revocation.CrlSet` every verified chain is also looked up in the
+CRLs on each check (not cached: a CRL replaced on disk applies to the next item and the next
+job start).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from cryptography.x509.verification import (
 
 from js7tui.dn import parse_dn
 from js7tui.signing.errors import SignatureRefused
+from js7tui.signing.revocation import CrlSet
 
 log = logging.getLogger("js7tui.signing")
 CACHE_SIZE = 1024
@@ -91,13 +96,14 @@ class _Window:
     not_after: datetime
     first_to_expire: str
     last_to_start: str
+    chain: tuple[x509.Certificate, ...] = ()
 
     @classmethod
     def of(cls, chain: Sequence[x509.Certificate]) -> _Window:
         ends = min(chain, key=lambda c: c.not_valid_after_utc)
         starts = max(chain, key=lambda c: c.not_valid_before_utc)
         return cls(starts.not_valid_before_utc, ends.not_valid_after_utc, describe(ends),
-                   describe(starts))
+                   describe(starts), tuple(chain))
 
     def check(self, now: datetime) -> None:
         if now > self.not_after:
@@ -114,6 +120,8 @@ class _Window:
 
 def load_certificates(path: Path) -> list[x509.Certificate]:
     data = path.read_bytes()
+    if not data.strip():
+        return []  # an empty file trusts no one (a bundle made before any signer existed)
     try:
         if b"-----BEGIN" in data:
             return x509.load_pem_x509_certificates(data)
@@ -130,8 +138,9 @@ class TrustedKeys:
     so a half-copied file never widens or empties the trust by accident.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, revocations: CrlSet | None = None) -> None:
         self.directory = directory
+        self.revocations = revocations
         self.generation = 0
         self._stamp: tuple[tuple[str, int, int], ...] | None = None
         self._anchors: list[x509.Certificate] = []
@@ -145,10 +154,12 @@ class TrustedKeys:
         self.refresh(strict=True)
 
     @classmethod
-    def of(cls, certificates: Sequence[x509.Certificate]) -> TrustedKeys:
+    def of(cls, certificates: Sequence[x509.Certificate],
+           revocations: CrlSet | None = None) -> TrustedKeys:
         """Anchors held in memory (benchmarks, tests of the console side)."""
         keys = cls.__new__(cls)
         keys.directory = Path("(memory)")
+        keys.revocations = revocations
         keys.generation = 1
         keys._stamp = ()
         keys._cache = OrderedDict()
@@ -169,7 +180,10 @@ class TrustedKeys:
         return tuple(sorted(entries))
 
     def refresh(self, *, strict: bool = False) -> bool:
-        """Re-read the directory if it changed; True when the anchors were replaced."""
+        """Re-read the directory (and the CRLs) if changed; True when the anchors were
+        replaced."""
+        if self.revocations is not None:
+            self.revocations.refresh()
         if self.directory == Path("(memory)"):
             return False
         try:
@@ -223,10 +237,12 @@ class TrustedKeys:
         return (valid or matches)[0]
 
     def check_chain(self, signer: x509.Certificate, intermediates: Sequence[x509.Certificate],
-                    now: datetime, *, key: Hashable | None = None) -> None:
+                    now: datetime, *, key: Hashable | None = None,
+                    revocations: CrlSet | None = None) -> tuple[x509.Certificate, ...]:
         """Refuse unless ``signer`` is a code-signing certificate chaining to an anchor and
-        valid, with every certificate of its chain, at ``now``. ``key`` names the signer and
-        intermediates cheaply (the PEM text they came from); by default their DER."""
+        valid, with every certificate of its chain, at ``now``, and none of them revoked on
+        this trust's CRLs or on ``revocations``. ``key`` names the signer and intermediates
+        cheaply (the PEM text they came from); by default their DER. Returns the chain."""
         if key is None:
             key = b"".join(c.public_bytes(_DER) for c in (signer, *intermediates))
         key = (self.generation, key)
@@ -239,6 +255,10 @@ class TrustedKeys:
         else:
             self._cache.move_to_end(key)
         window.check(now)
+        for crls in (self.revocations, revocations):
+            if crls is not None:
+                crls.check(window.chain, self._anchors)
+        return window.chain
 
     def _verify(self, signer: x509.Certificate, der: bytes,
                 intermediates: Sequence[x509.Certificate], now: datetime) -> _Window:
