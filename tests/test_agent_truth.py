@@ -8,15 +8,20 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from js7tui.audit import AuditMeta
+from js7tui.client import ControllerRefused
 from js7tui.inventory import ObjectType
+from js7tui.pki.issuing import Issued
+from js7tui.pki.profiles import Purpose
 from tests.conftest import ROOT_PASSWORD
-from tests.estate import Estate, running_estate, wait_for
+from tests.estate import Estate, running_estate, wait_attached, wait_for, wait_order, workflow
 from tests.test_cli import Cli
 
 pytestmark = pytest.mark.slow
@@ -83,3 +88,37 @@ def test_an_agents_refusal_is_reported_and_its_fix_seen_without_a_new_deploy(
     assert console.deployments.show(admin, commit).targets[0].done
     code, out, _ = cli("deployment", "list")
     assert code == 0 and "controller-1:deployed" in out.replace(" ", ""), out
+
+
+@pytest.fixture
+def short_lived(tmp_path: Path) -> Iterator[tuple[Estate, Issued]]:
+    """An estate and a signing certificate that expires 15 s from now (issued on the
+    console's frozen clock set back by a day less those seconds)."""
+    with running_estate(tmp_path / "short") as estate:
+        now = datetime.now(UTC)
+        estate.clock.current = now - timedelta(days=1) + timedelta(seconds=15)
+        signer = estate.issue(Purpose.SIGNING, "short-lived", days=1)
+        estate.clock.current = now
+        yield estate, signer
+
+
+def test_an_item_keeps_running_after_its_signer_expires_but_is_not_taken_anew(
+        short_lived: tuple[Estate, Issued]) -> None:
+    """The rule of README 'Signing certificates that expire', at the engines: the Agent
+    verifies before each job as of the attachment (revocation as of now), the Controller
+    refuses a new version signed after the certificate's last day."""
+    estate, signer = short_lived
+    not_after = signer.cert.not_valid_after_utc
+    flow = workflow("calendar", {"say": ("agent-1", "echo still running")}, version="v1")
+    with estate.client() as client:
+        client.deploy([estate.sign(flow, signer)])
+        wait_attached(client, "calendar")
+        time.sleep(max(0.0, (not_after - datetime.now(UTC)).total_seconds()) + 1.5)
+        client.add_order("after-expiry", "calendar")
+        order = wait_order(client, "after-expiry")
+        assert order.state == "finished", order
+        assert order.steps[0].stdout == "still running\n"
+        newer = workflow("calendar", {"say": ("agent-1", "echo newer")}, version="v2")
+        with pytest.raises(ControllerRefused) as refused:
+            client.deploy([estate.sign(newer, signer)])
+        assert refused.value.code == "CertificateExpired", refused.value

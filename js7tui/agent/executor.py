@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from js7tui.clock import Clock, to_iso
+from js7tui.clock import Clock, from_iso, to_iso
 from js7tui.engine.config import JobsConfig, ensure_private_dir
 from js7tui.engine.items import signed_from_row, verify_item
 from js7tui.engine.problems import Problem
@@ -107,8 +107,13 @@ class Executor:
             raise Problem(409, "UnknownItem",
                           f"{item_type} '{path}'{version} is not attached to this Agent")
         self.trusted.refresh()  # keys and CRLs as they are now, before each job start
+        # The signer's validity as of the attachment (checked then), so an item keeps running
+        # after its certificate expires; revocation is checked against the CRLs of now,
+        # whatever its date, so a revoked signer's item stops (README: signing certificates
+        # that expire).
         try:
-            return verify_item(signed_from_row(row), self.trusted, self.clock.now()).item
+            return verify_item(signed_from_row(row), self.trusted,
+                               from_iso(row["attached"])).item
         except SignatureRefused as exc:
             log.error("refused to run %s '%s': %s", item_type, path, exc)
             raise Problem(409, exc.code, f"{item_type} '{path}' fails verification on this "

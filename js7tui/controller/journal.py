@@ -69,6 +69,14 @@ class ControllerJournal:
         orders = dict(self._conn.execute("SELECT state, COUNT(*) FROM orders GROUP BY state"))
         return items, orders
 
+    def current_signed(self) -> list[sqlite3.Row]:
+        """The current version of every item with its signed string and signature (what
+        ``GET /api/item/revoked`` verifies again)."""
+        return self._conn.execute(
+            "SELECT i.item_type, i.path, i.version_id, v.signed_string, v.signature, v.signer "
+            "FROM items i JOIN item_versions v USING (item_type, path, version_id) "
+            "ORDER BY i.item_type DESC, i.path").fetchall()
+
     def attachment_counts(self, state: str) -> dict[str, int]:
         """{agent: number of its attachments in ``state``}."""
         return dict(self._conn.execute("SELECT agent, COUNT(*) FROM attachments WHERE state = ?"

@@ -172,7 +172,7 @@ class ControllerServer(EngineServer):
 
     async def revoked_items(self, request: web.Request) -> web.Response:
         return web.json_response({"items": unrunnable_items(
-            self.journal.conn, self.trusted, self.clock.now())})
+            self.journal.current_signed(), self.trusted, self.clock.now())})
 
     async def signed_item(self, request: web.Request) -> web.Response:
         query = request.query

@@ -6,7 +6,7 @@ an item's job at its start with the same reason.
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,16 +15,14 @@ from js7tui.signing import SignatureRefused, TrustedKeys, verify_signed_item
 from js7tui.signing.revocation import REVOKED_CODE
 
 
-def unrunnable_items(conn: sqlite3.Connection, trusted: TrustedKeys, now: datetime
+def unrunnable_items(rows: Iterable[Mapping[str, Any]], trusted: TrustedKeys, now: datetime
                      ) -> list[dict[str, Any]]:
     """``[{TYPE, path, versionId, signer, revoked, code, reason}]`` of the current versions
-    that fail verification now (empty when all is well)."""
+    (``rows``: item_type, path, version_id, signed_string, signature, signer) that fail
+    verification now (empty when all is well)."""
     trusted.refresh()
     found = []
-    for row in conn.execute(
-            "SELECT i.item_type, i.path, i.version_id, v.signed_string, v.signature, v.signer "
-            "FROM items i JOIN item_versions v USING (item_type, path, version_id) "
-            "ORDER BY i.item_type DESC, i.path"):
+    for row in rows:
         try:
             verify_signed_item(signed_from_row(row), trusted, now=now)
         except SignatureRefused as exc:
