@@ -29,6 +29,7 @@ from js7tui.engine.app import EngineServer, json_body
 from js7tui.engine.items import check_update, item_row
 from js7tui.engine.journal import journal_id
 from js7tui.engine.problems import Problem
+from js7tui.engine.wire import Endpoint, agent_endpoints
 
 log = logging.getLogger("js7tui.agent")
 MAX_EVENTS = 1000
@@ -55,6 +56,9 @@ class AgentServer(EngineServer):
                 web.post("/api/task", self.start_task), web.post("/api/task/kill", self.kill),
                 web.get("/api/task/output", self.task_output),
                 web.get("/api/event", self.events)]
+
+    def wire_endpoints(self) -> dict[str, Endpoint]:
+        return agent_endpoints(self.config.limits)
 
     async def on_start(self) -> None:
         self.executor.recover()
@@ -129,12 +133,10 @@ class AgentServer(EngineServer):
         return web.json_response(self.executor.kill(task_id))
 
     async def task_output(self, request: web.Request) -> web.Response:
-        query = request.query
-        try:
-            stdout, stderr = int(query.get("stdout", "0")), int(query.get("stderr", "0"))
-        except ValueError:
-            raise Problem(400, "InvalidRequest", "stdout and stderr are byte offsets") from None
-        return web.json_response(self.executor.output(query.get("taskId", ""), stdout, stderr))
+        query = request["query"]  # checked: byte offsets >= 0
+        return web.json_response(self.executor.output(query.get("taskId", ""),
+                                                      query.get("stdout", 0),
+                                                      query.get("stderr", 0)))
 
     def _events_after(self, after: int) -> list[dict[str, Any]]:
         rows = self.journal.conn.execute(
@@ -152,11 +154,7 @@ class AgentServer(EngineServer):
         return events
 
     async def events(self, request: web.Request) -> web.Response:
-        try:
-            after = int(request.query.get("after", "0"))
-            timeout = min(float(request.query.get("timeout", "0")), MAX_POLL)
-        except ValueError:
-            raise Problem(400, "InvalidRequest", "after and timeout must be numbers") from None
+        after, timeout = request["query"]["after"], request["query"]["timeout"]  # checked
         events = self._events_after(after)
         if not events and timeout > 0 and not self._stopping:
             self._event.clear()

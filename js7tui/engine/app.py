@@ -4,7 +4,10 @@ problems as JSON, the journal, and a run loop that stops cleanly on SIGTERM/SIGI
 aiohttp gives each request its transport, whose ``ssl_object`` holds the client certificate
 that the handshake verified (CA, validity, CRL); from it the subject DN is read and looked up in
 the allowed clients. Everything but ``POST /api/session`` then needs a session token of this
-server, opened under the same DN.
+server, opened under the same DN. Every request is then checked against its route's wire shape
+(:mod:`js7tui.engine.wire`: body size, JSON depth, fields, query) before its handler runs;
+handlers read ``request["body"]`` and ``request["query"]``. An unexpected exception is logged
+and answered as a 500 problem (a bug: every refusal is a 4xx problem).
 """
 
 from __future__ import annotations
@@ -27,13 +30,13 @@ from js7tui.engine.config import ComponentConfig, ensure_private_dir
 from js7tui.engine.problems import Problem
 from js7tui.engine.shapes import SESSION_HEADER, ShapeError
 from js7tui.engine.tls import ReloadingServerContext
+from js7tui.engine.wire import Endpoint, check_request, session_endpoint
 from js7tui.errors import ValidationError
 from js7tui.identity.passwords import PasswordHasher
 from js7tui.signing import SignatureRefused, TrustedKeys
 from js7tui.store import Store
 
 log = logging.getLogger("js7tui.engine")
-MAX_BODY = 64 * 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -54,10 +57,9 @@ def configure_logging(config: ComponentConfig) -> None:
 
 
 async def json_body(request: web.Request) -> Any:
-    try:
-        return await request.json(loads=json.loads)
-    except ValueError:
-        raise Problem(400, "InvalidJson", "the request body is not JSON") from None
+    """The request's body, already read and checked against its route's wire shape by the
+    middleware (:mod:`js7tui.engine.wire`)."""
+    return request["body"]
 
 
 class EngineServer:
@@ -79,10 +81,16 @@ class EngineServer:
         self.url = ""
         self._peers: dict[bytes, x509.Name] = {}
         self.tls_context: ReloadingServerContext | None = None
+        self.endpoints = {"POST /api/session": session_endpoint(config.limits),
+                          "GET /api": Endpoint(), **self.wire_endpoints()}
 
     # -- to be extended ---------------------------------------------------------------------
     def routes(self) -> list[web.RouteDef]:
         return []
+
+    def wire_endpoints(self) -> dict[str, Endpoint]:
+        """The wire shape of each route of :meth:`routes`, by ``METHOD /canonical/path``."""
+        return {}
 
     async def on_start(self) -> None:
         """Background work once the port is open."""
@@ -96,10 +104,15 @@ class EngineServer:
 
     # -- the application --------------------------------------------------------------------
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._problems, self._authenticate],
-                              client_max_size=MAX_BODY)
+        limits = self.config.limits
+        app = web.Application(middlewares=[self._problems, self._authenticate, self._wire],
+                              client_max_size=max(limits.item_body, limits.request_body))
         app.add_routes([web.post("/api/session", self._session),
                         web.get("/api", self._overview), *self.routes()])
+        for route in app.router.routes():
+            key = f"{route.method} {route.resource.canonical}" if route.resource else ""
+            if route.method != "HEAD" and key not in self.endpoints:
+                raise AssertionError(f"the route {key} has no wire shape")
         return app
 
     async def _overview(self, request: web.Request) -> web.Response:
@@ -111,6 +124,13 @@ class EngineServer:
             return await handler(request)
         except Problem as problem:
             return web.json_response(problem.body(), status=problem.status)
+        except web.HTTPException as exc:  # the router's 404 and 405, aiohttp's own 4xx
+            if exc.status < 400:
+                raise
+            code = {404: "NotFound", 405: "MethodNotAllowed",
+                    413: "RequestTooLarge"}.get(exc.status, "InvalidRequest")
+            return web.json_response({"TYPE": "Problem", "code": code, "message": exc.reason},
+                                     status=exc.status)
         except SignatureRefused as exc:
             return web.json_response({"TYPE": "Problem", "code": exc.code, "message": str(exc)},
                                      status=400)
@@ -118,6 +138,25 @@ class EngineServer:
             code = getattr(exc, "code", "InvalidRequest")
             return web.json_response({"TYPE": "Problem", "code": code, "message": str(exc)},
                                      status=400)
+        except (asyncio.CancelledError, ConnectionResetError):
+            raise
+        except Exception:
+            log.exception("internal error answering %s %s", request.method, request.path)
+            return web.json_response({"TYPE": "Problem", "code": "InternalError",
+                                      "message": "internal error (logged by the server)"},
+                                     status=500)
+
+    @web.middleware
+    async def _wire(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """The request checked against its route's wire shape (:mod:`js7tui.engine.wire`)."""
+        resource = request.match_info.route.resource
+        if resource is None:  # no route: the router's 404 or 405
+            return await handler(request)
+        method = "GET" if request.method == "HEAD" else request.method
+        endpoint = self.endpoints[f"{method} {resource.canonical}"]
+        request["body"], request["query"] = await check_request(
+            request, endpoint, self.config.limits.json_depth)
+        return await handler(request)
 
     def _peer(self, request: web.Request) -> tuple[str, set[str]]:
         """The client's DN and the users it may be; refuses unknown clients (403)."""
@@ -165,21 +204,18 @@ class EngineServer:
         return await handler(request)
 
     async def _session(self, request: web.Request) -> web.Response:
-        body = await json_body(request)
-        kind = body.get("TYPE") if isinstance(body, dict) else None
-        if kind == "Logout":
-            token = body.get("sessionToken")
-            if isinstance(token, str) and self.sessions.resume(token, request["dn"]):
+        body = request["body"]  # checked: Login {userAndPassword} or Logout {sessionToken}
+        if body["TYPE"] == "Logout":
+            token = body["sessionToken"]
+            if self.sessions.resume(token, request["dn"]):
                 self.sessions.end(token)
             return web.json_response({"TYPE": "LoggedOut"})
-        if kind != "Login":
-            raise Problem(400, "InvalidRequest", "expected {\"TYPE\": \"Login\"} or Logout")
-        credentials = body.get("userAndPassword") or {}
-        user, password = credentials.get("userId"), credentials.get("password")
-        stored = self.config.users.get(user) if isinstance(user, str) else None
-        allowed = isinstance(user, str) and user in request["client_users"]
+        credentials = body["userAndPassword"]
+        user, password = credentials["userId"], credentials["password"]
+        stored = self.config.users.get(user)
+        allowed = user in request["client_users"]
         ok = False
-        if stored and allowed and isinstance(password, str):
+        if stored and allowed:
             ok = await asyncio.to_thread(verify_password, stored, password, self.hasher)
         if not ok:
             reason = ("unknown user" if not stored else
@@ -189,7 +225,7 @@ class EngineServer:
                         request["dn"] or "no certificate", reason)
             await asyncio.sleep(self.config.invalid_login_delay)
             raise Problem(401, "InvalidLogin", LOGIN_FAILED)
-        token = self.sessions.create(user, request["dn"])  # type: ignore[arg-type]
+        token = self.sessions.create(user, request["dn"])
         log.info("login of %r from %s (%s)", user, request.remote, request["dn"] or "plain HTTP")
         return web.json_response({"TYPE": "LoggedIn", "sessionToken": token})
 
