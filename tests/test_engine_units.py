@@ -153,3 +153,17 @@ def test_workflow_shape() -> None:
              "ShellScriptExecutable")):
         with pytest.raises(ShapeError, match=words):
             parse_item({**doc, **change})
+
+
+def test_job_output_is_written_as_produced_and_truncated_with_a_mark(tmp_path: Path) -> None:
+    from js7tui.agent.executor import Capture, truncation_mark
+
+    capture = Capture(tmp_path / "t.stdout", limit=10)
+    capture.add(b"12345")
+    assert (tmp_path / "t.stdout").read_bytes() == b"12345"  # on disk before the end
+    capture.add(b"6789abc")
+    capture.add(b"more")
+    capture.close()
+    expected = b"123456789a" + truncation_mark(10)
+    assert bytes(capture.data) == expected == (tmp_path / "t.stdout").read_bytes()
+    assert oct((tmp_path / "t.stdout").stat().st_mode & 0o777) == "0o600"
