@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from js7tui.agent import retention
 from js7tui.agent.executor import Executor
 from js7tui.clock import to_iso
 from js7tui.engine.app import EngineServer, json_body
@@ -45,6 +46,7 @@ class AgentServer(EngineServer):
         self.journal_id = journal_id(self.journal)
         self._event = asyncio.Event()
         self._stopping = False
+        self.acknowledged = 0  # the Controller applied every event up to this one
         self.executor = Executor(self.journal, self.config.jobs, self.trusted, self.clock,
                                  self.config.name, self.config.state_dir, self._notify)
 
@@ -59,6 +61,11 @@ class AgentServer(EngineServer):
 
     def wire_endpoints(self) -> dict[str, Endpoint]:
         return agent_endpoints(self.config.limits)
+
+    def prune(self) -> dict[str, int]:
+        with self.journal.transaction() as conn:
+            return retention.prune(conn, self.config.retention, self.clock.now(),
+                                   self.acknowledged, self.config.state_dir)
 
     async def on_start(self) -> None:
         self.executor.recover()
@@ -155,6 +162,7 @@ class AgentServer(EngineServer):
 
     async def events(self, request: web.Request) -> web.Response:
         after, timeout = request["query"]["after"], request["query"]["timeout"]  # checked
+        self.acknowledged = max(self.acknowledged, after)
         events = self._events_after(after)
         if not events and timeout > 0 and not self._stopping:
             self._event.clear()

@@ -26,7 +26,7 @@ import httpx
 from aiohttp import web
 
 from js7tui.clock import to_iso
-from js7tui.controller import orders
+from js7tui.controller import orders, retention
 from js7tui.controller.agents import AgentLink, AgentProblem
 from js7tui.controller.deploy import apply_update
 from js7tui.engine.app import EngineServer, json_body
@@ -64,6 +64,10 @@ class ControllerServer(EngineServer):
 
     def wire_endpoints(self) -> dict[str, Endpoint]:
         return controller_endpoints(self.config.limits)
+
+    def prune(self) -> dict[str, int]:
+        with self.journal.transaction() as conn:
+            return retention.prune(conn, self.config.retention, self.clock.now())
 
     async def on_start(self) -> None:
         for link in self.links.values():

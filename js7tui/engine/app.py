@@ -88,6 +88,10 @@ class EngineServer:
     def routes(self) -> list[web.RouteDef]:
         return []
 
+    def prune(self) -> dict[str, int]:
+        """One retention run (``[retention]``); what went, by kind."""
+        return {}
+
     def wire_endpoints(self) -> dict[str, Endpoint]:
         """The wire shape of each route of :meth:`routes`, by ``METHOD /canonical/path``."""
         return {}
@@ -230,6 +234,19 @@ class EngineServer:
         return web.json_response({"TYPE": "LoggedIn", "sessionToken": token})
 
     # -- running --------------------------------------------------------------------------
+    async def _retain(self) -> None:
+        """Retention at start and then every ``[retention] interval``."""
+        while True:
+            try:
+                pruned = self.prune()
+            except Exception:
+                log.exception("retention failed")
+            else:
+                if any(pruned.values()):
+                    log.info("retention: removed %s", ", ".join(
+                        f"{count} {kind}" for kind, count in pruned.items() if count))
+            await asyncio.sleep(self.config.retention.interval)
+
     async def run(self, ready: Callable[[str], None] | None = None) -> None:
         """Serve until SIGTERM/SIGINT, then stop background work and close the journal."""
         runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
@@ -251,14 +268,18 @@ class EngineServer:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        retainer: asyncio.Task[None] | None = None
         try:
             await self.on_start()
+            retainer = asyncio.create_task(self._retain())
             log.info("%s %s listening on %s", self.component, self.config.name, self.url)
             if ready:
                 ready(self.url)
             await stop.wait()
             log.info("stopping")
         finally:
+            if retainer is not None:
+                retainer.cancel()
             await self.on_stop()
             await runner.cleanup()
             self.journal.close()
