@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -134,11 +137,15 @@ def test_an_unexpected_exception_is_a_logged_500_problem(tmp_path: Path,
             missing = await client.get("/api/nothing", headers={SESSION_HEADER: token})
             assert missing.status == 404 and (await missing.json())["code"] == "NotFound"
 
+    engine_log = logging.getLogger("js7tui.engine")  # "js7tui" may not propagate (demo)
+    engine_log.addHandler(caplog.handler)
     try:
         asyncio.run(scenario())
     finally:
+        engine_log.removeHandler(caplog.handler)
         server.journal.close()
     assert "internal error answering GET /api/agent" in caplog.text
+    assert "KeyError: 'bug'" in caplog.text  # with its traceback
 
 
 def test_every_route_has_a_wire_shape() -> None:
@@ -289,7 +296,8 @@ def _near(draw: st.DrawFn, template: Any) -> Any:
     if not isinstance(template, dict) or draw(st.booleans()):
         return draw(_JSON)
     body = dict(template)
-    key = draw(st.sampled_from(sorted(body)) | st.text(max_size=8))
+    keys = st.sampled_from(sorted(body)) | st.text(max_size=8) if body else st.text(max_size=8)
+    key = draw(keys)
     body[key] = draw(_near(body[key])) if key in body else draw(_JSON)
     return body
 
@@ -306,6 +314,7 @@ def _routes(endpoints: dict[str, Any]) -> list[tuple[str, str]]:
             for key in endpoints]
 
 
+EXAMPLES = int(os.environ.get("JS7TUI_FUZZ_EXAMPLES", "60"))  # per route; more to hunt
 _CASES = ([("controller", *route) for route in
            [("POST", "/api/session"), ("GET", "/api"),
             *_routes(controller_endpoints(WireLimits()))]]
@@ -319,7 +328,7 @@ def test_random_input_never_gets_a_500(controller: Raw, agent: Raw, server: str,
     raw = controller if server == "controller" else agent
     template = _VALID.get(f"{method} {path}")
 
-    @settings(max_examples=60, deadline=None, database=None,
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow])
     @given(body=_near(template) if template is not None else st.none(), query=_QUERY,
            text=st.binary(max_size=40))
@@ -336,3 +345,21 @@ def test_random_input_never_gets_a_500(controller: Raw, agent: Raw, server: str,
 
     throw()
     assert raw.send("GET", "/api").status_code == 200  # still up
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", ["", "/log", "/output"])
+def test_random_order_ids_in_the_path_never_get_a_500(controller: Raw, suffix: str) -> None:
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(order_id=st.text(min_size=1, max_size=300))
+    def throw(order_id: str) -> None:
+        path = f"/api/order/{quote(order_id.encode('utf-8', 'surrogatepass'), safe='')}"
+        response = controller.send("GET", path + suffix)
+        assert response.status_code in (400, 404), (order_id, response.text)
+        assert response.json()["TYPE"] == "Problem"
+
+    throw()
+    for method in ("PUT", "DELETE"):
+        assert _problem(controller.send(method, "/api/order"), 405)["code"] == \
+            "MethodNotAllowed"

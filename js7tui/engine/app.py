@@ -30,7 +30,14 @@ from js7tui.engine.config import ComponentConfig, ensure_private_dir
 from js7tui.engine.problems import Problem
 from js7tui.engine.shapes import SESSION_HEADER, ShapeError
 from js7tui.engine.tls import ReloadingServerContext
-from js7tui.engine.wire import Endpoint, check_request, session_endpoint
+from js7tui.engine.wire import (
+    Endpoint,
+    check_path,
+    check_query,
+    parse_json,
+    refuse,
+    session_endpoint,
+)
 from js7tui.errors import ValidationError
 from js7tui.identity.passwords import PasswordHasher
 from js7tui.signing import SignatureRefused, TrustedKeys
@@ -54,6 +61,34 @@ def configure_logging(config: ComponentConfig) -> None:
                     logging.StreamHandler()):
         handler.setFormatter(formatter)
         logger.addHandler(handler)
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The body, at most ``limit`` bytes: refused (413) by its Content-Length before reading,
+    or as soon as more arrived, never parsed."""
+    too_large = refuse("", f"the request body is larger than {limit} bytes, this endpoint's "
+                       "limit", status=413, code="RequestTooLarge")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    data = bytearray()
+    while chunk := await request.content.read(65536):
+        data += chunk
+        if len(data) > limit:
+            raise too_large
+    return bytes(data)
+
+
+async def check_request(request: web.Request, endpoint: Endpoint, depth: int
+                        ) -> tuple[Any, dict[str, Any]]:
+    """The body and query of ``request`` checked against its route's wire shape."""
+    check_path(request.match_info, endpoint)
+    query = check_query(request.query, endpoint.query)
+    if endpoint.body is None:
+        if request.can_read_body and await request.content.read(1):
+            raise refuse("", "this endpoint takes no request body")
+        return None, query
+    data = await read_body(request, endpoint.max_body)
+    return endpoint.body.check(parse_json(data, depth), ""), query
 
 
 async def json_body(request: web.Request) -> Any:

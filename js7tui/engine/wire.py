@@ -3,13 +3,14 @@ ranges and lengths of every field, unknown fields and query parameters refused b
 
 A shape is a small declarative value (:class:`Obj`, :class:`Str`, :class:`Int`, ...) whose
 ``check(value, where)`` returns the value or raises a :class:`~js7tui.engine.problems.Problem`
-(400 ``InvalidRequest`` naming the field, e.g. ``orders[3].workflowPath``). An
-:class:`Endpoint` joins a route's body shape, body size limit and query shape; the engine's
-middleware (:mod:`js7tui.engine.app`) reads the body with that cap (413 beyond it, before any
-parsing), checks the nesting depth without recursing (so 1,000 levels are a 400, not a
-RecursionError), parses, checks, and hands the handler ``request["body"]`` and
-``request["query"]``. The shapes of all routes of the Controller and the Agent are built here
-from the server's ``[limits]`` (:class:`~js7tui.engine.config.WireLimits`).
+(400 ``InvalidRequest`` naming the field, e.g. ``[3].workflowPath``). An :class:`Endpoint`
+joins a route's body shape, body size limit, query and path parameters. The engine's middleware
+(:mod:`js7tui.engine.app`, which does the I/O; nothing here does) reads the body with that cap
+(413 beyond it, before any parsing); here the nesting depth is counted without recursing (so
+1,000 levels are a 400, not a RecursionError), the JSON parsed and checked; the handler gets
+``request["body"]`` and ``request["query"]``. The shapes of all routes of the Controller and
+the Agent are built here from the server's ``[limits]``
+(:class:`~js7tui.engine.config.WireLimits`).
 
 Semantic checks (signatures, item shapes, whether an order exists) stay where they were; this
 module only guarantees that they get values of the types they expect.
@@ -23,8 +24,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-from aiohttp import web
 
 from js7tui.engine.config import WireLimits
 from js7tui.engine.problems import Problem
@@ -299,21 +298,6 @@ def parse_json(data: bytes, depth: int) -> Any:
                      code="InvalidJson") from None
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
-    """The body, at most ``limit`` bytes: refused (413) by its Content-Length before reading,
-    or as soon as more arrived."""
-    too_large = refuse("", f"the request body is larger than {limit} bytes, this endpoint's "
-                       "limit", status=413, code="RequestTooLarge")
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
-    data = bytearray()
-    while chunk := await request.content.read(65536):
-        data += chunk
-        if len(data) > limit:
-            raise too_large
-    return bytes(data)
-
-
 @dataclass(frozen=True)
 class Endpoint:
     """A route's wire shape: its body (None: the body must be empty), query and path
@@ -329,18 +313,9 @@ class Endpoint:
 _PATH_PARAMETER = Str(400, 1)
 
 
-async def check_request(request: web.Request, endpoint: Endpoint, depth: int
-                        ) -> tuple[Any, dict[str, Any]]:
-    """The checked body and query of ``request``, or a Problem."""
-    for name, value in request.match_info.items():
+def check_path(parameters: Mapping[str, str], endpoint: Endpoint) -> None:
+    for name, value in parameters.items():
         endpoint.path.get(name, _PATH_PARAMETER).check(value, f"path parameter {name!r}")
-    query = check_query(request.query, endpoint.query)
-    if endpoint.body is None:
-        if request.can_read_body and await request.content.read(1):
-            raise refuse("", "this endpoint takes no request body")
-        return None, query
-    data = await read_body(request, endpoint.max_body)
-    return endpoint.body.check(parse_json(data, depth), ""), query
 
 
 # -- the routes' shapes ---------------------------------------------------------------------
@@ -349,7 +324,7 @@ NO_QUERY: QueryShape = {}
 
 def session_endpoint(limits: WireLimits) -> Endpoint:
     login = Obj({"TYPE": Const("Login"), "userAndPassword": Obj({
-        "userId": Str(200, 1), "password": Str(1024)})})
+        "userId": Str(200, 1), "password": Str(1024, multiline=True)})})
     logout = Obj({"TYPE": Const("Logout"), "sessionToken": Str(200)})
     return Endpoint(Tagged({"Login": login, "Logout": logout}), limits.login_body)
 
