@@ -133,6 +133,13 @@ def test_an_unexpected_exception_is_a_logged_500_problem(tmp_path: Path,
             assert (await response.json())["code"] == "InternalError"
             big = await client.post("/api/session", data=b"[" * 3000)
             assert big.status == 413 and (await big.json())["code"] == "RequestTooLarge"
+
+            async def chunks() -> Any:  # no Content-Length: refused once 2 KiB arrived
+                for _ in range(100):
+                    yield b" " * 1000
+
+            chunked = await client.post("/api/session", data=chunks())
+            assert chunked.status == 413
             order = await client.post("/api/order", data=json.dumps(
                 {"id": "a", "workflowPath": "w", "arguments": {"a": "x" * 5000}}),
                 headers={SESSION_HEADER: token})
