@@ -158,9 +158,29 @@ def test_an_unexpected_exception_is_a_logged_500_problem(tmp_path: Path,
     assert "KeyError: 'bug'" in caplog.text  # with its traceback
 
 
-def test_every_route_has_a_wire_shape() -> None:
-    for endpoints in (controller_endpoints(WireLimits()), agent_endpoints(WireLimits())):
-        assert all(key.split()[0] in ("GET", "POST") for key in endpoints)
+def test_every_route_has_a_wire_shape(tmp_path: Path) -> None:
+    """``app()`` refuses to build with a route whose wire shape is missing."""
+    from js7tui.agent.server import AgentServer
+
+    controller = _insecure_controller(tmp_path / "controller")
+    agent_dir = tmp_path / "agent"
+    (agent_dir / "trusted-x509-keys").mkdir(parents=True)
+    (agent_dir / "config.toml").write_text(
+        f'[server]\nname = "a"\n\n[users.controller]\npassword_hash = "{hash_sha512("x")}"\n')
+    config = load_component_config(agent_dir, "agent", insecure_http=True)
+    agent = AgentServer(config, open_journal(config.state_dir, "js7tui.agent"),
+                        insecure_http=True)
+    try:
+        for server in (controller, agent):
+            routes = {f"{r.method} {r.resource.canonical}" for r in server.app().router.routes()
+                      if r.resource is not None and r.method != "HEAD"}
+            assert routes <= set(server.endpoints)
+            del server.endpoints["GET /api"]
+            with pytest.raises(AssertionError, match="GET /api has no wire shape"):
+                server.app()
+    finally:
+        controller.journal.close()
+        agent.journal.close()
 
 
 # -- real servers --------------------------------------------------------------------------

@@ -375,6 +375,11 @@ def controller_endpoints(limits: WireLimits) -> dict[str, Endpoint]:
         "GET /api/item/signed": Endpoint(query={
             "itemType": QStr(Str(20, 1)), "path": QStr(_item_path()),
             "versionId": QStr(Str(200))}),
+        # main's per-Agent truth and revocation routes (issue 15/16), ready for the merge
+        "GET /api/item/state": Endpoint(query={
+            "versionId": QStr(Str(200)), "itemType": QStr(Str(20, 1)),
+            "path": QStr(_item_path())}),
+        "GET /api/item/revoked": Endpoint(),
         "POST /api/order": Endpoint(OneOrMany(ListOf(order, limits.orders_per_request, 1)),
                                     limits.request_body),
         "GET /api/order": Endpoint(query={
