@@ -360,16 +360,23 @@ def test_agent_killed_while_a_job_runs(tmp_path: Path) -> None:
     with running_estate(tmp_path) as estate:
         estate.pin_port("agent-1")
         with estate.client() as ctl:
-            ctl.deploy([estate.sign(workflow("orphan", {"j": ("agent-1", "sleep 60")}))])
+            ctl.deploy([estate.sign(workflow("orphan", {"j": (
+                "agent-1", "echo printed before the crash; echo on stderr >&2; sleep 60")}))])
             ctl.add_order("orphan-1", "orphan")
             pid = wait_for(lambda: ctl.order("orphan-1").steps[0].pid, "the job to start")
+            wait_for(lambda: ctl.order_output("orphan-1", 0).stderr, "the job's output")
             estate.stop("agent-1", signal.SIGKILL)
             assert process_alive(pid)  # the job outlives a killed Agent...
             estate.start("agent", "agent-1")  # same port (pinned): the Controller's config
             order = wait_order(ctl, "orphan-1")
             assert order.state == "failed"
             assert "the Agent restarted while this task ran" in order.message
+            # ... and what it printed before the crash was on disk, not only in memory
+            assert order.steps[0].stdout == "printed before the crash\n"
+            assert order.steps[0].stderr == "on stderr\n"
             wait_for(lambda: not process_alive(pid), "the orphan to be stopped", 5)
+        state = estate.dir("agent-1") / "state"
+        assert not list((state / "output").iterdir()) and not list((state / "scripts").iterdir())
 
 
 def test_insecure_http_warns_at_every_start(tmp_path: Path) -> None:

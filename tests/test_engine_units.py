@@ -46,6 +46,20 @@ def test_bundle_and_config_merge(tmp_path: Path, pki: TestPki) -> None:
     assert config.jobs is not None and config.jobs.kill_grace == 3.0
     assert config.tls is not None and config.tls.crl == directory / "tls" / "crl.pem"
     assert config.session_timeout == 3600 and config.journal_sync == "FULL"
+    assert config.limits.login_body == 16384 and config.limits.json_depth == 64
+    assert config.retention.item_versions == 10
+    assert config.retention.finished_tasks == 7 * 86400
+
+
+def test_limits_and_retention_are_configurable(tmp_path: Path, pki: TestPki) -> None:
+    directory = component_dir(tmp_path, pki, config=(
+        '\n[limits]\nitem_body = 65536\narguments = 3\n'
+        '\n[retention]\ninterval = "10m"\nitem_versions = -1\nfinished_tasks = "0s"\n'))
+    config = load_component_config(directory, "agent")
+    assert (config.limits.item_body, config.limits.arguments) == (65536, 3)
+    assert config.limits.login_body == 16384
+    assert (config.retention.interval, config.retention.item_versions,
+            config.retention.finished_tasks) == (600, -1, 0)
 
 
 @pytest.mark.parametrize(("config", "words"), [
@@ -55,6 +69,12 @@ def test_bundle_and_config_merge(tmp_path: Path, pki: TestPki) -> None:
     ("\n[users.bob]\npassword_hash = 'plain:bob'\n", "argon2 hash"),
     ("\n[[allowed_clients]]\ndn = 'CN=z'\nuser = 'nobody'\n", "has no [users.nobody] entry"),
     ("\n[[allowed_clients]]\ndn = 'not a dn'\nuser = 'controller'\n", "RFC 4514"),
+    ("\n[limits]\nlogin_body = 10\n", "[limits] login_body must be from 1024"),
+    ("\n[limits]\njson_depth = 'deep'\n", "[limits] json_depth must be a int"),
+    ("\n[limits]\nevil = 1\n", "unknown key 'evil' in [limits]"),
+    ("\n[retention]\nfinished_orders = '-1d'\n", "[retention] finished_orders"),
+    ("\n[retention]\ninterval = '0s'\n", "interval must be 1s or more"),
+    ("\n[retention]\nitem_versions = -2\n", "item_versions must be -1"),
 ])
 def test_config_is_strict_and_names_the_file(tmp_path: Path, pki: TestPki, config: str,
                                              words: str) -> None:
@@ -172,3 +192,17 @@ def test_workflow_shape() -> None:
              "ShellScriptExecutable")):
         with pytest.raises(ShapeError, match=words):
             parse_item({**doc, **change})
+
+
+def test_job_output_is_written_as_produced_and_truncated_with_a_mark(tmp_path: Path) -> None:
+    from js7tui.agent.executor import Capture, truncation_mark
+
+    capture = Capture(tmp_path / "t.stdout", limit=10)
+    capture.add(b"12345")
+    assert (tmp_path / "t.stdout").read_bytes() == b"12345"  # on disk before the end
+    capture.add(b"6789abc")
+    capture.add(b"more")
+    capture.close()
+    expected = b"123456789a" + truncation_mark(10)
+    assert bytes(capture.data) == expected == (tmp_path / "t.stdout").read_bytes()
+    assert oct((tmp_path / "t.stdout").stat().st_mode & 0o777) == "0o600"

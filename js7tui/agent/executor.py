@@ -7,6 +7,12 @@ current trust anchors before the script runs: a file edited on disk or a key tak
 ``trusted-x509-keys/`` stops it. Each job runs in its own process group (so a cancel or a
 timeout ends the whole script), with a minimal environment built from the order's arguments,
 the job's defaults and its job resources.
+
+Output is kept in memory for live reads and written as it arrives to ``STATE/output/`` (one
+file per task and stream, 0600), up to ``max_output`` bytes per stream and then a truncation
+mark: an Agent killed with ``kill -9`` finds there, at its restart, what its running jobs had
+printed, and reports it with their end. Once a task ended its output is in the journal and the
+files are gone.
 """
 
 from __future__ import annotations
@@ -42,6 +48,46 @@ log = logging.getLogger("js7tui.agent")
 INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME", "TMPDIR")
 
 
+STREAMS = ("stdout", "stderr")
+
+
+def truncation_mark(limit: int) -> bytes:
+    return f"\n[js7tui: output truncated after {limit} bytes]\n".encode()
+
+
+class Capture:
+    """One stream of a task: in memory and appended to its file as produced, at most ``limit``
+    bytes, then the truncation mark once and nothing more."""
+
+    def __init__(self, path: Path | None, limit: int) -> None:
+        self.data = bytearray()
+        self.limit = limit
+        self.truncated = False
+        self.path = path
+        self._fd = (os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                    if path is not None else None)
+
+    def add(self, chunk: bytes) -> None:
+        if self.truncated or not chunk:
+            return
+        piece = chunk[: self.limit - len(self.data)]
+        if len(piece) < len(chunk):
+            self.truncated = True
+            piece += truncation_mark(self.limit)
+        self.data.extend(piece)
+        if self._fd is not None:
+            try:
+                os.write(self._fd, piece)
+            except OSError as exc:  # a full disk: the journal still gets it at the end
+                log.error("cannot write job output to %s: %s", self.path, exc)
+                self.close()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 @dataclass
 class Running:
     process: asyncio.subprocess.Process
@@ -49,8 +95,11 @@ class Running:
     kill_requested: bool = False
     timed_out: bool = False
     killer: asyncio.Task[None] | None = None
-    output: dict[str, bytearray] = field(default_factory=lambda: {"stdout": bytearray(),
-                                                                  "stderr": bytearray()})
+    captures: dict[str, Capture] = field(default_factory=dict)
+
+    @property
+    def output(self) -> dict[str, bytearray]:
+        return {stream: capture.data for stream, capture in self.captures.items()}
 
 
 def _process_belongs_to(pid: int, task_id: str) -> bool:
@@ -72,6 +121,7 @@ class Executor:
         self.clock = clock
         self.agent_name = agent_name
         self.scripts = state_dir / "scripts"
+        self.outputs = state_dir / "output"
         self.notify = notify
         self.running: dict[str, Running] = {}
         self._watchers: set[asyncio.Task[None]] = set()
@@ -87,9 +137,29 @@ class Executor:
                 with contextlib.suppress(OSError):
                     os.killpg(row["pid"], signal.SIGKILL)
             self._finish(row["task_id"], "failed", None,
-                         "the Agent restarted while this task ran; its outcome is unknown", {})
+                         "the Agent restarted while this task ran; its outcome is unknown",
+                         self._saved_output(row["task_id"]))
+            self._forget_files(row["task_id"])
         if rows:
             log.warning("ended %d task(s) left running by the previous Agent process", len(rows))
+
+    def _output_path(self, task_id: str, stream: str) -> Path:
+        return self.outputs / f"{task_id.replace('/', '_')}.{stream}"
+
+    def _saved_output(self, task_id: str) -> dict[str, bytes]:
+        """What a task had printed before the Agent died (its output files)."""
+        saved = {}
+        for stream in STREAMS:
+            with contextlib.suppress(OSError):
+                saved[stream] = self._output_path(task_id, stream).read_bytes()
+        return saved
+
+    def _forget_files(self, task_id: str) -> None:
+        """A task ended: its script and output files go (the journal has the output)."""
+        for path in (self.scripts / f"{task_id.replace('/', '_')}.sh",
+                     *(self._output_path(task_id, s) for s in STREAMS)):
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     # -- starting -------------------------------------------------------------------------
     def _task(self, task_id: str) -> Mapping[str, Any] | None:
@@ -199,7 +269,10 @@ class Executor:
                          "WHERE task_id = ?", (process.pid, started, task_id))
             conn.execute("INSERT INTO events (task_id, type) VALUES (?, 'TaskStarted')",
                          (task_id,))
-        running = Running(process, job)
+        ensure_private_dir(self.outputs)
+        running = Running(process, job, captures={
+            stream: Capture(self._output_path(task_id, stream), self.jobs.max_output)
+            for stream in STREAMS})
         self.running[task_id] = running
         watcher = asyncio.create_task(self._watch(task_id, running))
         self._watchers.add(watcher)
@@ -210,18 +283,16 @@ class Executor:
         return self.describe(self._task(task_id))  # type: ignore[arg-type]
 
     # -- running --------------------------------------------------------------------------
-    async def _read(self, stream: asyncio.StreamReader | None, sink: bytearray) -> None:
+    async def _read(self, stream: asyncio.StreamReader | None, capture: Capture) -> None:
         if stream is None:
             return
-        limit = self.jobs.max_output
         while chunk := await stream.read(65536):
-            if len(sink) < limit:
-                sink.extend(chunk[: limit - len(sink)])
+            capture.add(chunk)
 
     async def _watch(self, task_id: str, running: Running) -> None:
         process = running.process
-        readers = asyncio.gather(self._read(process.stdout, running.output["stdout"]),
-                                 self._read(process.stderr, running.output["stderr"]))
+        readers = asyncio.gather(self._read(process.stdout, running.captures["stdout"]),
+                                 self._read(process.stderr, running.captures["stderr"]))
         try:
             await asyncio.wait_for(process.wait(), running.job.timeout)
         except TimeoutError:
@@ -244,9 +315,10 @@ class Executor:
         else:
             state, message = "failed", f"return code {code}"
         self.running.pop(task_id, None)
+        for capture in running.captures.values():
+            capture.close()
         self._finish(task_id, state, code, message, running.output)
-        with contextlib.suppress(OSError):
-            (self.scripts / f"{task_id.replace('/', '_')}.sh").unlink()
+        self._forget_files(task_id)
 
     def _signal(self, task_id: str, running: Running) -> None:
         """SIGTERM to the job's process group now, SIGKILL after the grace period."""

@@ -29,12 +29,14 @@ from typing import Any
 
 from aiohttp import web
 
+from js7tui.agent import retention
 from js7tui.agent.executor import Executor
 from js7tui.clock import to_iso
 from js7tui.engine.app import EngineServer, json_body
 from js7tui.engine.items import check_update, check_versions, item_row
 from js7tui.engine.journal import journal_id
 from js7tui.engine.problems import Problem
+from js7tui.engine.wire import Endpoint, agent_endpoints
 
 log = logging.getLogger("js7tui.agent")
 MAX_EVENTS = 1000
@@ -50,6 +52,7 @@ class AgentServer(EngineServer):
         self.journal_id = journal_id(self.journal)
         self._event = asyncio.Event()
         self._stopping = False
+        self.acknowledged = 0  # the Controller applied every event up to this one
         self.executor = Executor(self.journal, self.config.jobs, self.trusted, self.clock,
                                  self.config.name, self.config.state_dir, self._notify)
 
@@ -61,6 +64,14 @@ class AgentServer(EngineServer):
                 web.post("/api/task", self.start_task), web.post("/api/task/kill", self.kill),
                 web.get("/api/task/output", self.task_output),
                 web.get("/api/event", self.events)]
+
+    def wire_endpoints(self) -> dict[str, Endpoint]:
+        return agent_endpoints(self.config.limits)
+
+    def prune(self) -> dict[str, int]:
+        with self.journal.transaction() as conn:
+            return retention.prune(conn, self.config.retention, self.clock.now(),
+                                   self.acknowledged, self.config.state_dir)
 
     async def on_start(self) -> None:
         self.executor.recover()
@@ -138,12 +149,10 @@ class AgentServer(EngineServer):
         return web.json_response(self.executor.kill(task_id))
 
     async def task_output(self, request: web.Request) -> web.Response:
-        query = request.query
-        try:
-            stdout, stderr = int(query.get("stdout", "0")), int(query.get("stderr", "0"))
-        except ValueError:
-            raise Problem(400, "InvalidRequest", "stdout and stderr are byte offsets") from None
-        return web.json_response(self.executor.output(query.get("taskId", ""), stdout, stderr))
+        query = request["query"]  # checked: byte offsets >= 0
+        return web.json_response(self.executor.output(query.get("taskId", ""),
+                                                      query.get("stdout", 0),
+                                                      query.get("stderr", 0)))
 
     def _events_after(self, after: int) -> list[dict[str, Any]]:
         rows = self.journal.conn.execute(
@@ -161,11 +170,8 @@ class AgentServer(EngineServer):
         return events
 
     async def events(self, request: web.Request) -> web.Response:
-        try:
-            after = int(request.query.get("after", "0"))
-            timeout = min(float(request.query.get("timeout", "0")), MAX_POLL)
-        except ValueError:
-            raise Problem(400, "InvalidRequest", "after and timeout must be numbers") from None
+        after, timeout = request["query"]["after"], request["query"]["timeout"]  # checked
+        self.acknowledged = max(self.acknowledged, after)
         events = self._events_after(after)
         if not events and timeout > 0 and not self._stopping:
             self._event.clear()

@@ -25,8 +25,10 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from js7tui.controller import retention
 from js7tui.controller.deploy import workflow_agents
 from js7tui.controller.orders import (
     FINAL_STEP,
@@ -39,6 +41,9 @@ from js7tui.engine.journal import journal_id as read_journal_id
 from js7tui.engine.problems import Problem
 from js7tui.engine.shapes import ShapeError, Workflow, order_arguments
 from js7tui.store import Store
+
+if TYPE_CHECKING:
+    from js7tui.engine.config import Retention
 
 Row = sqlite3.Row
 
@@ -68,6 +73,11 @@ class ControllerJournal:
         items = self._conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
         orders = dict(self._conn.execute("SELECT state, COUNT(*) FROM orders GROUP BY state"))
         return items, orders
+
+    def prune(self, policy: Retention, now: datetime) -> dict[str, int]:
+        """One retention run (``[retention]``) in one transaction; what went, by kind."""
+        with self._tx() as conn:
+            return retention.prune(conn, policy, now)
 
     def current_signed(self) -> list[sqlite3.Row]:
         """The current version of every item with its signed string and signature (what

@@ -59,6 +59,7 @@ from js7tui.engine.problems import Problem
 from js7tui.engine.shapes import output_slice
 from js7tui.engine.tls import build_client_context
 from js7tui.engine.unrunnable import unrunnable_items
+from js7tui.engine.wire import Endpoint, controller_endpoints
 
 log = logging.getLogger("js7tui.controller")
 MAX_LIST = 1000
@@ -87,6 +88,12 @@ class ControllerServer(EngineServer):
                 web.get("/api/order/{order_id}/log", self.order_log),
                 web.get("/api/order/{order_id}/output", self.order_output),
                 web.post("/api/command", self.command), web.get("/api/agent", self.agents)]
+
+    def wire_endpoints(self) -> dict[str, Endpoint]:
+        return controller_endpoints(self.config.limits)
+
+    def prune(self) -> dict[str, int]:
+        return self.journal.prune(self.config.retention, self.clock.now())
 
     async def on_start(self) -> None:
         for link in self.links.values():
@@ -194,8 +201,7 @@ class ControllerServer(EngineServer):
         return web.json_response({"TYPE": "OrdersAdded", "orderIds": ids})
 
     async def list_orders(self, request: web.Request) -> web.Response:
-        state = request.query.get("state")
-        limit = min(int(request.query.get("limit", MAX_LIST)), MAX_LIST)
+        state, limit = request["query"].get("state"), request["query"]["limit"]  # 1..1000
         rows, steps = self.journal.orders(state, limit)
         return web.json_response({"orders": [
             {**orders.describe_order(r),
@@ -224,12 +230,9 @@ class ControllerServer(EngineServer):
         row = self.journal.order(order_id)
         if row is None:
             raise Problem(404, "UnknownOrder", f"no order '{order_id}'")
-        try:
-            position = int(request.query.get("position", row["position"]))
-            offsets = {s: int(request.query.get(s, "0")) for s in ("stdout", "stderr")}
-        except ValueError:
-            raise Problem(400, "InvalidRequest", "position, stdout and stderr must be numbers"
-                          ) from None
+        query = request["query"]  # checked: integers >= 0
+        position = query.get("position", row["position"])
+        offsets = {s: query.get(s, 0) for s in ("stdout", "stderr")}
         step = self.journal.step(order_id, position)
         if step is None:
             raise Problem(404, "UnknownStep", f"order '{order_id}' has no step {position} (yet)")

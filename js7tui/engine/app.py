@@ -4,7 +4,10 @@ problems as JSON, the journal, and a run loop that stops cleanly on SIGTERM/SIGI
 aiohttp gives each request its transport, whose ``ssl_object`` holds the client certificate
 that the handshake verified (CA, validity, CRL); from it the subject DN is read and looked up in
 the allowed clients. Everything but ``POST /api/session`` then needs a session token of this
-server, opened under the same DN.
+server, opened under the same DN. Every request is then checked against its route's wire shape
+(:mod:`js7tui.engine.wire`: body size, JSON depth, fields, query) before its handler runs;
+handlers read ``request["body"]`` and ``request["query"]``. An unexpected exception is logged
+and answered as a 500 problem (a bug: every refusal is a 4xx problem).
 """
 
 from __future__ import annotations
@@ -30,13 +33,20 @@ from js7tui.engine.events import JournalFormatter, OneLineFormatter, fields, jou
 from js7tui.engine.problems import Problem
 from js7tui.engine.shapes import SESSION_HEADER, ShapeError
 from js7tui.engine.tls import ReloadingServerContext
+from js7tui.engine.wire import (
+    Endpoint,
+    check_path,
+    check_query,
+    parse_json,
+    refuse,
+    session_endpoint,
+)
 from js7tui.errors import ValidationError
 from js7tui.identity.passwords import PasswordHasher
 from js7tui.signing import CrlSet, SignatureRefused, TrustedKeys
 from js7tui.store import Store
 
 log = logging.getLogger("js7tui.engine")
-MAX_BODY = 64 * 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -90,11 +100,38 @@ def notify_systemd(state: str) -> None:
         log.warning(fields("notify", status="failed", msg=f"cannot notify systemd: {exc}"))
 
 
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The body, at most ``limit`` bytes: refused (413) by its Content-Length before reading,
+    or as soon as more arrived, never parsed."""
+    too_large = refuse("", f"the request body is larger than {limit} bytes, this endpoint's "
+                       "limit", status=413, code="RequestTooLarge")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    data = bytearray()
+    while chunk := await request.content.read(65536):
+        data += chunk
+        if len(data) > limit:
+            raise too_large
+    return bytes(data)
+
+
+async def check_request(request: web.Request, endpoint: Endpoint, depth: int
+                        ) -> tuple[Any, dict[str, Any]]:
+    """The body and query of ``request`` checked against its route's wire shape."""
+    check_path(request.match_info, endpoint)
+    query = check_query(request.query, endpoint.query)
+    if endpoint.body is None:
+        if request.can_read_body and await request.content.read(1):
+            raise refuse("", "this endpoint takes no request body")
+        return None, query
+    data = await read_body(request, endpoint.max_body)
+    return endpoint.body.check(parse_json(data, depth), ""), query
+
+
 async def json_body(request: web.Request) -> Any:
-    try:
-        return await request.json(loads=json.loads)
-    except ValueError:
-        raise Problem(400, "InvalidJson", "the request body is not JSON") from None
+    """The request's body, already read and checked against its route's wire shape by the
+    middleware (:mod:`js7tui.engine.wire`)."""
+    return request["body"]
 
 
 class EngineServer:
@@ -117,10 +154,20 @@ class EngineServer:
         self._peers: dict[bytes, x509.Name] = {}
         self.tls_context: ReloadingServerContext | None = None
         self._trust_print: tuple[int, str] = (-1, "")
+        self.endpoints = {"POST /api/session": session_endpoint(config.limits),
+                          "GET /api": Endpoint(), **self.wire_endpoints()}
 
     # -- to be extended ---------------------------------------------------------------------
     def routes(self) -> list[web.RouteDef]:
         return []
+
+    def prune(self) -> dict[str, int]:
+        """One retention run (``[retention]``); what went, by kind."""
+        return {}
+
+    def wire_endpoints(self) -> dict[str, Endpoint]:
+        """The wire shape of each route of :meth:`routes`, by ``METHOD /canonical/path``."""
+        return {}
 
     async def on_start(self) -> None:
         """Background work once the port is open."""
@@ -155,10 +202,16 @@ class EngineServer:
 
     # -- the application --------------------------------------------------------------------
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._access_log, self._problems, self._authenticate],
-                              client_max_size=MAX_BODY)
+        limits = self.config.limits
+        app = web.Application(middlewares=[self._access_log, self._problems, self._authenticate,
+                                           self._wire],
+                              client_max_size=max(limits.item_body, limits.request_body))
         app.add_routes([web.post("/api/session", self._session),
                         web.get("/api", self._overview), *self.routes()])
+        for route in app.router.routes():
+            key = f"{route.method} {route.resource.canonical}" if route.resource else ""
+            if route.method != "HEAD" and key not in self.endpoints:
+                raise AssertionError(f"the route {key} has no wire shape")
         return app
 
     async def _overview(self, request: web.Request) -> web.Response:
@@ -190,6 +243,13 @@ class EngineServer:
             return await handler(request)
         except Problem as problem:
             return web.json_response(problem.body(), status=problem.status)
+        except web.HTTPException as exc:  # the router's 404 and 405, aiohttp's own 4xx
+            if exc.status < 400:
+                raise
+            code = {404: "NotFound", 405: "MethodNotAllowed",
+                    413: "RequestTooLarge"}.get(exc.status, "InvalidRequest")
+            return web.json_response({"TYPE": "Problem", "code": code, "message": exc.reason},
+                                     status=exc.status)
         except SignatureRefused as exc:
             return web.json_response({"TYPE": "Problem", "code": exc.code, "message": str(exc)},
                                      status=400)
@@ -197,6 +257,25 @@ class EngineServer:
             code = getattr(exc, "code", "InvalidRequest")
             return web.json_response({"TYPE": "Problem", "code": code, "message": str(exc)},
                                      status=400)
+        except (asyncio.CancelledError, ConnectionResetError):
+            raise
+        except Exception:
+            log.exception("internal error answering %s %s", request.method, request.path)
+            return web.json_response({"TYPE": "Problem", "code": "InternalError",
+                                      "message": "internal error (logged by the server)"},
+                                     status=500)
+
+    @web.middleware
+    async def _wire(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """The request checked against its route's wire shape (:mod:`js7tui.engine.wire`)."""
+        resource = request.match_info.route.resource
+        if resource is None:  # no route: the router's 404 or 405
+            return await handler(request)
+        method = "GET" if request.method == "HEAD" else request.method
+        endpoint = self.endpoints[f"{method} {resource.canonical}"]
+        request["body"], request["query"] = await check_request(
+            request, endpoint, self.config.limits.json_depth)
+        return await handler(request)
 
     def _peer(self, request: web.Request) -> tuple[str, set[str]]:
         """The client's DN and the users it may be; refuses unknown clients (403)."""
@@ -245,21 +324,18 @@ class EngineServer:
         return await handler(request)
 
     async def _session(self, request: web.Request) -> web.Response:
-        body = await json_body(request)
-        kind = body.get("TYPE") if isinstance(body, dict) else None
-        if kind == "Logout":
-            token = body.get("sessionToken")
-            if isinstance(token, str) and self.sessions.resume(token, request["dn"]):
+        body = request["body"]  # checked: Login {userAndPassword} or Logout {sessionToken}
+        if body["TYPE"] == "Logout":
+            token = body["sessionToken"]
+            if self.sessions.resume(token, request["dn"]):
                 self.sessions.end(token)
             return web.json_response({"TYPE": "LoggedOut"})
-        if kind != "Login":
-            raise Problem(400, "InvalidRequest", "expected {\"TYPE\": \"Login\"} or Logout")
-        credentials = body.get("userAndPassword") or {}
-        user, password = credentials.get("userId"), credentials.get("password")
-        stored = self.config.users.get(user) if isinstance(user, str) else None
-        allowed = isinstance(user, str) and user in request["client_users"]
+        credentials = body["userAndPassword"]
+        user, password = credentials["userId"], credentials["password"]
+        stored = self.config.users.get(user)
+        allowed = user in request["client_users"]
         ok = False
-        if stored and allowed and isinstance(password, str):
+        if stored and allowed:
             ok = await asyncio.to_thread(verify_password, stored, password, self.hasher)
         if not ok:
             reason = ("unknown user" if not stored else
@@ -287,6 +363,19 @@ class EngineServer:
             return
         self.tls_context.reload(trigger="SIGHUP")
 
+    async def _retain(self) -> None:
+        """Retention at start and then every ``[retention] interval``."""
+        while True:
+            try:
+                pruned = self.prune()
+            except Exception:
+                log.exception("retention failed")
+            else:
+                if any(pruned.values()):
+                    log.info("retention: removed %s", ", ".join(
+                        f"{count} {kind}" for kind, count in pruned.items() if count))
+            await asyncio.sleep(self.config.retention.interval)
+
     async def run(self, ready: Callable[[str], None] | None = None) -> None:
         """Serve until SIGTERM/SIGINT, then stop background work and close the journal."""
         runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
@@ -310,8 +399,10 @@ class EngineServer:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload_tls)
+        retainer: asyncio.Task[None] | None = None
         try:
             await self.on_start()
+            retainer = asyncio.create_task(self._retain())
             log.info(fields("start", status="listening", url=self.url, pid=os.getpid(),
                             msg=f"{self.component} {self.config.name} listening on {self.url}"))
             if ready:
@@ -322,6 +413,8 @@ class EngineServer:
             log.info(fields("stop", msg="stopping"))
         finally:
             loop.remove_signal_handler(signal.SIGHUP)
+            if retainer is not None:
+                retainer.cancel()
             await self.on_stop()
             await runner.cleanup()
             self.journal.close()

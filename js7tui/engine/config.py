@@ -37,8 +37,23 @@ paths are relative to the configuration directory.
     [jobs]                           # Agent only
     work_dir = "work"
     kill_grace = "5s"
-    max_output = 1048576             # bytes kept per stream and task
+    max_output = 1048576             # bytes kept per stream and task (then a truncation mark)
     shell = "/bin/sh"
+
+    [limits]                         # what a request may hold (refused with 413/400 beyond)
+    login_body = 16384               # bytes of POST /api/session
+    item_body = 16777216             # bytes of POST /api/item (signed items)
+    request_body = 1048576           # bytes of every other request body
+    json_depth = 64                  # nesting of arrays and objects
+    orders_per_request = 1000        # Controller: orders of one POST /api/order
+    arguments = 100                  # arguments of one order
+    argument_length = 8192           # characters of one argument value
+
+    [retention]                      # pruning, applied at start and then every interval
+    interval = "1h"
+    item_versions = 10               # unused old versions kept per item (0: none; -1: all)
+    finished_orders = "30d"          # Controller: ended orders (and steps) kept that long; 0: ever
+    finished_tasks = "7d"            # Agent: ended tasks (and their events) kept that long; 0: ever
 """
 
 from __future__ import annotations
@@ -113,6 +128,25 @@ class _JobsToml:
 
 
 @dataclass(frozen=True)
+class _LimitsToml:
+    login_body: int = 16 * 1024
+    item_body: int = 16 * 1024 * 1024
+    request_body: int = 1024 * 1024
+    json_depth: int = 64
+    orders_per_request: int = 1000
+    arguments: int = 100
+    argument_length: int = 8192
+
+
+@dataclass(frozen=True)
+class _RetentionToml:
+    interval: str = "1h"
+    item_versions: int = 10
+    finished_orders: str = "30d"
+    finished_tasks: str = "7d"
+
+
+@dataclass(frozen=True)
 class _TlsToml:
     cert: str = ""
     key: str = ""
@@ -157,6 +191,30 @@ class JobsConfig:
 
 
 @dataclass(frozen=True)
+class WireLimits:
+    """What one request may hold (see :mod:`js7tui.engine.wire`)."""
+
+    login_body: int = 16 * 1024
+    item_body: int = 16 * 1024 * 1024
+    request_body: int = 1024 * 1024
+    json_depth: int = 64
+    orders_per_request: int = 1000
+    arguments: int = 100
+    argument_length: int = 8192
+
+
+@dataclass(frozen=True)
+class Retention:
+    """What a journal keeps (``js7tui/controller/retention.py``, ``js7tui/agent/retention.py``):
+    durations in seconds (0: forever), ``item_versions`` -1: every version."""
+
+    interval: float = 3600.0
+    item_versions: int = 10
+    finished_orders: float = 30 * 86400.0
+    finished_tasks: float = 7 * 86400.0
+
+
+@dataclass(frozen=True)
 class ComponentConfig:
     component: str
     directory: Path
@@ -177,6 +235,8 @@ class ComponentConfig:
     agents: dict[str, AgentRef] = field(default_factory=dict)
     jobs: JobsConfig | None = None
     links: LinksConfig = field(default_factory=LinksConfig)
+    limits: WireLimits = field(default_factory=WireLimits)
+    retention: Retention = field(default_factory=Retention)
 
     @property
     def trusted_crls_dir(self) -> Path:
@@ -270,7 +330,7 @@ def load_component_config(directory: Path, component: str, *,
     directory = directory.absolute()
     path = directory / "config.toml"
     raw = _read_toml(path)
-    sections = {"server", "users", "allowed_clients"} | (
+    sections = {"server", "users", "allowed_clients", "limits", "retention"} | (
         {"agents", "links"} if component == "controller" else {"jobs"})
     _check_keys(path, "config.toml", raw, sections)
     server = parse_section(path, "server", raw.get("server", {}), _ServerToml)
@@ -318,6 +378,8 @@ def load_component_config(directory: Path, component: str, *,
         jobs = JobsConfig(directory / parsed.work_dir, float(parse_duration(parsed.kill_grace)),
                           parsed.max_output, parsed.shell)
     return ComponentConfig(
+        limits=_limits(path, raw.get("limits", {})),
+        retention=_retention(path, raw.get("retention", {})),
         component=component, directory=directory, name=name,
         subject=str(bundle.get("subject", "")), host=host, port=port,
         state_dir=directory / server.state_dir,
@@ -327,6 +389,38 @@ def load_component_config(directory: Path, component: str, *,
         log_level=server.log_level.upper(), tls=tls,
         trusted_keys_dir=directory / "trusted-x509-keys", users=users,
         allowed_clients=tuple(clients), agents=agents, jobs=jobs, links=links)
+
+
+_LIMIT_RANGES = {"login_body": (1024, 1024 * 1024), "item_body": (1024, 1024 ** 3),
+                 "request_body": (1024, 256 * 1024 * 1024), "json_depth": (4, 512),
+                 "orders_per_request": (1, 100_000), "arguments": (0, 10_000),
+                 "argument_length": (1, 1024 * 1024)}
+
+
+def _limits(path: Path, raw: object) -> WireLimits:
+    parsed = parse_section(path, "limits", raw, _LimitsToml)
+    for key, (low, high) in _LIMIT_RANGES.items():
+        value = getattr(parsed, key)
+        if not low <= value <= high:
+            raise ValidationError(f"{path}: [limits] {key} must be from {low} to {high}, "
+                                  f"not {value}")
+    return WireLimits(**{key: getattr(parsed, key) for key in _LIMIT_RANGES})
+
+
+def _retention(path: Path, raw: object) -> Retention:
+    parsed = parse_section(path, "retention", raw, _RetentionToml)
+    durations = {}
+    for key in ("interval", "finished_orders", "finished_tasks"):
+        try:
+            durations[key] = float(parse_duration(getattr(parsed, key)))
+        except ValidationError as exc:
+            raise ValidationError(f"{path}: [retention] {key}: {exc}") from None
+    if durations["interval"] < 1:
+        raise ValidationError(f"{path}: [retention] interval must be 1s or more")
+    if parsed.item_versions < -1:
+        raise ValidationError(f"{path}: [retention] item_versions must be -1 (all) or more")
+    return Retention(durations["interval"], parsed.item_versions, durations["finished_orders"],
+                     durations["finished_tasks"])
 
 
 def ensure_private_dir(path: Path) -> None:
