@@ -2,7 +2,9 @@
 
 ``Overview(console).summary(session)`` reads the store only (fast, one worker in the TUI):
 the security level, the registered Controllers, certificates that expire within 30 days,
-failed logins and refused deployments of the last 24 hours, and the latest audit entries.
+failed logins and refused deployments of the last 24 hours, the latest audit entries, and
+what of the deployments needs attention (unknown outcomes, Agents that have not taken or
+refused an accepted commit, deployed items whose signer expires soon).
 Probing each Controller is a separate call per Controller
 (``console.controllers.status``) that the screen runs in parallel, so one dead
 Controller delays nothing else.
@@ -24,11 +26,17 @@ from js7tui.audit.query import AuditFilter
 from js7tui.client.registry import ControllerRecord
 from js7tui.identity.chain import LOGIN_REQUEST
 from js7tui.identity.sessions import Session
-from js7tui.permissions.names import AUDITLOG_VIEW, CERTIFICATES_VIEW, CONTROLLERS_VIEW
+from js7tui.permissions.names import (
+    AUDITLOG_VIEW,
+    CERTIFICATES_VIEW,
+    CONTROLLERS_VIEW,
+    INVENTORY_VIEW,
+)
 from js7tui.pki.records import CertRecord, Status
 
 if TYPE_CHECKING:
     from js7tui.console import Console
+    from js7tui.deployment.service import Attention
 
 EXPIRY_DAYS = 30
 RECENT = timedelta(hours=24)
@@ -66,6 +74,7 @@ class Summary:
     failed_logins: Events | None
     refused_deployments: Events | None
     latest: tuple[AuditEntry, ...] | None
+    deployments: Attention | None = None
 
 
 class Overview:
@@ -89,8 +98,10 @@ class Overview:
                 categories=(Category.DEPLOYMENT.value,), outcome=Outcome.REFUSED.value,
                 date_from=since))
             latest = tuple(console.audit.page(session, AuditFilter(), limit=LATEST))
+        deployments = (console.deployments.attention(session)
+                       if session.can(INVENTORY_VIEW) else None)
         return Summary(session.account, console.security_level.value, now, controllers,
-                       expiring, failed, refused, latest)
+                       expiring, failed, refused, latest, deployments)
 
     def expiring(self, session: Session, now: datetime) -> tuple[Expiring, ...]:
         """Valid certificates ending within 30 days (or ended), soonest first; one that was

@@ -218,6 +218,39 @@ class ExpiringItem:
         return f"expires in {int(seconds // 86400)} day(s)"
 
 
+@dataclass(frozen=True)
+class Attention:
+    """What of the deployments needs an administrator's eye (the dashboard's line): changes
+    whose outcome is not known yet, accepted commits an Agent has not taken or refused, and
+    deployed items whose signer expires soon."""
+
+    open_changes: int
+    waiting: int
+    agent_refused: int
+    expiring: int
+    expiry_days: int
+
+    @property
+    def needs_reconcile(self) -> bool:
+        return bool(self.open_changes or self.waiting or self.agent_refused)
+
+    @property
+    def words(self) -> str:
+        """'' when nothing needs attention."""
+        parts = []
+        if self.open_changes:
+            parts.append(f"{self.open_changes} change(s) with unknown outcome (js7tui "
+                         "deployment reconcile asks the Controller)")
+        if self.agent_refused:
+            parts.append(f"{self.agent_refused} deployment(s) refused by an Agent")
+        if self.waiting:
+            parts.append(f"{self.waiting} deployment(s) waiting for an Agent")
+        if self.expiring:
+            parts.append(f"{self.expiring} deployed item(s) signed by a certificate expiring "
+                         f"within {self.expiry_days} days")
+        return "; ".join(parts)
+
+
 def aggregate_agents(items: Iterable[Any], wanted: Mapping[tuple[str, str], str]
                      ) -> tuple[AgentState, ...]:
     """Each Agent's state for the items of one commit, from the Controller's item list:
@@ -633,6 +666,17 @@ class DeploymentService:
                 label, entry, f"versionId '{prepared.version_id}' was deployed to Controller "
                 f"'{controller_id}' already (commit {row[0]}); a signed version is deployed "
                 "once: export again for a new version")
+
+    def attention(self, session: Session) -> Attention:
+        """The dashboard's line on deployments: a store read, no Controller asked."""
+        expiring = self.expiring(session)
+        conn = self.store.conn
+        open_changes = len(self.remote.open_intents())
+        agents = dict(conn.execute(
+            "SELECT state, COUNT(DISTINCT commit_id || ' ' || controller_id) FROM "
+            "deployment_agents WHERE state <> 'attached' GROUP BY state").fetchall())
+        return Attention(open_changes, agents.get(PENDING, 0), agents.get(AGENT_REFUSED, 0),
+                         len(expiring), self.expiry_days)
 
     # -- signing certificates that expire -------------------------------------------------
     def expiring(self, session: Session, within_days: int | None = None) -> list[ExpiringItem]:

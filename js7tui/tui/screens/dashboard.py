@@ -14,6 +14,7 @@ screen is shown (it stops when another section is shown and dies with the screen
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.markup import escape
@@ -95,6 +96,8 @@ class DashboardScreen(SectionScreen):
         self.probing: set[str] = set()
         self.generation = 0
         self._timer: Timer | None = None
+        self.reconciling = False
+        self._reconciled_at = float("-inf")
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="dashboard"):
@@ -150,6 +153,7 @@ class DashboardScreen(SectionScreen):
         self._events(summary)
         self._latest(summary)
         self._sections()
+        self._reconcile(summary)
         session = self.ctx.session
         for record in summary.controllers or ():
             if session is None or not self._may_probe(record.id) or record.id in self.probing:
@@ -159,6 +163,28 @@ class DashboardScreen(SectionScreen):
                 f"probing {record.id}", self.ctx.console.controllers.status, session,
                 record.id, then=self._probed,
                 failed=lambda _exc, cid=record.id: self.probing.discard(cid))
+
+    def _reconcile(self, summary: Summary) -> None:
+        """Open changes or Agents not settled: ask the Controllers (in a worker, at most once
+        a refresh period), then read the summary again with what they said."""
+        attention = summary.deployments
+        session = self.ctx.session
+        if (attention is None or not attention.needs_reconcile or self.reconciling
+                or session is None or self.ctx.readonly
+                or time.monotonic() - self._reconciled_at < REFRESH_SECONDS):
+            return
+        self.reconciling = True
+
+        def done(_result: object) -> None:
+            self.reconciling, self._reconciled_at = False, time.monotonic()
+            self.reload()
+
+        def failed(_exc: Exception) -> None:
+            self.reconciling, self._reconciled_at = False, time.monotonic()
+
+        self.run_service("asking the Controllers about open changes",
+                         self.ctx.console.deployments.reconcile, session, then=done,
+                         failed=failed)
 
     def _probed(self, status: ControllerStatus) -> None:
         """A probe's answer is the newest word on its Controller, whichever refresh asked."""
@@ -174,6 +200,9 @@ class DashboardScreen(SectionScreen):
                 f"security level [b]{escape(summary.security_level)}[/b].")
         if self.ctx.readonly:
             text += "  [b]READ-ONLY[/b]: every changing key is hidden."
+        words = summary.deployments.words if summary.deployments is not None else ""
+        if words:
+            text += f"\n[b]Deployments[/b]: {escape(words)}."
         self.query_one("#dashboard-head", Static).update(text)
 
     def _panel(self, name: str, title: str, rows: list[Row] | None,
