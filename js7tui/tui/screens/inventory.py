@@ -33,12 +33,14 @@ from textual.message import Message
 from textual.widgets import ProgressBar, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from js7tui.deployment.policy import Action, decide
 from js7tui.deployment.service import Deployment
 from js7tui.deployment.status import ObjectStatus
 from js7tui.errors import NotFound, ValidationError
 from js7tui.identity.sessions import Session
 from js7tui.inventory import InventoryObject, ObjectPath, ObjectType
 from js7tui.permissions.names import INVENTORY_DEPLOY, INVENTORY_MANAGE, INVENTORY_VIEW
+from js7tui.security_level import SecurityLevel
 from js7tui.tui.screens.base import SectionScreen
 from js7tui.tui.widgets.deploy_modals import (
     ImportModal,
@@ -58,6 +60,8 @@ from js7tui.tui.widgets.modals import ConfirmModal, Field, FormModal, TypedConfi
 
 MANAGE = frozenset({"edit", "new", "rename", "delete", "new_folder"})
 DEPLOY = frozenset({"deploy", "revoke", "import_deploy"})
+POLICY_ACTIONS = {"deploy": Action.DEPLOY, "revoke": Action.REVOKE,
+                  "import_deploy": Action.IMPORT_DEPLOY, "export": Action.EXPORT_FOR_SIGNING}
 LISTED = 12
 
 TEMPLATES: dict[ObjectType, dict[str, Any]] = {
@@ -202,10 +206,14 @@ class InventoryScreen(SectionScreen):
         return self.ctx.security_level == "HIGH"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "deploy" and self.high:
-            return False
-        if action in ("export", "import_deploy") and not self.high:
-            return False
+        """Deploy, revoke, import-deploy and export follow the one deploy policy
+        (``js7tui.deployment.policy``) the services enforce, for this session and level."""
+        policy_action = POLICY_ACTIONS.get(action)
+        if policy_action is not None:
+            if action in self.MUTATING and self.ctx.readonly:
+                return False
+            return decide(policy_action, SecurityLevel(self.ctx.security_level),
+                          self.ctx.session if self.ctx.can(None) else None).allowed
         return super().check_action(action, parameters)
 
     # -- reading the tree -----------------------------------------------------------------

@@ -78,8 +78,12 @@ class SigningProfileScreen(SectionScreen):
         yield Static("", id="signing-state", classes="detail")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("generate", "import_key") and self.ctx.security_level == "HIGH":
-            return False
+        if action in ("generate", "import_key"):
+            from js7tui.deployment.policy import Action, decide
+            from js7tui.security_level import SecurityLevel
+            if not decide(Action.KEY_IN_STORE, SecurityLevel(self.ctx.security_level),
+                          self.ctx.session).allowed:
+                return False
         return super().check_action(action, parameters)
 
     def reload(self) -> None:
