@@ -296,3 +296,40 @@ def test_expiring_signers_are_named_and_signed_again(estate: Estate, logged_in: 
         assert again.commit_id == done[0].commit_id and again.not_after > big.not_after
     finally:
         console.controllers.remove(admin, "controller-1", meta=META)
+
+
+# -- an order add killed while the Controller answers ----------------------------------------
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_a_killed_order_add_is_audited_and_reconciled(estate: Estate, proxy: Proxy,
+                                                      logged_in: Cli, sig: int) -> None:
+    """The order's arguments make its request larger than a login, so the proxy holds its
+    answer: the Controller has the order, the console was killed before it heard."""
+    console, admin = estate.console, estate.admin
+    if "big" not in held_versions(estate):
+        console.deployments.deploy(admin, ["/road/big"], ["controller-1"], meta=META)
+    order_id = f"killed-{int(sig)}"
+    proxy.mode = "hold_answer"
+    arguments = [f"--arg=a{n}={'v' * 2000}" for n in range(12)]
+    child = spawn_cli(logged_in, "order", "add", "big", "--controller", "controller-1",
+                      "--id", order_id, *arguments)
+    wait_for(proxy.held.is_set, "the order's request at the proxy", timeout=60)
+    with estate.client() as client:
+        wait_for(lambda: client.order(order_id), "the Controller holding the order")
+    child.send_signal(sig)
+    _, err = child.communicate(timeout=30)
+    assert b"Traceback" not in err, err.decode()
+    proxy.mode = "pass"
+    rows = [r for r in open_rows(console) if r["kind"] == "ADD_ORDERS"]
+    assert [r["reference"] for r in rows] == [order_id]
+    assert rows[0]["state"] == ("UNKNOWN" if sig == signal.SIGINT else "SENDING")
+    intent = console.store.conn.execute("SELECT * FROM audit_log WHERE id = ?",
+                                        (rows[0]["audit_id"],)).fetchone()
+    parameters = json.loads(intent["parameters"])
+    assert parameters["orderId"] == order_id and parameters["phase"] == "intent"
+    assert "v" * 2000 not in intent["parameters"]   # argument names only, never values
+    code, out, err = logged_in("deployment", "reconcile")
+    assert code == 0 and "add_orders" in out and "accepted" in out, out + err
+    last = console.store.conn.execute(
+        "SELECT parameters FROM audit_log WHERE request = './orders/add' ORDER BY id DESC"
+    ).fetchone()
+    assert '"phase": "reconciled"' in last["parameters"]

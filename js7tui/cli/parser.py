@@ -8,7 +8,15 @@ import sys
 from collections.abc import Sequence
 
 from js7tui import __version__
-from js7tui.cli import cert_cmds, demo_cmds, deploy_cmds, engine_cmds, inventory_cmds, tui_cmds
+from js7tui.cli import (
+    cert_cmds,
+    demo_cmds,
+    deploy_cmds,
+    engine_cmds,
+    inventory_cmds,
+    order_cmds,
+    tui_cmds,
+)
 from js7tui.cli import identity_cmds as ident
 from js7tui.cli import system_cmds as system
 from js7tui.cli.context import CliContext
@@ -316,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     _service_parsers(sub)
     inventory_cmds.register(sub, _meta)
     deploy_cmds.register(sub, _meta)
+    order_cmds.register(sub, _meta)
     cert_cmds.add_cert_parsers(sub)
     _component_parsers(sub)
     cert_cmds.add_doctor_parser(sub)
