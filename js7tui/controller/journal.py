@@ -132,10 +132,13 @@ class ControllerJournal:
         """{(type, path, version): {agent: attachment row}} for these item versions."""
         wanted = json.dumps([list(v) for v in versions])
         found: dict[tuple[str, str, str], dict[str, Row]] = {}
+        # The wanted keys are unpacked once (a materialised CTE), then each is looked up by
+        # the attachments_item index: not json_extract for every pair of rows.
         for row in self._conn.execute(
-                "SELECT a.* FROM attachments a JOIN json_each(?) w ON a.item_type = "
-                "json_extract(w.value, '$[0]') AND a.path = json_extract(w.value, '$[1]') AND "
-                "a.version_id = json_extract(w.value, '$[2]') ORDER BY a.agent", (wanted,)):
+                "WITH w(t, p, v) AS MATERIALIZED (SELECT json_extract(value, '$[0]'), "
+                "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)) "
+                "SELECT a.* FROM w CROSS JOIN attachments a ON a.item_type = w.t AND "
+                "a.path = w.p AND a.version_id = w.v ORDER BY a.agent", (wanted,)):
             key = (row["item_type"], row["path"], row["version_id"])
             found.setdefault(key, {})[row["agent"]] = row
         return found

@@ -466,17 +466,21 @@ class DeploymentService:
 
     def _await_agents(self, client: ControllerClient, wanted: Mapping[tuple[str, str], str]
                       ) -> tuple[AgentState, ...] | None:
-        """Each Agent's state for the commit, waiting up to ``agent_wait`` seconds while some
-        are still pending; None when the Controller could not be asked."""
+        """Each Agent's state for the commit, after waiting up to ``agent_wait`` seconds while
+        the Controller still has items on their way to an Agent (its cheap per-Agent counts,
+        polled from 20 ms growing to AGENT_POLL); then one read of the commit's items. None
+        when the Controller could not be asked."""
         deadline = time.monotonic() + self.agent_wait
-        while True:
-            try:
-                agents = aggregate_agents(client.items(), wanted)
-            except ControllerError:
-                return None
-            if not any(a.state == PENDING for a in agents) or time.monotonic() >= deadline:
-                return agents
-            time.sleep(AGENT_POLL)
+        pause = 0.02
+        try:
+            while any(a.get("pendingItems") for a in client.agents()):
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(pause)
+                pause = min(pause * 1.5, AGENT_POLL)
+            return aggregate_agents(_commit_items(client, wanted), wanted)
+        except ControllerError:
+            return None
 
     def _record_agents(self, commit: str, controller_id: str,
                        agents: Sequence[AgentState]) -> None:
@@ -817,6 +821,16 @@ class DeploymentService:
         found = self._load(row, None)
         assert found is not None
         return found
+
+
+def _commit_items(client: ControllerClient, wanted: Mapping[tuple[str, str], str]
+                  ) -> list[Any]:
+    """The Controller's items of one commit with their Agents: by the commit's version id
+    when all share it (a deploy), else the current items (an import-deploy's own ids)."""
+    versions = set(wanted.values())
+    if len(versions) == 1:
+        return list(client.item_states(version_id=versions.pop()))
+    return list(client.items())
 
 
 def _wanted(intent: Intent) -> dict[tuple[str, str], str]:
