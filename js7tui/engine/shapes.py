@@ -298,8 +298,9 @@ class _Parser:
             self.take("(")
             return self.env() if word.group(0) == "env" else self.now()
         what = word.group(0) if word else char
-        raise self.fail(f"uses {what!r}, which is not supported by this engine (js7tui) (it evaluates "
-                        "'text', \"text $name\", $name, numbers, true/false, ++, env(...) and "
+        raise self.fail(f"uses {what!r}, which is not supported by this engine (js7tui; it "
+                        "evaluates 'text', \"text $name\", $name, numbers, true/false, ++, "
+                        "env(...) and "
                         "now(...))")
 
     def env(self) -> tuple[Any, ...]:
