@@ -24,14 +24,13 @@ JobResource::
      "env": {"MAIL_HOST": "$host"}}
 
 ``path`` is the item's name (JOC replaces folders and Agent names before signing, so the engine
-sees names only): letters, digits, ``.``, ``_``, ``-``. ``versionId`` is optional; without it
-the version is the first 16 hex digits of the SHA-256 of the signed bytes. A workflow runs its
-``Execute.Named`` instructions in order (this engine knows no other instruction yet).
-
-Expressions (a subset of JS7's): ``'literal'`` (no escapes), ``"text with $name or ${name}"``
-(escapes ``\\\\ \\" \\$ \\n \\t``), ``$name`` / ``${name}``, numbers, ``true``/``false``.
-Names come from the order's arguments, then the job's ``defaultArguments``; a job resource's
-``env`` also sees its own ``variables``.
+sees names only): letters of one script, digits, ``.``, ``_``, ``-`` (:func:`check_name`).
+``versionId`` is optional; without it the version is the first 16 hex digits of the SHA-256 of
+the signed bytes. A workflow runs its ``Execute.Named``/``Execute.Anonymous`` instructions in
+order. Exactly which fields, instructions and expressions run is the check below
+(``item_problems``, used by the console's inventory as well as by the Controller and the
+Agent); anything else is refused by JSON pointer (README: "Which part of JS7's workflow
+language runs").
 
 Requests: login ``{"TYPE": "Login", "userAndPassword": {"userId", "password"}}`` ->
 ``{"TYPE": "LoggedIn", "sessionToken"}``, the token in header ``x-js7-session``; refusals are
