@@ -164,7 +164,8 @@ CASES: list[Case] = [
 CONTENT_CASES: list[tuple[str, list[tuple[str, bytes]], str, str]] = [
     ("unknown-entry", [*signed_pair("a/x.workflow.json"), ("notes.txt", b"hi")],
      "notes.txt", "unknown entry"),
-    ("unknown-object-kind", [("a/x.lock.json", GOOD)], "a/x.lock.json", "unknown entry"),
+    ("unknown-object-kind", [("a/x.thing.json", GOOD)], "a/x.thing.json", "unknown entry"),
+    ("joc-simple-item", [("a/x.lock.json", GOOD)], "a/x.lock.json", "a JOC resource lock"),
     ("pgp-signature", [("x.workflow.json", GOOD), ("x.workflow.json.asc", b"-----BEGIN PGP")],
      "x.workflow.json.asc", "PGP signatures are not supported"),
     ("unsigned-object", [*signed_pair("a/x.workflow.json"), ("a/y.jobresource.json", GOOD)],

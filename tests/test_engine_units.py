@@ -162,7 +162,7 @@ def test_expressions(text: object, scope: dict[str, str], value: str) -> None:
     assert parse_expression(text).evaluate(scope) == value
 
 
-@pytest.mark.parametrize("text", ["bare text", "$name trailing", '"x $"', "${bad name}"])
+@pytest.mark.parametrize("text", ["bare text", "$name trailing", '"x $"', "${}", "$a + 1"])
 def test_bad_expressions_are_refused_at_deployment(text: str) -> None:
     with pytest.raises(ShapeError):
         parse_expression(text)

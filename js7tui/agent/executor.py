@@ -32,6 +32,7 @@ from js7tui.engine.config import JobsConfig, ensure_private_dir
 from js7tui.engine.items import signed_from_row, verify_item
 from js7tui.engine.problems import Problem
 from js7tui.engine.shapes import (
+    Context,
     Job,
     JobResource,
     ShapeError,
@@ -39,6 +40,7 @@ from js7tui.engine.shapes import (
     check_name,
     evaluate_all,
     order_arguments,
+    order_variables,
     output_slice,
 )
 from js7tui.signing import SignatureRefused, TrustedKeys
@@ -92,6 +94,7 @@ class Capture:
 class Running:
     process: asyncio.subprocess.Process
     job: Job
+    workflow_path: str = ""
     kill_requested: bool = False
     timed_out: bool = False
     killer: asyncio.Task[None] | None = None
@@ -191,21 +194,30 @@ class Executor:
 
     def _environment(self, task_id: str, request: Mapping[str, Any], workflow: Workflow,
                      job: Job, arguments: dict[str, str]) -> dict[str, str]:
-        scope = dict(arguments)
-        for name, expression in job.default_arguments.items():
-            scope.setdefault(name, expression.evaluate(arguments))
+        position = int(request["position"])
+        builtins = order_variables(str(request["orderId"]), workflow, str(request["versionId"]),
+                                   position, self.clock.now())
+        context = Context(os.environ, self.clock.now())
+        scope = {**arguments, **builtins}
+        # JS7's order: the order's arguments, then the job's defaults, then the instruction's
+        for name, expression in (*job.default_arguments.items(),
+                                 *workflow.step_defaults(position).items()):
+            if name not in scope:
+                scope[name] = expression.evaluate(scope, context)
         env = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
         env.update({
             "JS7_TASK_ID": task_id, "JS7_ORDER_ID": str(request["orderId"]),
             "JS7_WORKFLOW_NAME": workflow.path, "JS7_WORKFLOW_VERSION": str(request["versionId"]),
             "JS7_WORKFLOW_POSITION": str(request["position"]), "JS7_JOB_NAME": job.name,
             "JS7_AGENT_NAME": self.agent_name})
-        for path in job.job_resources:
+        # The first job resource named wins (JS7: left has precedence; the job's own before
+        # the workflow's), the job's env over all of them.
+        for path in reversed(job.job_resources):
             resource = self._verified("JobResource", path, None)
             assert isinstance(resource, JobResource)
-            variables = {**scope, **evaluate_all(resource.variables, scope)}
-            env.update(evaluate_all(resource.env, variables))
-        env.update(evaluate_all(job.env, scope))
+            variables = {**scope, **evaluate_all(resource.variables, scope, context)}
+            env.update(evaluate_all(resource.env, variables, context))
+        env.update(evaluate_all(job.env, scope, context))
         return env
 
     def _script_argv(self, task_id: str, script: str) -> list[str]:
@@ -242,6 +254,11 @@ class Executor:
         if job.agent != self.agent_name:
             raise Problem(400, "WrongAgent", f"job '{job.name}' runs on Agent '{job.agent}', "
                           f"not on '{self.agent_name}'")
+        busy = sum(1 for r in self.running.values()
+                   if r.workflow_path == path and r.job.name == job.name)
+        if busy >= job.parallelism:
+            raise Problem(409, "ParallelismReached", f"job '{job.name}' runs {busy} time(s) "
+                          f"already, its parallelism is {job.parallelism}")
         try:
             env = self._environment(task_id, request, workflow, job, arguments)
         except ShapeError as exc:
@@ -270,7 +287,7 @@ class Executor:
             conn.execute("INSERT INTO events (task_id, type) VALUES (?, 'TaskStarted')",
                          (task_id,))
         ensure_private_dir(self.outputs)
-        running = Running(process, job, captures={
+        running = Running(process, job, workflow_path=path, captures={
             stream: Capture(self._output_path(task_id, stream), self.jobs.max_output)
             for stream in STREAMS})
         self.running[task_id] = running
@@ -310,6 +327,10 @@ class Executor:
             state, message = "failed", f"timed out after {running.job.timeout:g} s"
         elif code is not None and code < 0:
             state, message = "failed", f"killed by signal {signal.Signals(-code).name}"
+        elif code is not None and running.job.succeeded(code) and (
+                running.job.fail_on_stderr and running.captures["stderr"].data):
+            state, message = "failed", (f"return code {code}, but the job wrote to stderr "
+                                        "(failOnErrWritten)")
         elif code is not None and running.job.succeeded(code):
             state, message = "succeeded", ""
         else:
@@ -326,7 +347,8 @@ class Executor:
             os.killpg(running.process.pid, signal.SIGTERM)
 
         async def kill_later() -> None:
-            await asyncio.sleep(self.jobs.kill_grace)
+            await asyncio.sleep(running.job.grace if running.job.grace is not None
+                                else self.jobs.kill_grace)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(running.process.pid, signal.SIGKILL)
 

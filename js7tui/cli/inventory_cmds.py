@@ -127,7 +127,11 @@ def cmd_inventory(ctx: CliContext, args: argparse.Namespace) -> int:
         ctx.say(f"created {obj.describe()} (revision {obj.revision})")
     elif action == "import":
         files = [ImportFile(name, _read_input(ctx, name)) for name in args.files]
-        made = inv.import_files(session, args.folder, files, replace=args.replace, meta=meta)
+        notes: list[str] = []
+        made = inv.import_files(session, args.folder, files, replace=args.replace, meta=meta,
+                                notes=notes)
+        for note in notes:
+            ctx.say(f"mapped {note}")
         for obj in made:
             ctx.say(f"imported {obj.describe()} (revision {obj.revision})")
     elif action == "edit":

@@ -249,6 +249,11 @@ class AgentLink:
                 if blocker[0] == "refused":
                     self.journal.fail_step(step["task_id"], blocker[1], self._now())
                 continue
+            workflow = self.journal.workflow(step["workflow_path"], step["version_id"])
+            job = workflow.jobs[step["job_name"]]
+            if self.journal.busy(self.ref.name, step["workflow_path"],
+                                 step["job_name"]) >= job.parallelism:
+                continue  # the job's parallelism: it starts when one of its tasks ends
             request = {"TYPE": "StartTask", "taskId": step["task_id"],
                        "orderId": step["order_id"], "workflowPath": step["workflow_path"],
                        "versionId": step["version_id"], "position": step["position"],

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from js7tui.clock import from_iso
 from js7tui.controller import retention
 from js7tui.controller.deploy import workflow_agents
 from js7tui.controller.orders import (
@@ -39,7 +40,13 @@ from js7tui.controller.orders import (
 from js7tui.engine.items import Addition, Deletion, check_versions, item_row
 from js7tui.engine.journal import journal_id as read_journal_id
 from js7tui.engine.problems import Problem
-from js7tui.engine.shapes import ShapeError, Workflow, order_arguments
+from js7tui.engine.shapes import (
+    ShapeError,
+    Workflow,
+    order_arguments,
+    order_variables,
+    prepare_arguments,
+)
 from js7tui.store import Store
 
 if TYPE_CHECKING:
@@ -416,7 +423,7 @@ class ControllerJournal:
                 order_id, path = request.get("id"), request.get("workflowPath")
                 check_order_id(order_id)
                 try:
-                    arguments = order_arguments(request.get("arguments"))
+                    order_arguments(request.get("arguments"))
                 except ShapeError as exc:
                     raise Problem(400, "InvalidRequest", f"order '{order_id}': {exc}") from None
                 current = conn.execute("SELECT version_id FROM items WHERE item_type = "
@@ -424,6 +431,15 @@ class ControllerJournal:
                 if current is None:
                     raise Problem(404, "UnknownItem", f"order '{order_id}': workflow {path!r} "
                                   "is not deployed")
+                workflow = self._workflow(conn, str(path), current["version_id"])
+                try:  # the workflow's orderPreparation: required, typed, defaults, final
+                    arguments = prepare_arguments(
+                        workflow, request.get("arguments"),
+                        order_variables(str(order_id), workflow, current["version_id"], None,
+                                        from_iso(now)))
+                except ShapeError as exc:
+                    raise Problem(400, "InvalidArguments", f"order '{order_id}': {exc}"
+                                  ) from None
                 if conn.execute("SELECT 1 FROM orders WHERE order_id = ?",
                                 (order_id,)).fetchone():
                     raise Problem(409, "DuplicateOrder", f"an order '{order_id}' exists already")
@@ -431,7 +447,6 @@ class ControllerJournal:
                              "arguments, state, created, updated) VALUES (?, ?, ?, ?, "
                              "'running', ?, ?)", (order_id, path, current["version_id"],
                                                   json.dumps(arguments), now, now))
-                workflow = self._workflow(conn, str(path), current["version_id"])
                 wake.add(self._ready_step(conn, self.journal_id, str(order_id), workflow, 0))
                 ids.append(str(order_id))
             return ids, wake
@@ -503,6 +518,13 @@ class ControllerJournal:
             "USING (order_id) WHERE s.agent = ? AND s.state = 'ready' ORDER BY s.rowid",
             (agent,)).fetchall()
 
+    def busy(self, agent: str, workflow_path: str, job_name: str) -> int:
+        """How many steps of this job run on ``agent`` now (its parallelism counts them)."""
+        return int(self._conn.execute(
+            "SELECT COUNT(*) FROM steps s JOIN orders o USING (order_id) WHERE s.agent = ? AND "
+            "o.workflow_path = ? AND s.job_name = ? AND s.state IN ('started', 'running')",
+            (agent, workflow_path, job_name)).fetchone()[0])
+
     def tasks_to_kill(self, agent: str) -> list[str]:
         """Task ids of ``agent``'s running steps whose orders are to be cancelled."""
         return [r["task_id"] for r in self._conn.execute(
@@ -541,18 +563,19 @@ class ControllerJournal:
         where = f"job '{step['job_name']}' on Agent '{step['agent']}'"
         if order["cancel_requested"]:
             return self._end(conn, order["order_id"], "cancelled", f"cancelled ({where}: "
-                             f"{message or step_state})", now)
+                             f"{message or step_state})", now) | {step["agent"]}
         if step_state != "succeeded":
             return self._end(conn, order["order_id"], "failed", f"{where} failed: {message}",
-                             now)
+                             now) | {step["agent"]}
         workflow = self._workflow(conn, order["workflow_path"], order["version_id"])
         position = order["position"] + 1
         if position >= len(workflow.steps):
-            return self._end(conn, order["order_id"], "finished", "", now)
+            self._end(conn, order["order_id"], "finished", "", now)
+            return {step["agent"]}  # a step of the same job may wait for its parallelism
         conn.execute("UPDATE orders SET position = ?, updated = ? WHERE order_id = ?",
                      (position, now, order["order_id"]))
-        return {self._ready_step(conn, self.journal_id, order["order_id"], workflow,
-                                 position)}
+        return {step["agent"], self._ready_step(conn, self.journal_id, order["order_id"],
+                                                workflow, position)}
 
     def fail_step(self, task: str, message: str, now: str) -> None:
         """A step that could not start (the Agent refused it): the order fails with the

@@ -61,6 +61,7 @@ from js7tui.deployment.keys import (
 )
 from js7tui.deployment.policy import Action, enforce
 from js7tui.deployment.status import ObjectStatus, object_status
+from js7tui.engine.shapes import ShapeError, parse_item
 from js7tui.errors import NotFound, PermissionDenied, ValidationError
 from js7tui.identity.sessions import Session
 from js7tui.inventory import InventoryService, ObjectType
@@ -649,7 +650,16 @@ class DeploymentService:
         if document.get("TYPE") != kind.wire_type or document.get("path") != path.name:
             raise ArchiveRefused(label, entry, f"the signed object is not the {kind.label} "
                                                f"'{path.name}' its entry name says")
+        try:  # the engines' own check: what they would not run as written is named now
+            parse_item(document)
+        except ShapeError as exc:
+            raise ArchiveRefused(label, entry, str(exc)) from None
         version = document.get("versionId")
+        if kind is ObjectType.JOBRESOURCE and version is None:
+            # JOC sets versionId on workflows only; the engines version a job resource
+            # without one by its digest (js7tui.engine.items.Addition.version_id)
+            return Prepared(kind, str(path), path.name, verified.digest[:16], verified.signed,
+                            verified.digest)
         if not isinstance(version, str) or not version:
             raise ArchiveRefused(label, entry, "the signed object has no versionId")
         if meta_version and version != meta_version:

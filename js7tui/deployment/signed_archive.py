@@ -20,6 +20,7 @@ from typing import Any
 from js7tui.deployment.archive import ArchiveEntry, ArchiveRefused
 from js7tui.errors import ValidationError
 from js7tui.inventory import ObjectPath, ObjectType
+from js7tui.inventory.joc import simple_item
 
 META_INF = "meta_inf"
 SIGNATURE_SUFFIX = ".sig"
@@ -112,6 +113,12 @@ def classify(label: str, entries: Sequence[ArchiveEntry], *,
                 break
         else:
             found = _object_entry(name)
+            simple = simple_item(name[:-len(SIGNATURE_SUFFIX)] if name.endswith(
+                SIGNATURE_SUFFIX) else name)
+            if found is None and simple is not None:
+                raise ArchiveRefused(label, name, f"it is {simple}: js7tui deploys workflows "
+                                                  "and job resources only; take it out of the "
+                                                  "archive (JOC deploys it itself)")
             if found is None:
                 raise ArchiveRefused(label, name, f"unknown entry: it is not {_KNOWN}")
             kind, relative = found

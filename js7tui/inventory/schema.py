@@ -1,23 +1,26 @@
 """The JSON schemas of inventory objects, equal to the Controller's wire shapes.
 
-The shapes are those of ``js7tui.engine.shapes`` (reference 4.3): a workflow runs its
-``Execute.Named`` instructions in order, each job a shell script on one Agent with arguments, an
-environment, job resources and a timeout; a job resource holds variables and environment
-expressions. An inventory object is that JSON without ``path`` (its name, taken from the
-inventory path) and without ``versionId`` (set at deployment).
+The shapes are those of ``js7tui.engine.shapes`` (reference 4.3). An inventory object is that
+JSON without ``path`` (its name, taken from the inventory path) and without ``versionId`` (set
+at deployment).
 
-Checks are made with ``jsonschema`` (draft 2020-12), then the few rules a schema cannot say
-(an instruction naming a job that exists). Every refusal names the offending field by its JSON
-pointer, so an administrator can find it in the editor.
+Checks are made with ``jsonschema`` (draft 2020-12) for the types of the fields the editor
+knows, then with the engine's own check (:func:`js7tui.engine.shapes.item_problems`, the same
+code the Controller and the Agent run on every signed item): every field or instruction the
+engines do not implement is refused by name, and every expression is parsed by the engine's
+parser, so what the inventory accepts the Controller deploys. Every refusal names the
+offending field by its JSON pointer, so an administrator can find it in the editor.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from js7tui.engine.shapes import item_problems
+from js7tui.engine.shapes import pointer as pointer
 from js7tui.errors import ValidationError
 from js7tui.inventory.types import NAME_PATTERN, NAME_RULE, ObjectType
 
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError as SchemaError
 
 MAX_CONTENT_BYTES = 4 * 1024 * 1024
-MAX_REPORTED = 5
+MAX_REPORTED = 20
 
 _VARIABLE = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,199}$"
@@ -59,25 +62,20 @@ _CODES = {"type": "array", "minItems": 1, "uniqueItems": True,
 
 JOB_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "additionalProperties": False,
     "required": ["agentPath", "executable"],
     "properties": {
         "agentPath": _name("Agent"),
         "executable": {
             "type": "object",
-            "additionalProperties": False,
             "required": ["TYPE", "script"],
             "properties": {
-                "TYPE": {"const": "ShellScriptExecutable"},
+                "TYPE": {"enum": ["ShellScriptExecutable", "ScriptExecutable"],
+                         "x-message": 'must be "ShellScriptExecutable" (other executables are '
+                                      "not supported by this js7tui)"},
                 "script": {"type": "string", "pattern": r"\S", "maxLength": 1024 * 1024,
                            "x-message": "must be a non-empty shell script"},
                 "env": _ENVIRONMENT,
-                "returnCodeMeaning": {
-                    "type": "object", "additionalProperties": False,
-                    "minProperties": 1, "maxProperties": 1,
-                    "properties": {"success": _CODES, "failure": _CODES},
-                    "x-message": 'must be {"success": [codes]} or {"failure": [codes]}',
-                },
+                "returnCodeMeaning": {"type": "object"},
             },
         },
         "jobResourcePaths": {"type": "array", "uniqueItems": True,
@@ -98,21 +96,17 @@ WORKFLOW_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "js7tui inventory workflow",
     "type": "object",
-    "additionalProperties": False,
-    "required": ["TYPE", "instructions", "jobs"],
+    "required": ["TYPE", "instructions"],
     "properties": {
         "TYPE": {"const": "Workflow"},
         "path": _name("workflow"),
         "instructions": {
-            "type": "array", "minItems": 1,
-            "items": {
-                "type": "object", "additionalProperties": False,
-                "required": ["TYPE", "jobName"],
-                "properties": {"TYPE": {"const": "Execute.Named"}, "jobName": _name("job")},
-            },
+            "type": "array",
+            "items": {"type": "object", "required": ["TYPE"],
+                      "properties": {"TYPE": {"type": "string"}}},
         },
         "jobs": {
-            "type": "object", "minProperties": 1,
+            "type": "object",
             "propertyNames": {"pattern": NAME_PATTERN,
                               "x-message": f"is not a valid job name: use {NAME_RULE}"},
             "additionalProperties": JOB_SCHEMA,
@@ -124,7 +118,6 @@ JOBRESOURCE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "js7tui inventory job resource",
     "type": "object",
-    "additionalProperties": False,
     "required": ["TYPE"],
     "properties": {
         "TYPE": {"const": "JobResource"},
@@ -148,12 +141,6 @@ def _validator(kind: ObjectType) -> Draft202012Validator:
 _JSON_TYPES = {"string": "a string", "number": "a number", "integer": "an integer",
                "boolean": "true or false", "object": "an object", "array": "a list",
                "null": "null"}
-
-
-def pointer(parts: Iterable[object]) -> str:
-    """A JSON pointer (RFC 6901) for a field, ``/`` for the whole document."""
-    items = [str(p).replace("~", "~0").replace("/", "~1") for p in parts]
-    return "/" + "/".join(items) if items else "/"
 
 
 def _short(value: object) -> str:
@@ -199,13 +186,15 @@ def _errors(kind: ObjectType, document: object) -> list[str]:
     found: list[str] = []
     for error in sorted(validator.iter_errors(document), key=lambda e: pointer(e.absolute_path)):
         found.append(_describe(error))
-    if found or kind is not ObjectType.WORKFLOW:
+    if isinstance(document, dict) and document.get("TYPE") != kind.wire_type:
         return found
-    jobs = document.get("jobs", {})  # type: ignore[union-attr]
-    for index, instruction in enumerate(document.get("instructions", [])):  # type: ignore[union-attr]
-        if instruction.get("jobName") not in jobs:
-            found.append(f"{pointer(['instructions', index, 'jobName'])}: names the job "
-                         f"{_short(instruction.get('jobName'))}, which is not in /jobs")
+    # The engine's own check: what it does not implement, and every expression, by pointer.
+    # A field the schema reported already is not reported twice.
+    seen = [re.split(r"[ :]", p, maxsplit=1)[0] for p in found]
+    for problem in item_problems(document, inventory=True):
+        where = re.split(r"[ :]", problem, maxsplit=1)[0]
+        if not any(where == s or where.startswith(s + "/") for s in seen):
+            found.append(problem)
     return found
 
 

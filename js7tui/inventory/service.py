@@ -26,6 +26,7 @@ from js7tui.clock import Clock, to_iso
 from js7tui.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from js7tui.identity.sessions import Session
 from js7tui.inventory import records
+from js7tui.inventory.joc import from_js7, refuse_simple_item
 from js7tui.inventory.records import InventoryObject
 from js7tui.inventory.schema import parse_json, validate
 from js7tui.inventory.types import ObjectPath, ObjectType, check_folder, check_name, is_below
@@ -303,20 +304,26 @@ class InventoryService:
         return obj
 
     def import_files(self, session: Session, folder: str, files: Sequence[ImportFile], *,
-                     replace: bool = False, meta: AuditMeta = AuditMeta()
-                     ) -> list[InventoryObject]:
+                     replace: bool = False, meta: AuditMeta = AuditMeta(),
+                     notes: list[str] | None = None) -> list[InventoryObject]:
         """Objects from files into ``folder``, all or none. The type comes from each file's
-        TYPE, the name from its 'path' or else the file name (``name.workflow.json``). With
-        ``replace`` an object of that name already in ``folder`` gets the new content."""
+        TYPE or else its name, the name from its 'path' or else the file name
+        (``name.workflow.json``); JOC's and JS7's file forms are mapped
+        (:mod:`js7tui.inventory.joc`), each mapping added to ``notes``. With ``replace`` an
+        object of that name already in ``folder`` gets the new content."""
         folder = check_folder(folder)
         parsed = []
         for item in files:
+            refuse_simple_item(item.filename)
             document = parse_json(item.data, what=f"the file {item.filename}")
-            kind = ObjectType.from_wire(document.get("TYPE"))
+            kind, document, mapped = from_js7(document, item.filename)
             if kind is None:
-                raise ValidationError(f"the file {item.filename} has TYPE "
-                                      f"{document.get('TYPE')!r}; importable types: Workflow, "
-                                      "JobResource")
+                raise ValidationError(
+                    f"the file {item.filename} has TYPE {document.get('TYPE')!r} and its name "
+                    "does not end in .workflow.json or .jobresource.json; importable types: "
+                    "Workflow, JobResource")
+            if notes is not None:
+                notes.extend(f"{item.filename}: {m}" for m in mapped)
             name = document.get("path") or name_from_filename(item.filename)
             check_name(kind.label, name)
             parsed.append((item.filename, kind, ObjectPath(folder, name), document))

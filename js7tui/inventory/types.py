@@ -2,22 +2,25 @@
 
 An object's path is ``<folder>/<name>``. The Controller sees only the name (JOC puts the name in
 the item's ``path`` before signing, reference 4.3), so a name is unique per type across all
-folders and uses the engine's name characters: letters, digits, ``.``, ``_`` and ``-``. Folder
-segments use the same characters, so that every object path is also a safe archive entry name.
+folders and uses the engine's name characters (:func:`js7tui.engine.shapes.check_name`):
+letters of any one script (JS7 allows them; NFC, no look-alike mixes), digits, ``.``, ``_`` and
+``-``. Folder segments use the same characters, so that every object path is also a safe
+archive entry name.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from js7tui.engine.shapes import NAME_PATTERN as _ENGINE_NAME_PATTERN
+from js7tui.engine.shapes import NAME_RULE as NAME_RULE
+from js7tui.engine.shapes import name_problem
 from js7tui.errors import ValidationError
 from js7tui.permissions.folders import normalize_folder
 
-NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$"
-_NAME = re.compile(NAME_PATTERN)
-NAME_RULE = "letters, digits, '.', '_' and '-', not starting with '.' or '-', at most 200"
+NAME_PATTERN = _ENGINE_NAME_PATTERN  # the engine's: letters of any script JS7 allows
+
 MAX_FOLDER_DEPTH = 32
 
 
@@ -56,8 +59,9 @@ class ObjectType(StrEnum):
 
 
 def check_name(kind: str, name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ValidationError(f"{kind} name {name!r} is not valid: use {NAME_RULE}")
+    why = name_problem(name)
+    if why is not None:
+        raise ValidationError(f"{kind} name {name!r} is not valid: {why}")
     return name
 
 
