@@ -189,10 +189,13 @@ class CrlSet:
         held = self._by_issuer.get(cert.issuer.public_bytes())
         if not held:
             return None
+        listing = [(crl, entry) for crl in held
+                   if (entry := crl.entries.get(cert.serial_number)) is not None]
+        if not listing:  # the common case: no CRL names this serial, no issuer to look for
+            return None
         candidates = [c for c in (*issuers, *self._issuers) if c.subject == cert.issuer]
-        for crl in held:
-            entry = crl.entries.get(cert.serial_number)
-            if entry is not None and any(crl.signed_by(c) for c in candidates):
+        for crl, entry in listing:
+            if any(crl.signed_by(c) for c in candidates):
                 return entry
         return None
 
