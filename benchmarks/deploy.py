@@ -251,7 +251,16 @@ def main() -> int:
             print(f"  ratio total / floor                  {ratio:8.2f}x  (bare client path, "
                   "for comparison)")
             print(f"  deploy alone / verification floor    {deployed / verify_floor:8.2f}x")
-            through = console_deploy(estate, args.items)
+            # a fresh estate of its own: the Controller above already holds N items, which
+            # would slow the second deployment of N for reasons that are not the road's
+            with tempfile.TemporaryDirectory(prefix="js7tui-bench-road-") as road_root:
+                fresh = Estate(Path(road_root), agents=["agent-1", "agent-2"],
+                               journal_sync=args.journal_sync, signer_key_type=key_type)
+                try:
+                    fresh.start_all()
+                    through = console_deploy(fresh, args.items)
+                finally:
+                    fresh.stop_all()
             road = through / crypto
             print("console deploy (policy, sign, intent + audit, send, outcome + audit, "
                   "Agents):")
