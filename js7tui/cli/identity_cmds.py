@@ -36,7 +36,8 @@ def _chosen_password(ctx: CliContext, args: argparse.Namespace) -> str | None:
 def cmd_account(ctx: CliContext, args: argparse.Namespace) -> int:
     accounts = ctx.console.accounts
     session = ctx.session()
-    service = args.identity_service
+    # block, unblock and blocked act in every identity service: they have no --identity-service
+    service = getattr(args, "identity_service", None)
     meta = audit_meta(args)
     action = args.account_action
     if action == "list":
