@@ -73,3 +73,14 @@ def test_account_block_unblock_and_blocked(sh: Script) -> None:
     assert "alice" not in sh.ok("account", "blocked")
     missing = sh("account", "unblock", "alice")
     assert missing.returncode != 0 and "not blocked" in missing.stderr
+
+
+def test_audit_list_since_relative_as_the_readme_writes_it(sh: Script) -> None:
+    for argv in (("--since", "-1d"), ("--since=-1d",), ("--since", "-30m", "--until", "-0s")):
+        out = sh.ok("audit", "list", *argv)
+        assert "./iam/account/changepassword" in out, out
+    assert "changepassword" not in sh.ok("audit", "list", "--until", "-1d")
+    bad = sh("audit", "list", "--since", "-1x")
+    assert bad.returncode == 2 and "expected one argument" in bad.stderr  # not a time: an option
+    bad = sh("audit", "list", "--since", "yesterday")
+    assert bad.returncode != 0 and "is not a date" in bad.stderr

@@ -4,8 +4,10 @@ modules (``js7tui.cli.main`` imports this only when the command is not the bare 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from js7tui import __version__
 from js7tui.cli import cert_cmds, demo_cmds, deploy_cmds, engine_cmds, inventory_cmds, tui_cmds
@@ -18,7 +20,17 @@ EPILOG = ("Passwords are never read from arguments: use --password-stdin, JS7TUI
           "JS7TUI_NEW_PASSWORD, or the prompt.")
 
 
+# Values that look like relative times or negative numbers (-1d, -30m, -2h, -5): argparse takes
+# a "-1d" after "--since" for an unknown option ("expected one argument") unless it matches
+# this pattern. No option of ours is spelled like a number, so nothing is shadowed.
+_NEGATIVE_VALUE = re.compile(r"^-\d+[smhdw]?$|^-\d*\.\d+$")
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_VALUE  # every subparser is a _Parser too
+
     def error(self, message: str) -> None:  # exit 2 with usage, like argparse, on our stderr
         self.print_usage(sys.stderr)
         print(f"js7tui: {message}", file=sys.stderr)
