@@ -63,6 +63,11 @@ class Home:
     def create_dirs(self) -> None:
         """Create the home and its key folder private to the owner (0700)."""
         for directory in (self.root, self.keys_dir, self.log_dir):
+            if directory.exists() and not directory.is_dir():
+                from js7tui.errors import StoreError
+                raise StoreError(f"{directory} is a file, not a directory: a js7tui home "
+                                 "needs a directory there (choose another with --home)")
+        for directory in (self.root, self.keys_dir, self.log_dir):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(directory, 0o700)
 

@@ -84,3 +84,121 @@ def test_audit_list_since_relative_as_the_readme_writes_it(sh: Script) -> None:
     assert bad.returncode == 2 and "expected one argument" in bad.stderr  # not a time: an option
     bad = sh("audit", "list", "--since", "yesterday")
     assert bad.returncode != 0 and "is not a date" in bad.stderr
+
+
+# -- one guard for every command ------------------------------------------------------------
+def closed_pipe(sh: Script, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run with a standard output whose reader has gone (``| head`` once head has exited):
+    every write fails with EPIPE, deterministically."""
+    assert SCRIPT is not None
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([SCRIPT, *argv], input=stdin, stdout=write,
+                              stderr=subprocess.PIPE, text=True, env=sh.env, timeout=60,
+                              check=False)
+    finally:
+        os.close(write)
+    return done
+
+
+def test_a_closed_stdout_ends_quietly(sh: Script) -> None:
+    for argv in (("whoami",), ("audit", "list"), ("inventory", "list"), ("controller", "list"),
+                 ("cert", "list")):
+        done = closed_pipe(sh, *argv)
+        assert done.stderr == "", (argv, done.stderr)
+        assert done.returncode == 141, (argv, done.returncode)  # 128 + SIGPIPE, like `yes`
+    for argv in (("--help",), ("account", "list", "--help")):  # argparse: help, then exit 0
+        done = closed_pipe(sh, *argv)
+        assert done.stderr == "" and done.returncode == 0, (argv, done)
+
+
+def test_cert_issue_into_a_closed_pipe_writes_the_key_before_reporting(sh: Script,
+                                                                        tmp_path: Path) -> None:
+    cert, key = tmp_path / "alice.pem", tmp_path / "alice-key.pem"
+    done = closed_pipe(sh, "cert", "issue", "user", "alice", "--email", "a@example.com",
+                       "--out-cert", str(cert), "--out-key", str(key))
+    assert done.stderr == "" and done.returncode == 141
+    assert b"BEGIN CERTIFICATE" in cert.read_bytes()
+    assert b"PRIVATE KEY" in key.read_bytes()
+    # A taken key file is refused before a certificate exists (none is left without its key).
+    before = sh.ok("cert", "list")
+    taken = sh("cert", "issue", "user", "bob", "--email", "b@example.com",
+               "--out-cert", str(tmp_path / "bob.pem"), "--out-key", str(key))
+    assert taken.returncode == 2 and f"{key} exists" in taken.stderr
+    assert sh.ok("cert", "list") == before and not (tmp_path / "bob.pem").exists()
+
+
+def one_sentence(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode not in (0, 1), done
+    text = done.stderr.strip()
+    if text.startswith("usage: "):  # argparse's refusals come after the usage
+        text = text[text.index("\njs7tui: ") + 1:]
+    lines = text.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("js7tui: "), done.stderr
+    return lines[0]
+
+
+def test_a_damaged_store_is_one_sentence_naming_it(tmp_path: Path) -> None:
+    sh = make_script(tmp_path, login=False)
+    store = sh.home / "js7tui.db"
+    data = store.read_bytes()
+    store.write_bytes(data[: len(data) // 3])
+    line = one_sentence(sh("account", "list"))
+    assert str(store) in line and ("malformed" in line or "not a database" in line), line
+    store.write_bytes(b"this is not a database at all" * 200)
+    line = one_sentence(sh("whoami"))
+    assert str(store) in line and "not a database" in line and "backup" in line
+
+
+def test_config_errors_are_one_sentence_naming_the_file(tmp_path: Path) -> None:
+    sh = make_script(tmp_path, login=False)
+    config = sh.home / "config.toml"
+    text = config.read_text()
+    config.write_bytes(text.encode() + b"\n# caf\xe9\n")
+    line = one_sentence(sh("account", "list"))
+    assert str(config) in line and "not UTF-8" in line
+    for bad, needle in (("argon2_memory_kib = 8", "argon2_memory_kib = 1"),
+                        ("argon2_parallelism = 1", "argon2_parallelism = 0"),
+                        ("argon2_time_cost = 1", "argon2_time_cost = 0")):
+        assert bad in text
+        config.write_text(text.replace(bad, needle))
+        line = one_sentence(sh("login", "--account", "root", "--password-stdin",
+                               stdin="root\n"))
+        key = needle.split()[0]
+        assert str(config) in line and f"{key} must be" in line and " to " in line, line
+
+
+def test_os_and_number_errors_are_one_sentence(sh: Script, tmp_path: Path) -> None:
+    regular = tmp_path / "a-file"
+    regular.write_text("x")
+    line = one_sentence(sh("--home", str(regular), "init", "--security-level", "low"))
+    assert str(regular) in line and "not a directory" in line
+    line = one_sentence(sh("audit", "show", "99999999999999999999999"))
+    assert "out of range" in line
+    assert "out of range" in one_sentence(sh("audit", "list", "--limit",
+                                             "99999999999999999999999"))
+
+
+def test_a_server_whose_port_is_in_use_says_so(tmp_path: Path) -> None:
+    import socket
+
+    from js7tui.engine.auth import hash_sha512
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        for component in ("controller", "agent"):
+            directory = tmp_path / component
+            (directory / "trusted-x509-keys").mkdir(parents=True)
+            (directory / "config.toml").write_text(
+                f'[server]\nname = "{component}-1"\nlisten = "127.0.0.1:{port}"\n\n'
+                f'[users.console]\npassword_hash = "{hash_sha512("pw-pw-pw-pw-pw")}"\n')
+            done = Script(tmp_path)(component, "serve", "--config", str(directory),
+                                   "--insecure-http")
+            line = done.stderr.strip().splitlines()[-1]
+            assert done.returncode == 2, done.stderr
+            assert f"port {port} on 127.0.0.1 is in use" in line, done.stderr
+    finally:
+        taken.close()

@@ -269,17 +269,32 @@ def _record_json(record: CertRecord, now: Any) -> dict[str, Any]:
             "revokedAt": record.revoked_at, "revocationReason": record.revocation_reason}
 
 
-def _write_issued(ctx: CliContext, args: argparse.Namespace, issued: Issued) -> None:
+def _before_issuing(ctx: CliContext, args: argparse.Namespace) -> bytes | None:
+    """Everything that can refuse, checked before the certificate exists: a taken output file
+    or a missing key password would otherwise leave a valid certificate whose key is lost.
+    Returns the key file's password, if one is asked for."""
+    for path in (getattr(args, "out_key", None), getattr(args, "out_cert", None)):
+        if path:
+            _check_free(path)
+    if getattr(args, "out_key", None) and getattr(args, "key_password_stdin", False):
+        return ctx.password(from_stdin=True).encode("utf-8")
+    return None
+
+
+def _write_issued(ctx: CliContext, args: argparse.Namespace, issued: Issued,
+                  password: bytes | None) -> list[str]:
+    """Write the key first, then the chain, then report: the lines are said only once both
+    files are on disk, so a closed stdout (``| head -1``) cannot fall between a certificate
+    written and its key lost."""
+    lines = []
+    if args.out_key and issued.key is not None:
+        _write(args.out_key, issued.key_pem(password))
+        lines.append(f"private key written to {args.out_key} (0600"
+                     + (", encrypted)" if password else ")"))
     if args.out_cert:
         _write(args.out_cert, issued.cert_chain_pem)
-        ctx.say(f"certificate chain written to {args.out_cert}")
-    if args.out_key and issued.key is not None:
-        password = None
-        if getattr(args, "key_password_stdin", False):
-            password = ctx.password(from_stdin=True).encode("utf-8")
-        _write(args.out_key, issued.key_pem(password))
-        ctx.say(f"private key written to {args.out_key} (0600"
-                + (", encrypted)" if password else ")"))
+        lines.insert(0, f"certificate chain written to {args.out_cert}")
+    return lines
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -336,11 +351,14 @@ def cmd_issue(ctx: CliContext, args: argparse.Namespace) -> int:
                               "give --out-key FILE (or --keep-key)")
     request = _request(args, args.purpose, args.name, keep_key=args.keep_key)
     hold = purpose in (Purpose.CONTROLLER, Purpose.AGENT)
+    password = _before_issuing(ctx, args)
     issued = ctx.console.certificates.issue(ctx.session(), request, hold_key=hold,
                                             meta=audit_meta(args))
+    written = _write_issued(ctx, args, issued, password)
     ctx.say(f"issued {issued.record.label} for {issued.record.subject}, valid until "
             f"{issued.record.not_after:%Y-%m-%d}")
-    _write_issued(ctx, args, issued)
+    for line in written:
+        ctx.say(line)
     if hold:
         ctx.say(f"its key is held until you write the bundle: js7tui cert bundle {purpose.value}"
                 f" {args.name} --out FILE")
@@ -411,11 +429,14 @@ def cmd_renew(ctx: CliContext, args: argparse.Namespace) -> int:
     if old.purpose in ("user", "signing") and not (old.keep_key or args.out_key):
         raise ValidationError(f"the new key of a {old.purpose} certificate is not kept: give "
                               "--out-key FILE")
+    password = _before_issuing(ctx, args)
     issued = ctx.console.certificates.renew(ctx.session(), args.serial, days=args.days,
                                             meta=audit_meta(args))
     record = issued.record
+    written = _write_issued(ctx, args, issued, password)
     ctx.say(f"renewed: new {record.label}, valid until {record.not_after:%Y-%m-%d}")
-    _write_issued(ctx, args, issued)
+    for line in written:
+        ctx.say(line)
     if record.purpose in ("controller", "agent"):
         ctx.say(f"next: js7tui cert bundle {record.purpose} {record.name} --out FILE, import "
                 f"it there, then: js7tui cert confirm {record.serial}")
