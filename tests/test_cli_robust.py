@@ -202,3 +202,33 @@ def test_a_server_whose_port_is_in_use_says_so(tmp_path: Path) -> None:
             assert f"port {port} on 127.0.0.1 is in use" in line, done.stderr
     finally:
         taken.close()
+
+
+# -- names ----------------------------------------------------------------------------------
+def test_invisible_and_bidi_names_are_refused_and_names_are_nfc(sh: Script) -> None:
+    for name in ("root\u200b", "ad\u202emin", "\u2066x\u2069", "a\u00a0b", "x\u3164",
+                 "bell\x07"):
+        for argv in (("account", "create", name, "--password-stdin"), ("role", "create", name)):
+            done = sh(*argv, stdin="a-good-password-42\n")
+            assert done.returncode == 2, (name, done)
+            assert "invisible" in done.stderr or "control" in done.stderr or \
+                "space" in done.stderr, done.stderr
+            assert "U+" in done.stderr  # the character is named
+            if not name.isprintable():
+                assert name not in done.stderr  # shown escaped, not raw
+    rows = [line for line in sh.ok("account", "list").splitlines() if line.startswith("root")]
+    assert len(rows) == 1
+    sh.ok("account", "create", "Zoe\u0308", "--password-stdin", stdin="a-good-password-42\n")
+    assert "Zo\u00eb" in sh.ok("account", "list")  # stored composed (NFC)
+    sh.ok("account", "show", "Zo\u00eb")
+
+
+def test_escape_sequences_from_the_user_are_never_echoed_raw(sh: Script) -> None:
+    for argv in (("inventory", "folder-create", "/ctl\x1b[2Jchar"),
+                 ("role", "folder-add", "all", "/ctl\x1b[2Jchar"),
+                 ("account", "show", "who\x1b[2J"),
+                 ("controller", "health", "c\x1b]0;pwned\x07")):
+        done = sh(*argv)
+        assert done.returncode != 0, argv
+        assert "\x1b" not in done.stderr and "\x07" not in done.stderr, (argv, done.stderr)
+        assert "\\x1b" in done.stderr, (argv, done.stderr)

@@ -155,10 +155,18 @@ class CliContext:
 
     # -- output ---------------------------------------------------------------------------
     def say(self, text: str = "") -> None:
+        """One line of output; as text (not --json, whose encoder escapes controls itself),
+        control characters are shown escaped (js7tui.text.for_terminal)."""
+        if not self.json_output and not text.isprintable():
+            from js7tui.text import for_terminal
+            text = for_terminal(text)
         print(text, file=self.stdout)
 
     def warn(self, text: str) -> None:
-        print(f"js7tui: {text}", file=self.stderr)
+        """One message on stderr; control characters from user input (an ESC sequence in a
+        name) are shown escaped, never sent to the terminal."""
+        from js7tui.text import for_terminal
+        print(f"js7tui: {for_terminal(text)}", file=self.stderr)
 
     def table(self, headers: list[str], rows: list[list[Any]],
               records: list[dict[str, Any]] | None = None) -> None:
