@@ -271,8 +271,15 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
                    registry=registry)
 
 
-def open_console(home: Home, **kwargs: object) -> Console:
+def open_console(home: Home, *, check_modes: bool = True,
+                 warn: Callable[[str], None] | None = None, **kwargs: object) -> Console:
+    """Open an existing home. Its modes are checked first (js7tui.home.check_home_modes):
+    one that others can write is refused, one they can read is warned about on ``warn``;
+    ``check_modes=False`` only for ``doctor``, which reports them."""
     home.require()
+    if check_modes:
+        from js7tui.home import check_home_modes
+        check_home_modes(home, warn)
     config = load_config(home.config_path)
     store = Store.open(home.db_path)
     security_level.read(store.conn)

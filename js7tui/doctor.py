@@ -7,11 +7,11 @@ and a monitoring job should be able to run it. Checks are added here as features
 from __future__ import annotations
 
 import sqlite3
-import stat
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from js7tui.home import Home
+from js7tui.findings import PROBLEM, WARNING, Finding
+from js7tui.home import Home, guarded_paths, mode_problems
 from js7tui.pki import health
 
 if TYPE_CHECKING:
@@ -19,15 +19,10 @@ if TYPE_CHECKING:
 
 
 def _file_modes(home: Home) -> list[str]:
-    found = []
-    for path, wanted in ((home.root, 0o700), (home.db_path, 0o600), (home.keys_dir, 0o700)):
-        if not path.exists():
-            continue
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            found.append(f"{path} is readable by others (mode {mode:o}, expected {wanted:o}): "
-                         f"chmod {wanted:o} {path}")
-    return found
+    """What every start checks (js7tui.home.guarded_paths), each named as what it is:
+    writable by others (every other command refuses the home) or readable by others."""
+    return [Finding(p.sentence(), PROBLEM if p.writable else WARNING)
+            for p in mode_problems(guarded_paths(home))]
 
 
 def examine(home: Home, conn: sqlite3.Connection, now: datetime) -> list[str]:

@@ -232,3 +232,29 @@ def test_escape_sequences_from_the_user_are_never_echoed_raw(sh: Script) -> None
         assert done.returncode != 0, argv
         assert "\x1b" not in done.stderr and "\x07" not in done.stderr, (argv, done.stderr)
         assert "\\x1b" in done.stderr, (argv, done.stderr)
+
+
+# -- home permissions -----------------------------------------------------------------------
+def test_a_home_others_can_write_is_refused_and_one_they_can_read_warned_about(
+        sh: Script) -> None:
+    home, keys = sh.home, sh.home / "keys"
+    secrets = keys / "secrets.key"  # made when the first secret is sealed: here by hand
+    secrets.write_bytes(b"not used by this test")
+    secrets.chmod(0o600)
+    store = home / "js7tui.db"
+    for path, bad, good in ((home, 0o777, 0o700), (keys, 0o757, 0o700), (secrets, 0o666, 0o600),
+                            (store, 0o602, 0o600), (home / "config.toml", 0o620, 0o600)):
+        os.chmod(path, bad)
+        line = one_sentence(sh("whoami"))
+        assert f"{path} is writable" in line and f"chmod {good:o} {path}" in line, line
+        doctor = sh("doctor")
+        assert f"{path} is writable" in doctor.stdout and doctor.returncode == 2, doctor
+        os.chmod(path, good)
+    os.chmod(store, 0o644)
+    done = sh("whoami")
+    assert done.returncode == 0 and "root" in done.stdout
+    warned = done.stderr.strip().splitlines()
+    assert len(warned) == 1 and f"warning: {store} is readable by others" in warned[0]
+    doctor = sh("doctor")
+    assert f"{store} is readable by others (mode 0644, expected 0600)" in doctor.stdout
+    assert "writable" not in doctor.stdout

@@ -559,9 +559,11 @@ def cmd_import_bundle(ctx: CliContext, args: argparse.Namespace) -> int:
 
 def cmd_doctor(ctx: CliContext, args: argparse.Namespace) -> int:
     from js7tui.doctor import examine_console
+    ctx.check_home_modes = False  # a home others can write is reported here, not refused
     findings = examine_console(ctx.console)
-    for finding in findings:
-        ctx.say(f"warning: {finding}")
+    from js7tui.findings import exit_code
+    for finding in sorted(findings, key=lambda f: getattr(f, "severity", "warning")):
+        ctx.say(f"{getattr(finding, 'severity', 'warning')}: {finding}")
     if not findings:
         ctx.say("no warnings")
-    return 1 if findings else 0
+    return exit_code(findings)

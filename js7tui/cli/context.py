@@ -43,6 +43,7 @@ class CliContext:
     stderr: IO[str]
     home_option: str | None = None
     json_output: bool = False
+    check_home_modes: bool = True  # doctor reports them instead of being refused
     _console: Console | None = field(default=None, repr=False)
     _stdin_used: bool = False
 
@@ -55,7 +56,8 @@ class CliContext:
     def console(self) -> Console:
         if self._console is None:
             from js7tui.console import open_console
-            self._console = open_console(self.home)
+            self._console = open_console(self.home, check_modes=self.check_home_modes,
+                                         warn=self.warn)
         return self._console
 
     @property
