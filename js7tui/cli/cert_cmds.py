@@ -19,7 +19,7 @@ from js7tui.pki.bundle import COMPONENTS
 from js7tui.pki.issuing import Issued, IssueRequest
 from js7tui.pki.keys import DEFAULT_KEY_TYPE, KeyType
 from js7tui.pki.profiles import Purpose
-from js7tui.pki.records import CertRecord
+from js7tui.pki.records import CertRecord, days_between
 
 SERIAL_WIDTH = 16
 
@@ -322,7 +322,8 @@ def _ca_line(status: Any, now: Any) -> str:
         return "CA: none yet (js7tui cert ca create, or cert ca import)"
     crl = status.crls.get(CaRole.INTERMEDIATE)
     parts = [f"CA: {status.posture}",
-             f"issuing CA until {inter.not_after:%Y-%m-%d} ({(inter.not_after - now).days} days)",
+             f"issuing CA until {inter.not_after:%Y-%m-%d} "
+             f"({days_between(now, inter.not_after)} days)",
              "root key ONLINE" if root is not None and root.key_online else "root key offline",
              f"CRL #{crl.crl_number} next update {crl.next_update:%Y-%m-%d}" if crl
              else "no CRL"]
@@ -493,7 +494,7 @@ def cmd_ca_show(ctx: CliContext, args: argparse.Namespace) -> int:
     now = ctx.console.certificates.now()
     ctx.say(_ca_line(status, now))
     rows = [[role.value.lower(), a.subject, a.key_type, a.not_after.strftime("%Y-%m-%d"),
-             (a.not_after - now).days, a.origin.lower(),
+             days_between(now, a.not_after), a.origin.lower(),
              "in store" if a.key_online else ("exported " + a.key_removed[:10]
                                               if a.key_removed else "not held")]
             for role, a in status.authorities.items()]
