@@ -325,7 +325,8 @@ def seed_defaults(store: Store, clock: Clock, hasher: PasswordHasher,
         conn.execute("INSERT INTO account_roles (account_id, role_id) VALUES (?, ?)",
                      (account_id, role_ids[ALL_ROLE]))
         identity_settings.write_initial_password_hash(
-            conn, hasher.hash(identity_settings.DEFAULT_INITIAL_PASSWORD))
+            conn, hasher.hash(identity_settings.DEFAULT_INITIAL_PASSWORD),
+            len(identity_settings.DEFAULT_INITIAL_PASSWORD))
         audit.append(conn, created=clock.now(), account=SYSTEM_ACCOUNT, request="init",
                      category=Category.SETTINGS,
                      parameters={"securityLevel": level.value,

@@ -258,3 +258,35 @@ def test_a_home_others_can_write_is_refused_and_one_they_can_read_warned_about(
     doctor = sh("doctor")
     assert f"{store} is readable by others (mode 0644, expected 0600)" in doctor.stdout
     assert "writable" not in doctor.stdout
+
+
+# -- the seeds' defaults and login rule ----------------------------------------------------------
+def test_login_needs_controller_view_and_default_roles_have_it(sh: Script) -> None:
+    roles = ("administrator", "application_manager", "it_operator", "incident_manager",
+             "business_user", "api_user")
+    for role in roles:
+        sh.ok("account", "create", f"u-{role}", "--role", role, "--password-stdin",
+              stdin="a-good-password-42\n")
+    sh.ok("role", "create", "joc-only", "--empty")
+    sh.ok("role", "grant", "joc-only", "sos:products:joc:auditlog:view")
+    sh.ok("account", "create", "nobody", "--role", "joc-only", "--password-stdin",
+          stdin="a-good-password-42\n")
+    for role in roles:
+        sh.ok("login", "--account", f"u-{role}", "--password-stdin",
+              stdin="a-good-password-42\n")
+    refused = sh("login", "--account", "nobody", "--password-stdin",
+                 stdin="a-good-password-42\n")
+    assert refused.returncode == 6
+    assert "sos:products:controller:view" in refused.stderr, refused.stderr
+    # One Controller's section is enough.
+    sh.ok("login", "--account", "root", "--password-stdin", stdin="a-long-root-password\n")
+    done = sh("role", "grant", "joc-only", "sos:products:controller:view", "--controller",
+              "nosuchcontroller")
+    assert done.returncode == 0
+    assert "warning: no Controller 'nosuchcontroller' is registered" in done.stderr
+    sh.ok("login", "--account", "nobody", "--password-stdin", stdin="a-good-password-42\n")
+
+
+def test_idle_timeout_defaults_to_15_minutes(sh: Script) -> None:
+    out = sh.ok("settings", "show")
+    assert "idle_session_timeout" in out and "15m" in out
