@@ -135,9 +135,7 @@ def _print_role(ctx: CliContext, view: RoleView) -> None:
 def _warn_unregistered(ctx: CliContext, controller: str) -> None:
     """A role section may name a Controller registered later, but a typo should not pass
     unnoticed: say so when no Controller with that id is registered."""
-    row = ctx.console.store.conn.execute("SELECT 1 FROM controllers WHERE id = ?",
-                                         (controller,)).fetchone()
-    if row is None:
+    if not ctx.console.controllers.is_registered(controller):
         ctx.warn(f"warning: no Controller '{controller}' is registered (js7tui controller "
                  "list); the entry applies once one is registered with that id")
 
