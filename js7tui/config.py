@@ -64,6 +64,31 @@ class PasswordConfig:
     argon2_parallelism: int = 4
 
 
+# The ranges argon2 (and a sane host) accepts; outside them every password change would fail
+# with a HashingError, or one login would take minutes or all the memory there is.
+ARGON2_TIME_COST = (1, 100)
+ARGON2_PARALLELISM = (1, 64)
+ARGON2_MEMORY_KIB_MAX = 4 * 1024 * 1024  # 4 GiB; the least is 8 KiB per lane
+
+
+def check_password_config(config: PasswordConfig, where: str = "") -> None:
+    """Refuse argon2 costs argon2 cannot use (or no host could afford), naming the range."""
+    low, high = ARGON2_TIME_COST
+    if not low <= config.argon2_time_cost <= high:
+        raise ValidationError(f"{where}[passwords] argon2_time_cost must be {low} to {high}, "
+                              f"not {config.argon2_time_cost}")
+    low, high = ARGON2_PARALLELISM
+    if not low <= config.argon2_parallelism <= high:
+        raise ValidationError(f"{where}[passwords] argon2_parallelism must be {low} to {high}, "
+                              f"not {config.argon2_parallelism}")
+    least = 8 * config.argon2_parallelism
+    if not least <= config.argon2_memory_kib <= ARGON2_MEMORY_KIB_MAX:
+        raise ValidationError(
+            f"{where}[passwords] argon2_memory_kib must be {least} (8 per lane of "
+            f"argon2_parallelism = {config.argon2_parallelism}) to {ARGON2_MEMORY_KIB_MAX}, "
+            f"not {config.argon2_memory_kib}")
+
+
 @dataclass(frozen=True)
 class TuiConfig:
     theme: str = "textual-dark"
@@ -132,6 +157,9 @@ def load_config(path: Path) -> Config:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"{path}: not UTF-8 text (byte {exc.start} is "
+                              f"0x{exc.object[exc.start]:02x}); save it as UTF-8") from None
     sections = {}
     for name, value in raw.items():
         if name not in _SECTIONS:
@@ -153,6 +181,7 @@ def load_config(path: Path) -> Config:
         raise ValidationError(f"{path}: [controllers] agent_wait_seconds must be 0 to 600")
     if not 0 <= limits.expiry_warning_days <= 3650:
         raise ValidationError(f"{path}: [controllers] expiry_warning_days must be 0 to 3650")
+    check_password_config(config.passwords, f"{path}: ")
     if config.log.level.upper() not in _LEVELS:
         raise ValidationError(f"{path}: [log] level must be one of {', '.join(sorted(_LEVELS))}")
     return config

@@ -288,8 +288,15 @@ def build_console(store: Store, *, home: Home | None = None, clock: Clock | None
                    registry=registry)
 
 
-def open_console(home: Home, **kwargs: object) -> Console:
+def open_console(home: Home, *, check_modes: bool = True,
+                 warn: Callable[[str], None] | None = None, **kwargs: object) -> Console:
+    """Open an existing home. Its modes are checked first (js7tui.home.check_home_modes):
+    one that others can write is refused, one they can read is warned about on ``warn``;
+    ``check_modes=False`` only for ``doctor``, which reports them."""
     home.require()
+    if check_modes:
+        from js7tui.home import check_home_modes
+        check_home_modes(home, warn)
     config = load_config(home.config_path)
     store = Store.open(home.db_path)
     security_level.read(store.conn)
@@ -335,7 +342,8 @@ def seed_defaults(store: Store, clock: Clock, hasher: PasswordHasher,
         conn.execute("INSERT INTO account_roles (account_id, role_id) VALUES (?, ?)",
                      (account_id, role_ids[ALL_ROLE]))
         identity_settings.write_initial_password_hash(
-            conn, hasher.hash(identity_settings.DEFAULT_INITIAL_PASSWORD))
+            conn, hasher.hash(identity_settings.DEFAULT_INITIAL_PASSWORD),
+            len(identity_settings.DEFAULT_INITIAL_PASSWORD))
         audit.append(conn, created=clock.now(), account=SYSTEM_ACCOUNT, request="init",
                      category=Category.SETTINGS,
                      parameters={"securityLevel": level.value,

@@ -1,41 +1,125 @@
-"""``js7tui doctor``: read-only health checks of a home, one sentence per warning.
+"""``js7tui doctor``: read-only posture checks of a home, one sentence per finding.
 
 It needs no session: whoever can read the home's 0600 store can read everything it reports,
-and a monitoring job should be able to run it. Checks are added here as features arrive.
+and a monitoring job should be able to run it. Each finding is a *problem* (wrong now: an
+expired certificate, a file others can write, passwords sent in clear) or a *warning* (to look
+at: expiring soon, a file others can read, a lax setting). ``js7tui doctor`` exits 0 when all
+is well, 1 with warnings only, 2 with at least one problem.
+
+What it checks:
+
+- the mode of every file and folder in the home (folders 0700, files 0600), including the
+  Controller and Agent directories a demo keeps there (``state/server.json``, ``work/``);
+- settings out of sane ranges: sessions that never end when idle or only after more than
+  ``MAX_IDLE`` (12 h), a minimum password length under ``MIN_PASSWORD_LENGTH`` (8);
+- LDAP services that send passwords in clear (``protocol = PLAIN`` with ``ldap://`` URLs) or
+  do not check the server's host name (``verify_hostname = false``);
+- the CA, certificates and CRL (js7tui.pki.health), counted in whole days, hours under a day.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from js7tui.home import Home
+from js7tui.findings import PROBLEM, WARNING, Finding, problem, warning
+from js7tui.home import Home, ModeProblem
 from js7tui.pki import health
 
 if TYPE_CHECKING:
     from js7tui.console import Console
 
+MAX_IDLE = 12 * 3600
+MIN_PASSWORD_LENGTH = 8
+MAX_WALK = 20000  # entries of the home looked at; a larger home is reported as such
+LDAP_TYPES = ("LDAP", "LDAP-JOC")
 
-def _file_modes(home: Home) -> list[str]:
+
+def _file_modes(home: Home) -> list[Finding]:
+    """Every folder (0700) and file (0600) of the home, each named as what it is: writable
+    by others (every other command refuses the home when it is one of its own files) or
+    readable by others."""
+    found: list[Finding] = []
+    problems: list[ModeProblem] = []
+    seen = 0
+    for top, dirs, files in os.walk(home.root):
+        dirs.sort()
+        for name, wanted in [("", 0o700)] + [(f, 0o600) for f in sorted(files)]:
+            path = Path(top) / name if name else Path(top)
+            seen += 1
+            if seen > MAX_WALK:
+                found.append(warning(f"{home.root} holds more than {MAX_WALK} files; only the "
+                                     "first were checked"))
+                return found + _sentences(problems)
+            try:
+                info = path.lstat()
+            except OSError:
+                continue
+            if stat.S_ISLNK(info.st_mode):
+                continue
+            mode = stat.S_IMODE(info.st_mode)
+            if mode & 0o077:
+                problems.append(ModeProblem(path, mode, wanted))
+    return found + _sentences(problems)
+
+
+def _sentences(problems: list[ModeProblem]) -> list[Finding]:
+    return [Finding(p.sentence(), PROBLEM if p.writable else WARNING) for p in problems]
+
+
+def _settings(conn: sqlite3.Connection) -> list[Finding]:
+    from js7tui.durations import format_duration
+    from js7tui.identity import settings
     found = []
-    for path, wanted in ((home.root, 0o700), (home.db_path, 0o600), (home.keys_dir, 0o700)):
-        if not path.exists():
-            continue
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            found.append(f"{path} is readable by others (mode {mode:o}, expected {wanted:o}): "
-                         f"chmod {wanted:o} {path}")
+    idle = settings.read(conn, "idle_session_timeout")
+    if idle < 0:
+        found.append(warning("idle_session_timeout is -1: sessions never end when idle; set a "
+                             "limit (js7tui settings set idle_session_timeout 15m)"))
+    elif idle > MAX_IDLE:
+        found.append(warning(f"idle_session_timeout is {format_duration(idle)}: an idle "
+                             f"session outlives {format_duration(MAX_IDLE)}; 15m is JS7's "
+                             "default"))
+    length = settings.read(conn, "minimum_password_length")
+    if length < MIN_PASSWORD_LENGTH:
+        found.append(warning(f"minimum_password_length is {length}: passwords that short are "
+                             f"guessed; use at least {MIN_PASSWORD_LENGTH} (12 is the "
+                             "default)"))
     return found
 
 
-def examine(home: Home, conn: sqlite3.Connection, now: datetime) -> list[str]:
-    return _file_modes(home) + health.findings(conn, now)
+def _ldap(conn: sqlite3.Connection) -> list[Finding]:
+    from js7tui.identity import records
+    found = []
+    for service in records.services(conn):
+        if service.type not in LDAP_TYPES:
+            continue
+        values = service.settings or {}
+        protocol = str(values.get("protocol") or "STARTTLS").upper()
+        urls = [str(u) for u in values.get("server_urls") or []]
+        plain = [u for u in urls if u.lower().startswith("ldap://")]
+        state = " (disabled)" if service.disabled else ""
+        if protocol == "PLAIN" and plain:
+            found.append(problem(
+                f"the LDAP service '{service.name}'{state} uses protocol PLAIN: passwords "
+                f"cross the network in clear to {', '.join(plain)}; use STARTTLS or ldaps://"))
+        if values.get("verify_hostname") is False:
+            found.append(warning(
+                f"the LDAP service '{service.name}'{state} has verify_hostname = false: any "
+                "certificate of its CA is accepted for any server name"))
+    return found
 
 
-def examine_console(console: Console) -> list[str]:
+def examine(home: Home, conn: sqlite3.Connection, now: datetime) -> list[Finding]:
+    return _file_modes(home) + _settings(conn) + _ldap(conn) + health.findings(conn, now)
+
+
+def examine_console(console: Console) -> list[Finding]:
     """The findings for an opened console (what ``js7tui doctor`` prints)."""
+    conn, now = console.store.conn, console.clock.now()
     if console.home is None:
-        return health.findings(console.store.conn, console.clock.now())
-    return examine(console.home, console.store.conn, console.clock.now())
+        return _settings(conn) + _ldap(conn) + health.findings(conn, now)
+    return examine(console.home, conn, now)

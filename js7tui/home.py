@@ -8,8 +8,11 @@ several administrators can share a home without sharing sessions.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+import stat
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,8 +66,86 @@ class Home:
     def create_dirs(self) -> None:
         """Create the home and its key folder private to the owner (0700)."""
         for directory in (self.root, self.keys_dir, self.log_dir):
+            if directory.exists() and not directory.is_dir():
+                from js7tui.errors import StoreError
+                raise StoreError(f"{directory} is a file, not a directory: a js7tui home "
+                                 "needs a directory there (choose another with --home)")
+        for directory in (self.root, self.keys_dir, self.log_dir):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(directory, 0o700)
+
+
+@dataclass(frozen=True)
+class ModeProblem:
+    """A file or directory of a home that others (group or world) can write or read."""
+
+    path: Path
+    mode: int
+    wanted: int
+
+    @property
+    def writable(self) -> bool:
+        return bool(self.mode & 0o022)
+
+    @property
+    def severity(self) -> str:
+        return "problem" if self.writable else "warning"
+
+    def sentence(self) -> str:
+        what = "writable by others" if self.writable else "readable by others"
+        if self.writable and self.mode & 0o044:
+            what = "writable and readable by others"
+        return (f"{self.path} is {what} (mode {self.mode:04o}, expected {self.wanted:04o}): "
+                f"fix it with chmod {self.wanted:o} {self.path}")
+
+
+def _mode_problem(path: Path, wanted: int) -> ModeProblem | None:
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        return None
+    mode = stat.S_IMODE(info.st_mode)
+    return ModeProblem(path, mode, wanted) if mode & 0o077 & ~wanted else None
+
+
+def guarded_paths(home: Home) -> list[tuple[Path, int]]:
+    """What every start checks: the home, the store (with its WAL files), config.toml, the
+    keys folder and every file in it."""
+    paths = [(home.root, 0o700), (home.db_path, 0o600),
+             (home.db_path.with_name(home.db_path.name + "-wal"), 0o600),
+             (home.db_path.with_name(home.db_path.name + "-shm"), 0o600),
+             (home.config_path, 0o600), (home.keys_dir, 0o700)]
+    with contextlib.suppress(OSError):
+        paths += [(p, 0o700 if p.is_dir() else 0o600) for p in sorted(home.keys_dir.iterdir())]
+    return paths
+
+
+def mode_problems(paths: list[tuple[Path, int]]) -> list[ModeProblem]:
+    return [p for p in (_mode_problem(path, wanted) for path, wanted in paths) if p]
+
+
+_WARNED: set[Path] = set()
+
+
+def check_home_modes(home: Home, warn: Callable[[str], None] | None = None) -> None:
+    """At every start: refuse a home whose own files others can write (they could plant a
+    key, change the store or the argon2 costs), as OpenSSH refuses such key files; warn once
+    per process, on ``warn`` (stderr by default), about those others can read."""
+    problems = mode_problems(guarded_paths(home))
+    for problem in problems:
+        if problem.writable:
+            from js7tui.errors import StoreError
+            raise StoreError(problem.sentence() + "; js7tui refuses to use it until then")
+    for problem in problems:
+        if problem.path not in _WARNED:
+            _WARNED.add(problem.path)
+            text = "warning: " + problem.sentence()
+            if warn is None:
+                print(f"js7tui: {text}", file=sys.stderr)
+            else:
+                warn(text)
 
 
 def resolve_home(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Home:

@@ -23,8 +23,45 @@ from js7tui.identity.sessions import Session
 from js7tui.security_level import SecurityLevel
 from tests.ldap_server import ldap_server  # noqa: F401  (session fixture: a private slapd)
 from tests.openbao import openbao  # noqa: F401  (session fixture: a real OpenBao server)
+from tests.system_tools import missing_message, missing_tool, require
 
 ROOT_PASSWORD = "root-password-1234"
+
+
+# A program a test runs (openssl, keytool, slapd...) missing from this machine: one line naming
+# its Debian package instead of a FileNotFoundError traceback.
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> object:
+    try:
+        return (yield)
+    except FileNotFoundError as error:
+        _fail_if_tool_missing(error)
+        raise
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> object:
+    try:
+        return (yield)
+    except FileNotFoundError as error:
+        _fail_if_tool_missing(error)
+        raise
+
+
+def _fail_if_tool_missing(error: FileNotFoundError) -> None:
+    tool = missing_tool(error)
+    if tool is not None:
+        pytest.fail(missing_message(tool), pytrace=False)
+
+
+@pytest.fixture
+def need_openssl() -> None:
+    require("openssl")
+
+
+@pytest.fixture
+def need_keytool() -> None:
+    require("keytool")
 
 
 def cheap_hasher() -> PasswordHasher:

@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.processes import stop_process
+from tests.system_tools import require
 
 BASE = "dc=example,dc=test"
 PEOPLE = f"ou=people,{BASE}"
@@ -266,11 +267,7 @@ class Slapd:
         return self.certs["other_ca"]
 
     def start(self) -> Slapd:
-        missing = [tool for tool in ("slapd", "slapadd", "ldapadd")
-                   if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists()]
-        if missing:
-            pytest.fail("the LDAP tests need Debian's slapd and ldap-utils packages (missing: "
-                        + ", ".join(missing) + "); .ci/run installs them")
+        require("slapd", "slapadd", "ldapadd")
         d = self.directory
         if d.exists():
             shutil.rmtree(d)

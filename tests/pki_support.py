@@ -4,7 +4,6 @@ real command-line tools."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import ssl
 import subprocess
@@ -24,8 +23,9 @@ from js7tui.pki.keys import KeyType
 from js7tui.security_level import SecurityLevel
 from tests.conftest import ROOT_PASSWORD, cheap_hasher, login
 
-needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl missing")
-needs_keytool = pytest.mark.skipif(shutil.which("keytool") is None, reason="keytool missing")
+# A missing tool fails the test with one line naming its Debian package (tests/system_tools.py).
+needs_openssl = pytest.mark.usefixtures("need_openssl")
+needs_keytool = pytest.mark.usefixtures("need_keytool")
 
 
 @pytest.fixture

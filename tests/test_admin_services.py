@@ -19,6 +19,7 @@ from js7tui.errors import (
 )
 from js7tui.identity.chain import LoginFailed
 from js7tui.identity.providers.base import LoginRequest
+from js7tui.identity.settings import DEFAULT_INITIAL_PASSWORD
 from js7tui.operations import LockoutRefused
 from js7tui.permissions.names import (
     ACCOUNTS_MANAGE,
@@ -83,14 +84,15 @@ def test_create_with_a_password_needs_no_change(root, console):
 def test_create_without_a_password_gives_the_initial_one_and_forces_a_change(root, console):
     view = console.accounts.create(root, "alice", roles=["api_user"])
     assert view.force_password_change and view.state == "must change password"
-    session = login(console, "alice", "initial")
+    session = login(console, "alice", DEFAULT_INITIAL_PASSWORD)
     assert session.must_change_password
     with pytest.raises(PasswordChangeRequired):
         console.audit.list(session)
 
 
 def test_create_with_the_initial_password_still_forces_a_change(root, console):
-    assert console.accounts.create(root, "alice", password="initial").force_password_change
+    view = console.accounts.create(root, "alice", password=DEFAULT_INITIAL_PASSWORD)
+    assert view.force_password_change
 
 
 def test_create_refuses_a_password_against_the_policy(root, console):
@@ -129,7 +131,7 @@ def test_copy_takes_the_roles_and_gives_the_initial_password(root, console):
     assert copy.roles == console.accounts.show(root, "alice").roles
     assert set(copy.roles) == {"business_user", "api_user"}
     assert copy.force_password_change
-    assert login(console, "alice2", "initial").must_change_password
+    assert login(console, "alice2", DEFAULT_INITIAL_PASSWORD).must_change_password
     assert cannot_login(console, "alice2", PASSWORD)
 
 
@@ -162,7 +164,7 @@ def test_reset_gives_the_initial_password_and_forces_a_change(root, console, ali
     view = console.accounts.reset_password(root, "alice")
     assert view.force_password_change
     assert cannot_login(console, "alice", PASSWORD)
-    assert login(console, "alice", "initial").must_change_password
+    assert login(console, "alice", DEFAULT_INITIAL_PASSWORD).must_change_password
 
 
 def test_force_change_applies_to_the_running_session(root, console, alice):
@@ -361,7 +363,8 @@ def test_controller_sections_hold_controller_permissions(root, console):
     assert [(p.permission, p.controller) for p in view.permissions] == [
         ("sos:products:controller:orders:cancel", "c1")]
     assert view.controllers == ("c1",)
-    make_account(console, root, "carl", ["r"])
+    # carl may not log in (no sos:products:controller:view): explained, not logged in
+    console.accounts.create(root, "carl", password="a-good-password-42", roles=["r"])
     explain = console.permissions.explain
     assert explain(root, "sos:products:controller:orders:cancel", account="carl",
                    controller="c1").granted
@@ -563,6 +566,7 @@ def test_an_api_user_may_not_manage_anything(root, console, alice, call, permiss
 def test_a_denial_in_one_role_beats_a_grant_in_another(root, console):
     console.roles.create(root, "A", empty=True)
     console.roles.set_permission(root, "A", "sos:products:joc")
+    console.roles.set_permission(root, "A", CONTROLLER_VIEW)  # needed to log in at all
     console.roles.create(root, "B", empty=True)
     console.roles.set_permission(root, "B", "sos:products:joc:administration:accounts",
                                  excluded=True)

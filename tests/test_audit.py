@@ -152,7 +152,8 @@ def test_appending_outside_a_transaction_is_refused(console):
 
 def test_verify_through_the_service_needs_auditlog_view(root, console, chain):
     assert console.audit.verify(root).ok
-    nobody = make_account(console, root, "nobody", [])
+    console.roles.create(root, "login-only")  # sos:products:controller:view alone
+    nobody = make_account(console, root, "nobody", ["login-only"])
     with pytest.raises(PermissionDenied, match=AUDITLOG_VIEW):
         console.audit.verify(nobody)
 
@@ -263,7 +264,8 @@ def test_filter_by_folder(varied, console):
 
 
 def test_filter_by_outcome(root, console):
-    nobody = make_account(console, root, "nobody", [])
+    console.roles.create(root, "login-only")  # sos:products:controller:view alone
+    nobody = make_account(console, root, "nobody", ["login-only"])
     with pytest.raises(PermissionDenied):
         console.accounts.list(nobody)
     entries = listed(console, root, outcome=Outcome.REFUSED)
@@ -300,7 +302,7 @@ def test_paging_combines_with_filters(root, console):
 # -- folder-restricted readers ----------------------------------------------------------------
 @pytest.fixture
 def reader(root, console):
-    console.roles.create(root, "reader", empty=True)
+    console.roles.create(root, "reader")  # sos:products:controller:view: needed to log in
     console.roles.set_permission(root, "reader", AUDITLOG_VIEW)
     console.roles.add_folder(root, "reader", "/a", recursive=True)
     for folder in ("/a", "/a/x", "/ab", "/b", ""):

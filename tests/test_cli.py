@@ -192,7 +192,12 @@ def test_settings_cannot_touch_security_level_and_secret_from_stdin(cli: Cli) ->
     code, _, err = cli("settings", "set", "initial_password", "abc")
     assert code == 2 and "never taken from an argument" in err
     code, out, err = cli("settings", "set", "initial_password", "--stdin", stdin="new-initial\n")
+    assert code == 2 and "at least 12 characters" in err  # the minimum applies to it too
+    code, out, err = cli("settings", "set", "initial_password", "--stdin",
+                         stdin="new-initial-password\n")
     assert code == 0, err
+    code, _, err = cli("settings", "set", "minimum_password_length", "30")
+    assert code == 2 and "set a longer initial_password first" in err
     code, out, _ = cli("settings", "show")
     assert "MEDIUM" in out and "new-initial" not in out
 

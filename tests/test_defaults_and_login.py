@@ -19,6 +19,7 @@ from js7tui.errors import (
 from js7tui.identity.chain import NEUTRAL_FAILURE, LoginFailed, LoginStatus
 from js7tui.identity.defaults import DEFAULT_ROLES
 from js7tui.identity.providers.base import Authenticated, LoginRequest, Rejected
+from js7tui.identity.settings import DEFAULT_INITIAL_PASSWORD
 from js7tui.permissions.names import AUDITLOG_VIEW, SETTINGS_VIEW
 from tests.conftest import ROOT_PASSWORD, login, make_account
 
@@ -86,7 +87,7 @@ def test_init_creates_the_default_roles_with_their_permissions(console):
 
 def test_init_settings_have_the_stricter_defaults(root, console):
     shown = console.settings.show(root)
-    assert shown["idle_session_timeout"] == "30m"
+    assert shown["idle_session_timeout"] == "15m"
     assert shown["minimum_password_length"] == "12"
     assert shown["force_comments_for_audit_log"] == "false"
     assert shown["initial_password"] == "(set, stored as argon2 hash)"
@@ -98,10 +99,10 @@ def test_the_initial_password_is_kept_only_as_an_argon2_hash(console):
     assert "initial_password" not in values
     stored = values["initial_password_hash"]
     assert stored.startswith("$argon2id$")
-    assert console.hasher.verify(stored, "initial")
-    assert "initial" not in [v for v in values.values() if isinstance(v, str)]
+    assert console.hasher.verify(stored, DEFAULT_INITIAL_PASSWORD)
+    assert DEFAULT_INITIAL_PASSWORD not in [v for v in values.values() if isinstance(v, str)]
     console.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    assert b'"initial"' not in raw_store_bytes(console)
+    assert DEFAULT_INITIAL_PASSWORD.encode() not in raw_store_bytes(console)
 
 
 def test_init_writes_the_first_audit_entry(console):
@@ -175,6 +176,7 @@ def test_a_too_short_password_is_refused_naming_the_minimum(console):
 
 
 def test_the_minimum_length_setting_is_applied(root, console):
+    console.settings.set(root, "initial_password", "an-initial-password-of-28ch")
     console.settings.set(root, "minimum_password_length", "20")
     with pytest.raises(ValidationError, match="at least 20"):
         console.accounts.change_password(account="root", old=ROOT_PASSWORD,
@@ -182,9 +184,9 @@ def test_the_minimum_length_setting_is_applied(root, console):
 
 
 def test_the_initial_password_cannot_become_the_new_password(root, console):
-    console.settings.set(root, "minimum_password_length", "1")
     with pytest.raises(ValidationError, match="differ from the initial password"):
-        console.accounts.change_password(account="root", old=ROOT_PASSWORD, new="initial")
+        console.accounts.change_password(account="root", old=ROOT_PASSWORD,
+                                         new=DEFAULT_INITIAL_PASSWORD)
     login(console, "root", ROOT_PASSWORD)
 
 

@@ -156,8 +156,9 @@ def test_permissions_are_checked_and_refusals_audited(estate: Estate) -> None:
     assert console.store.conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0] == \
         before + 1
     nobody = folder_account(console, admin, "ctl-nobody", [], (AGENTS_VIEW,))
-    # a new role gets controller:view (as in JS7); take it away
-    console.roles.remove_permission(admin, "ctl-nobody-role", CONTROLLER_VIEW, meta=META)
+    # a new role gets controller:view (as in JS7), which a login needs; take it away from the
+    # running session (role changes reach sessions at once)
     nobody = login(console, "ctl-nobody", "a-good-password-42")
+    console.roles.remove_permission(admin, "ctl-nobody-role", CONTROLLER_VIEW, meta=META)
     with pytest.raises(PermissionDenied):
         console.controllers.diagnose(nobody, "controller-1")

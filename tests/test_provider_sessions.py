@@ -49,6 +49,9 @@ def provider(console, root, clock) -> TokenProvider:
     token_provider = TokenProvider(clock)
     console.registry.register("OIDC", lambda: token_provider)
     console.identity_services.create(root, "IDP", "OIDC")
+    # The role the provider names; new roles get sos:products:controller:view, which every
+    # login needs.
+    console.roles.create(root, "administrator", service="IDP")
     console.identity_services.reorder(root, ["IDP"])
     return token_provider
 

@@ -69,6 +69,7 @@ def test_settings_are_parsed_typed_and_secrets_sealed(provider, root, console):
 
     console.identity_services.update(root, "JOC-INITIAL", disabled=False, required=False)
     console.identity_services.reorder(root, ["DIR"])
+    console.roles.create(root, "administrator", service="DIR")  # the role the provider names
     console.login.login(LoginRequest("someone", "pw", "test"))
     assert provider.seen[-1]["bind_password"] == "s3cret-bind"
     assert provider.seen[-1]["group_roles"] == {"cn=admins,dc=x": ["administrator"]}

@@ -50,9 +50,9 @@ def test_an_unknown_token_is_refused(console):
 
 
 # -- idle timeout -----------------------------------------------------------------------------
-def test_a_session_ends_after_30_minutes_without_activity(root, console, clock):
-    clock.advance(minutes=31)
-    with pytest.raises(SessionRequired, match="30m without activity"):
+def test_a_session_ends_after_15_minutes_without_activity(root, console, clock):
+    clock.advance(minutes=16)
+    with pytest.raises(SessionRequired, match="15m without activity"):
         console.sessions.resume(root.token)
     # The ended session is deleted for good: a later use finds no session at all.
     with pytest.raises(SessionRequired, match="no valid session"):
@@ -62,19 +62,19 @@ def test_a_session_ends_after_30_minutes_without_activity(root, console, clock):
 
 
 def test_a_session_used_just_before_the_timeout_is_touched_and_extended(root, console, clock):
-    clock.advance(minutes=29)
+    clock.advance(minutes=14)
     resumed = console.sessions.resume(root.token)
     assert resumed.last_used == clock.now()
     assert from_iso(session_row(console, root.id)["last_used"]) == clock.now()
 
-    clock.advance(minutes=29)  # 58 minutes after login, 29 after the last use
+    clock.advance(minutes=14)  # 28 minutes after login, 14 after the last use
     assert console.accounts.list(root)[0].name == "root"
     assert from_iso(session_row(console, root.id)["last_used"]) == clock.now()
-    assert root.expires_at == clock.now() + timedelta(minutes=30)
+    assert root.expires_at == clock.now() + timedelta(minutes=15)
 
 
 def test_exactly_the_timeout_still_counts_as_active(root, console, clock):
-    clock.advance(minutes=30)
+    clock.advance(minutes=15)
     assert console.sessions.resume(root.token).account == "root"
 
 
@@ -82,12 +82,30 @@ def test_a_changed_idle_timeout_applies_to_new_sessions(root, console, clock):
     console.settings.set(root, "idle_session_timeout", "1h")
     fresh = login(console, "root", ROOT_PASSWORD)
     assert session_row(console, fresh.id)["idle_timeout"] == 3600
-    assert session_row(console, root.id)["idle_timeout"] == 1800
+    assert session_row(console, root.id)["idle_timeout"] == 900
 
     clock.advance(minutes=45)
     assert console.sessions.resume(fresh.token).id == fresh.id
     with pytest.raises(SessionRequired):
         console.sessions.resume(root.token)
+
+
+def test_a_lowered_idle_timeout_applies_to_existing_sessions(root, console, clock):
+    console.settings.set(root, "idle_session_timeout", "1h")
+    long = login(console, "root", ROOT_PASSWORD)
+    clock.advance(minutes=20)
+    assert console.sessions.resume(long.token).id == long.id  # 1h: still alive
+    console.settings.set(console.sessions.resume(long.token), "idle_session_timeout", "5m")
+    assert console.sessions.resume(long.token).expires_at == clock.now() + timedelta(minutes=5)
+    clock.advance(minutes=6)
+    with pytest.raises(SessionRequired, match="5m without activity"):
+        console.sessions.resume(long.token)
+    # Raising it again does not lengthen a session beyond its own timeout.
+    again = login(console, "root", ROOT_PASSWORD)  # 5m session
+    console.settings.set(again, "idle_session_timeout", "1h")
+    clock.advance(minutes=6)
+    with pytest.raises(SessionRequired):
+        console.sessions.resume(again.token)
 
 
 def test_an_idle_timeout_of_never_keeps_the_session(root, console, clock):
@@ -121,14 +139,14 @@ def test_an_administrator_lists_live_sessions(root, console, clock):
     assert set(listed) == {root.id, alice.id}
     assert listed[alice.id].account == "alice"
     assert listed[alice.id].services == ("JOC-INITIAL",)
-    assert listed[alice.id].expires_at == clock.now() + timedelta(minutes=30)
+    assert listed[alice.id].expires_at == clock.now() + timedelta(minutes=15)
 
 
 def test_expired_sessions_are_not_listed(root, console, clock):
     alice = make_account(console, root, "alice", ["api_user"])
-    clock.advance(minutes=20)
+    clock.advance(minutes=10)
     console.sessions.resume(root.token)
-    clock.advance(minutes=15)
+    clock.advance(minutes=10)  # alice idle 20 minutes (ended), root 10
     assert [info.id for info in console.sessions.list(root)] == [root.id]
     assert alice.id not in [info.id for info in console.sessions.list(root)]
 

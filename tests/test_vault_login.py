@@ -54,7 +54,7 @@ def vault(console, root, openbao: OpenBao, mount: str) -> str:
     openbao.user(mount, "bob", "bob-vault-pw", ["unmapped"])
     vault_service(console, root, openbao, "VAULT-A", "VAULT", mount,
                   policy_roles={"auditors": ["audit-readers"], "other": ["nobody"]})
-    console.roles.create(root, "audit-readers", service="VAULT-A", empty=True)
+    console.roles.create(root, "audit-readers", service="VAULT-A")  # + controller:view (login)
     console.roles.set_permission(root, "audit-readers", AUDIT_PERMISSION, service="VAULT-A")
     return "VAULT-A"
 
@@ -175,7 +175,7 @@ def test_the_token_is_renewed_while_used_and_a_revoked_token_ends_the_session(
 def test_a_session_idle_beyond_the_check_interval_is_confirmed_not_ended(vault, console,
                                                                           clock):
     token = _login(console, "alice", "alice-vault-pw").token
-    clock.advance(minutes=12)                            # idle timeout is 30 minutes
+    clock.advance(minutes=12)                            # idle timeout is 15 minutes
     session = console.sessions.resume(token)
     assert session.valid_until == clock.now() + FIVE_MINUTES
 
@@ -217,7 +217,7 @@ def test_vault_joc_takes_roles_from_the_store(console, root, openbao, mount):
     openbao.user(mount, "carol", "carol-vault-pw", ["default"])
     openbao.user(mount, "dave", "dave-vault-pw", ["default"])
     vault_service(console, root, openbao, "VAULT-J", "VAULT-JOC", mount)
-    console.roles.create(root, "auditors", service="VAULT-J", empty=True)
+    console.roles.create(root, "auditors", service="VAULT-J")  # + controller:view (login)
     console.roles.set_permission(root, "auditors", AUDIT_PERMISSION, service="VAULT-J")
     view = console.accounts.create(root, "carol", service="VAULT-J", roles=["auditors"])
     assert not view.has_password          # Vault holds the password, the store nothing

@@ -19,7 +19,7 @@ from js7tui.pki.bundle import COMPONENTS
 from js7tui.pki.issuing import Issued, IssueRequest
 from js7tui.pki.keys import DEFAULT_KEY_TYPE, KeyType
 from js7tui.pki.profiles import Purpose
-from js7tui.pki.records import CertRecord
+from js7tui.pki.records import CertRecord, days_between
 
 SERIAL_WIDTH = 16
 
@@ -274,17 +274,32 @@ def _record_json(record: CertRecord, now: Any) -> dict[str, Any]:
             "revokedAt": record.revoked_at, "revocationReason": record.revocation_reason}
 
 
-def _write_issued(ctx: CliContext, args: argparse.Namespace, issued: Issued) -> None:
+def _before_issuing(ctx: CliContext, args: argparse.Namespace) -> bytes | None:
+    """Everything that can refuse, checked before the certificate exists: a taken output file
+    or a missing key password would otherwise leave a valid certificate whose key is lost.
+    Returns the key file's password, if one is asked for."""
+    for path in (getattr(args, "out_key", None), getattr(args, "out_cert", None)):
+        if path:
+            _check_free(path)
+    if getattr(args, "out_key", None) and getattr(args, "key_password_stdin", False):
+        return ctx.password(from_stdin=True).encode("utf-8")
+    return None
+
+
+def _write_issued(ctx: CliContext, args: argparse.Namespace, issued: Issued,
+                  password: bytes | None) -> list[str]:
+    """Write the key first, then the chain, then report: the lines are said only once both
+    files are on disk, so a closed stdout (``| head -1``) cannot fall between a certificate
+    written and its key lost."""
+    lines = []
+    if args.out_key and issued.key is not None:
+        _write(args.out_key, issued.key_pem(password))
+        lines.append(f"private key written to {args.out_key} (0600"
+                     + (", encrypted)" if password else ")"))
     if args.out_cert:
         _write(args.out_cert, issued.cert_chain_pem)
-        ctx.say(f"certificate chain written to {args.out_cert}")
-    if args.out_key and issued.key is not None:
-        password = None
-        if getattr(args, "key_password_stdin", False):
-            password = ctx.password(from_stdin=True).encode("utf-8")
-        _write(args.out_key, issued.key_pem(password))
-        ctx.say(f"private key written to {args.out_key} (0600"
-                + (", encrypted)" if password else ")"))
+        lines.insert(0, f"certificate chain written to {args.out_cert}")
+    return lines
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -312,7 +327,8 @@ def _ca_line(status: Any, now: Any) -> str:
         return "CA: none yet (js7tui cert ca create, or cert ca import)"
     crl = status.crls.get(CaRole.INTERMEDIATE)
     parts = [f"CA: {status.posture}",
-             f"issuing CA until {inter.not_after:%Y-%m-%d} ({(inter.not_after - now).days} days)",
+             f"issuing CA until {inter.not_after:%Y-%m-%d} "
+             f"({days_between(now, inter.not_after)} days)",
              "root key ONLINE" if root is not None and root.key_online else "root key offline",
              f"CRL #{crl.crl_number} next update {crl.next_update:%Y-%m-%d}" if crl
              else "no CRL"]
@@ -354,11 +370,14 @@ def cmd_issue(ctx: CliContext, args: argparse.Namespace) -> int:
                               "give --out-key FILE (or --keep-key)")
     request = _request(args, args.purpose, args.name, keep_key=args.keep_key)
     hold = purpose in (Purpose.CONTROLLER, Purpose.AGENT)
+    password = _before_issuing(ctx, args)
     issued = ctx.console.certificates.issue(ctx.session(), request, hold_key=hold,
                                             meta=audit_meta(args))
+    written = _write_issued(ctx, args, issued, password)
     ctx.say(f"issued {issued.record.label} for {issued.record.subject}, valid until "
             f"{issued.record.not_after:%Y-%m-%d}")
-    _write_issued(ctx, args, issued)
+    for line in written:
+        ctx.say(line)
     if hold:
         ctx.say(f"its key is held until you write the bundle: js7tui cert bundle {purpose.value}"
                 f" {args.name} --out FILE")
@@ -430,11 +449,14 @@ def cmd_renew(ctx: CliContext, args: argparse.Namespace) -> int:
     if old.purpose in ("user", "signing") and not (old.keep_key or args.out_key):
         raise ValidationError(f"the new key of a {old.purpose} certificate is not kept: give "
                               "--out-key FILE")
+    password = _before_issuing(ctx, args)
     issued = ctx.console.certificates.renew(ctx.session(), args.serial, days=args.days,
                                             meta=audit_meta(args))
     record = issued.record
+    written = _write_issued(ctx, args, issued, password)
     ctx.say(f"renewed: new {record.label}, valid until {record.not_after:%Y-%m-%d}")
-    _write_issued(ctx, args, issued)
+    for line in written:
+        ctx.say(line)
     if record.purpose in ("controller", "agent"):
         ctx.say(f"next: js7tui cert bundle {record.purpose} {record.name} --out FILE, import "
                 f"it there, then: js7tui cert confirm {record.serial}")
@@ -498,7 +520,7 @@ def cmd_ca_show(ctx: CliContext, args: argparse.Namespace) -> int:
     now = ctx.console.certificates.now()
     ctx.say(_ca_line(status, now))
     rows = [[role.value.lower(), a.subject, a.key_type, a.not_after.strftime("%Y-%m-%d"),
-             (a.not_after - now).days, a.origin.lower(),
+             days_between(now, a.not_after), a.origin.lower(),
              "in store" if a.key_online else ("exported " + a.key_removed[:10]
                                               if a.key_removed else "not held")]
             for role, a in status.authorities.items()]
@@ -564,9 +586,11 @@ def cmd_import_bundle(ctx: CliContext, args: argparse.Namespace) -> int:
 
 def cmd_doctor(ctx: CliContext, args: argparse.Namespace) -> int:
     from js7tui.doctor import examine_console
+    ctx.check_home_modes = False  # a home others can write is reported here, not refused
     findings = examine_console(ctx.console)
-    for finding in findings:
-        ctx.say(f"warning: {finding}")
+    from js7tui.findings import exit_code
+    for finding in sorted(findings, key=lambda f: getattr(f, "severity", "warning")):
+        ctx.say(f"{getattr(finding, 'severity', 'warning')}: {finding}")
     if not findings:
         ctx.say("no warnings")
-    return 1 if findings else 0
+    return exit_code(findings)

@@ -43,6 +43,7 @@ class CliContext:
     stderr: IO[str]
     home_option: str | None = None
     json_output: bool = False
+    check_home_modes: bool = True  # doctor reports them instead of being refused
     _console: Console | None = field(default=None, repr=False)
     _stdin_used: bool = False
 
@@ -55,7 +56,8 @@ class CliContext:
     def console(self) -> Console:
         if self._console is None:
             from js7tui.console import open_console
-            self._console = open_console(self.home)
+            self._console = open_console(self.home, check_modes=self.check_home_modes,
+                                         warn=self.warn)
         return self._console
 
     @property
@@ -155,10 +157,18 @@ class CliContext:
 
     # -- output ---------------------------------------------------------------------------
     def say(self, text: str = "") -> None:
+        """One line of output; as text (not --json, whose encoder escapes controls itself),
+        control characters are shown escaped (js7tui.text.for_terminal)."""
+        if not self.json_output and not text.isprintable():
+            from js7tui.text import for_terminal
+            text = for_terminal(text)
         print(text, file=self.stdout)
 
     def warn(self, text: str) -> None:
-        print(f"js7tui: {text}", file=self.stderr)
+        """One message on stderr; control characters from user input (an ESC sequence in a
+        name) are shown escaped, never sent to the terminal."""
+        from js7tui.text import for_terminal
+        print(f"js7tui: {for_terminal(text)}", file=self.stderr)
 
     def table(self, headers: list[str], rows: list[list[Any]],
               records: list[dict[str, Any]] | None = None) -> None:

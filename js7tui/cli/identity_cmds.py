@@ -36,7 +36,8 @@ def _chosen_password(ctx: CliContext, args: argparse.Namespace) -> str | None:
 def cmd_account(ctx: CliContext, args: argparse.Namespace) -> int:
     accounts = ctx.console.accounts
     session = ctx.session()
-    service = args.identity_service
+    # block, unblock and blocked act in every identity service: they have no --identity-service
+    service = getattr(args, "identity_service", None)
     meta = audit_meta(args)
     action = args.account_action
     if action == "list":
@@ -131,6 +132,14 @@ def _print_role(ctx: CliContext, view: RoleView) -> None:
                 f"{section}")
 
 
+def _warn_unregistered(ctx: CliContext, controller: str) -> None:
+    """A role section may name a Controller registered later, but a typo should not pass
+    unnoticed: say so when no Controller with that id is registered."""
+    if not ctx.console.controllers.is_registered(controller):
+        ctx.warn(f"warning: no Controller '{controller}' is registered (js7tui controller "
+                 "list); the entry applies once one is registered with that id")
+
+
 def cmd_role(ctx: CliContext, args: argparse.Namespace) -> int:
     roles = ctx.console.roles
     session = ctx.session()
@@ -162,6 +171,8 @@ def cmd_role(ctx: CliContext, args: argparse.Namespace) -> int:
         views = roles.reorder(session, args.names, service=service, meta=meta)
         ctx.say("order: " + ", ".join(v.name for v in views))
         return 0
+    if getattr(args, "controller", None) and action in ("grant", "deny", "folder-add"):
+        _warn_unregistered(ctx, args.controller)
     if action in ("grant", "deny", "revoke"):
         view = None
         for permission in args.permissions:

@@ -4,8 +4,10 @@ modules (``js7tui.cli.main`` imports this only when the command is not the bare 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from js7tui import __version__
 from js7tui.cli import (
@@ -20,13 +22,37 @@ from js7tui.cli import (
 from js7tui.cli import identity_cmds as ident
 from js7tui.cli import system_cmds as system
 from js7tui.cli.context import CliContext
-from js7tui.cli.guard import guarded
+from js7tui.cli.guard import closed_stdout, guarded
 
 EPILOG = ("Passwords are never read from arguments: use --password-stdin, JS7TUI_PASSWORD / "
           "JS7TUI_NEW_PASSWORD, or the prompt.")
 
 
+# Values that look like relative times or negative numbers (-1d, -30m, -2h, -5): argparse takes
+# a "-1d" after "--since" for an unknown option ("expected one argument") unless it matches
+# this pattern. No option of ours is spelled like a number, so nothing is shadowed.
+_NEGATIVE_VALUE = re.compile(r"^-\d+[smhdw]?$|^-\d*\.\d+$")
+
+
+_INT_LIMIT = 2**63 - 1  # SQLite's INTEGER; a larger id would end in OverflowError
+
+
+def _store_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not -_INT_LIMIT <= value <= _INT_LIMIT:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (at most {_INT_LIMIT})")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_VALUE  # every subparser is a _Parser too
+        self.register("type", int, _store_int)  # type=int: a number the store can hold
+
     def error(self, message: str) -> None:  # exit 2 with usage, like argparse, on our stderr
         self.print_usage(sys.stderr)
         print(f"js7tui: {message}", file=sys.stderr)
@@ -339,7 +365,10 @@ def run(argv: Sequence[str], ctx: CliContext) -> int:
     parser = build_parser()
     from js7tui.cli.completion import autocomplete
     autocomplete(parser)  # only under the completion script (_ARGCOMPLETE set); exits there
-    args = parser.parse_args(list(argv))
+    try:
+        args = parser.parse_args(list(argv))
+    except BrokenPipeError:  # `js7tui --help | head -1`
+        return closed_stdout(ctx.stdout)
     ctx.home_option = args.home
     ctx.json_output = args.json
     func = getattr(args, "func", None) or tui_cmds.cmd_default

@@ -36,6 +36,8 @@ def cmd_tui(ctx: CliContext, args: argparse.Namespace) -> int:
         return run_tui(ctx.console_if_open, readonly=readonly, env=ctx.env)
     home = ctx.home
     home.require()
+    from js7tui.home import check_home_modes
+    check_home_modes(home, ctx.warn)  # before the screens take the terminal
 
     def open_home() -> Console:
         from js7tui.console import open_console

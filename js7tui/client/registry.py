@@ -200,6 +200,12 @@ class ControllerService:
             op.record(controller_id=controller_id, path=controller_id, parameters=parameters)
             return record
 
+    def is_registered(self, controller_id: str) -> bool:
+        """Whether a Controller with this id is registered (for a warning when a role names
+        one that is not; no permission needed: the id is what the caller typed)."""
+        return self.store.conn.execute("SELECT 1 FROM controllers WHERE id = ?",
+                                       (controller_id,)).fetchone() is not None
+
     def list(self, session: Session) -> list[ControllerRecord]:
         self.ops.authorize(session, [CONTROLLERS_VIEW], request="./controllers",
                            category=CAT)

@@ -268,6 +268,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ValidationError(f"{path} is missing") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+                              ) from None
 
 
 def _check_keys(path: Path, where: str, raw: dict[str, Any], allowed: set[str]) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 from pathlib import Path
 
 from js7tui.engine.config import load_component_config
@@ -27,4 +28,15 @@ def serve(component: str, directory: Path, *, insecure_http: bool = False) -> No
     except BaseException:
         journal.close()
         raise
-    asyncio.run(server.run())
+    try:
+        asyncio.run(server.run())
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        from js7tui.errors import ValidationError
+        reason = {errno.EADDRINUSE: "is in use (another server listens there)",
+                  errno.EADDRNOTAVAIL: "cannot be used: no interface of this host has that "
+                                       "address",
+                  errno.EACCES: "needs privileges this user lacks (ports below 1024)"}
+        raise ValidationError(f"port {config.port} on {config.host} {reason[exc.errno]}; "
+                              f"change listen in {directory / 'config.toml'}") from None

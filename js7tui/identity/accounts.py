@@ -210,7 +210,7 @@ class AccountService:
     def create(self, session: Session, name: str, *, service: str | None = None,
                password: str | None = None, roles: Sequence[str] = (),
                email: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
-        records.check_name("account", name)
+        name = records.check_name("account", name)
         with self._provider_changes() as provider, self.ops.mutate(
                 session, request="./iam/account/store", category=CAT,
                 permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
@@ -236,7 +236,7 @@ class AccountService:
              password: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
         """A new account with the roles of ``source`` and the initial password (or the given
         one, which a provider-kept service needs)."""
-        records.check_name("account", name)
+        name = records.check_name("account", name)
         with self._provider_changes() as provider, self.ops.mutate(
                 session, request="./iam/account/store", category=CAT,
                 permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
@@ -373,7 +373,7 @@ class AccountService:
 
     def rename(self, session: Session, name: str, new_name: str, *, service: str | None = None,
                meta: AuditMeta = AuditMeta()) -> AccountView:
-        records.check_name("account", new_name)
+        new_name = records.check_name("account", new_name)
         with self._provider_changes() as provider, self.ops.mutate(
                 session, request="./iam/account/rename", category=CAT,
                 permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
@@ -409,7 +409,7 @@ class AccountService:
     def block(self, session: Session, name: str, comment: str, *,
               meta: AuditMeta = AuditMeta()) -> None:
         """Block an account name in every identity service (reference: IAM_BLOCKLIST)."""
-        records.check_name("account", name)
+        name = records.check_name("account", name)
         with self.ops.mutate(session, request="./iam/blockedAccount/store", category=CAT,
                              permissions=[ACCOUNTS_MANAGE], meta=meta, guard_lockout=True) as op:
             if records.is_blocked(op.conn, name):

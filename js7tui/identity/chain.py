@@ -41,6 +41,8 @@ from js7tui.identity.providers.base import (
 )
 from js7tui.identity.sessions import Session
 from js7tui.identity.types import TWO_FACTOR, RolesFrom
+from js7tui.permissions import EffectivePermissions
+from js7tui.permissions.evaluator import DEFAULT_SECTION
 from js7tui.secrets import SecretBox
 from js7tui.store import Store
 
@@ -73,6 +75,19 @@ class LoginFailed(AuthenticationError):
 class _Attempt:
     details: list[tuple[str, str]]
     subjects: list[tuple[ServiceRecord, Authenticated]]
+
+
+LOGIN_PERMISSION = "sos:products:controller:view"
+NO_CONTROLLER_VIEW = (f"login refused: the account's roles grant no {LOGIN_PERMISSION} (or "
+                      "higher) on any Controller; an administrator gives it a role that does "
+                      "(js7tui role grant ROLE sos:products:controller:view)")
+
+
+def _may_log_in(permissions: EffectivePermissions) -> bool:
+    """JS7's rule (KB "Manage Roles and Permissions"): a user needs
+    ``sos:products:controller:view`` or higher, for all Controllers or for one."""
+    return any(permissions.is_permitted(LOGIN_PERMISSION, controller)
+               for controller in (DEFAULT_SECTION, *permissions.controllers()))
 
 
 class LoginChain:
@@ -307,6 +322,9 @@ class LoginChain:
                       self.secrets.seal(json.dumps(outcome.state)), outcome.valid_until)
                   for record, outcome in attempt.subjects if outcome.state is not None}
         limits = [o.valid_until for _, o in attempt.subjects if o.valid_until is not None]
+        if not _may_log_in(records.compile_permissions(self.store.conn, request.account,
+                                                       grants)):
+            return self._fail(request, attempt, NO_CONTROLLER_VIEW)
         with self.store.transaction() as conn:
             idle = identity_settings.read(conn, "idle_session_timeout")
             session_id, token = sessions.create(

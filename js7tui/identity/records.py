@@ -16,21 +16,27 @@ from js7tui.errors import NotFound, ValidationError
 from js7tui.identity.providers.base import ServiceRecord
 from js7tui.identity.types import SERVICE_TYPES, RolesFrom
 from js7tui.permissions import EffectivePermissions, FolderEntry, PermissionEntry
+from js7tui.text import for_terminal, nfc, unsafe_character
 
 MAX_NAME = 255
 _CONTROLLER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 def check_name(kind: str, name: str) -> str:
-    """Names of accounts, roles and services: non-empty, no control characters, no edge blanks."""
+    """Names of accounts, roles and services, returned in NFC: non-empty, no edge blanks, no
+    control, invisible or bidirectional-control character (js7tui.text). Callers store the
+    returned name."""
+    name = nfc(name) if isinstance(name, str) else name
     if not name or not name.strip():
         raise ValidationError(f"the {kind} name is empty")
     if name != name.strip():
         raise ValidationError(f"the {kind} name '{name}' starts or ends with white space")
     if len(name) > MAX_NAME:
         raise ValidationError(f"the {kind} name is longer than {MAX_NAME} characters")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise ValidationError(f"the {kind} name contains a control character")
+    bad = unsafe_character(name)
+    if bad is not None:
+        raise ValidationError(f"the {kind} name {for_terminal(repr(name))} contains {bad}; "
+                              "names may not hold invisible or control characters")
     return name
 
 

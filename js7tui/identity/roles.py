@@ -80,7 +80,7 @@ class RoleService:
     # -- role records ---------------------------------------------------------------------
     def create(self, session: Session, name: str, *, service: str | None = None,
                empty: bool = False, meta: AuditMeta = AuditMeta()) -> RoleView:
-        records.check_name("role", name)
+        name = records.check_name("role", name)
         with self.ops.mutate(session, request="./iam/role/store", category=CAT,
                              permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
             record = self._service(op.conn, session, service)
@@ -102,7 +102,7 @@ class RoleService:
 
     def rename(self, session: Session, name: str, new_name: str, *, service: str | None = None,
                meta: AuditMeta = AuditMeta()) -> RoleView:
-        records.check_name("role", new_name)
+        new_name = records.check_name("role", new_name)
         with self.ops.mutate(session, request="./iam/role/rename", category=CAT,
                              permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
             record = self._service(op.conn, session, service)

@@ -69,7 +69,7 @@ class IdentityServiceAdmin:
                second_factor_service: str | None = None, second_factor: bool = False,
                settings: dict[str, object] | None = None,
                meta: AuditMeta = AuditMeta()) -> ServiceRecord:
-        records.check_name("identity service", name)
+        name = records.check_name("identity service", name)
         kind = self._check_type(type_name)
         if auth_scheme not in SCHEMES:
             raise ValidationError(f"authentication scheme must be one of {', '.join(SCHEMES)}")
@@ -175,7 +175,7 @@ class IdentityServiceAdmin:
 
     def rename(self, session: Session, name: str, new_name: str, *,
                meta: AuditMeta = AuditMeta()) -> ServiceRecord:
-        records.check_name("identity service", new_name)
+        new_name = records.check_name("identity service", new_name)
         with self.ops.mutate(session, request="./iam/identityservice/rename", category=CAT,
                              permissions=[ACCOUNTS_MANAGE], meta=meta) as op:
             record = records.service(op.conn, name)

@@ -129,6 +129,16 @@ def end_service_sessions(conn: sqlite3.Connection, service: str) -> int:
     return ended
 
 
+def _idle_limit(conn: sqlite3.Connection, own: int) -> int:
+    """The session's idle timeout, or the current setting when that is shorter: lowering
+    ``idle_session_timeout`` applies to sessions that exist already (-1 is "never")."""
+    from js7tui.identity import settings as identity_settings
+    current = identity_settings.read(conn, "idle_session_timeout")
+    if current < 0:
+        return own
+    return current if own < 0 else min(own, current)
+
+
 def _load_row(conn: sqlite3.Connection, clock: Clock, row: sqlite3.Row | None,
               touch: bool, check_valid_until: bool = True) -> Session:
     if row is None:
@@ -136,7 +146,7 @@ def _load_row(conn: sqlite3.Connection, clock: Clock, row: sqlite3.Row | None,
                               " log in with 'js7tui login'")
     now = clock.now()
     last_used = from_iso(row["last_used"])
-    idle = row["idle_timeout"]
+    idle = _idle_limit(conn, row["idle_timeout"])
     if idle >= 0 and now - last_used > timedelta(seconds=idle):
         raise _ended(conn, row["id"],
                      f"the session ended after {format_duration(idle)} without activity")
@@ -213,7 +223,7 @@ def list_all(conn: sqlite3.Connection, clock: Clock) -> list[SessionInfo]:
     now = clock.now()
     for row in conn.execute("SELECT * FROM sessions ORDER BY last_used DESC").fetchall():
         last_used = from_iso(row["last_used"])
-        idle = row["idle_timeout"]
+        idle = _idle_limit(conn, row["idle_timeout"])
         expires = None if idle < 0 else last_used + timedelta(seconds=idle)
         if row["valid_until"]:
             valid_until = from_iso(row["valid_until"])

@@ -70,12 +70,13 @@ class SettingSpec:
 SPECS: dict[str, SettingSpec] = {
     spec.key: spec
     for spec in (
-        SettingSpec("idle_session_timeout", 1800, _timeout,
+        SettingSpec("idle_session_timeout", 900, _timeout,
                     lambda v: "-1 (never)" if v < 0 else format_duration(v),
-                    "Idle time after which a session ends (e.g. 30m; -1 for never)"),
+                    "Idle time after which a session ends, existing sessions too (e.g. 15m; "
+                    "-1 for never)"),
         SettingSpec("initial_password", None, str, lambda v: "(set, stored as argon2 hash)",
-                    "Password given to new and reset accounts; always forces a change",
-                    secret=True),
+                    "Password given to new and reset accounts; always forces a change; as "
+                    "long as a chosen password must be", secret=True),
         SettingSpec("minimum_password_length", 12, _min_length, str,
                     "Shortest password an account may choose"),
         SettingSpec("force_comments_for_audit_log", False, _bool,
@@ -92,7 +93,10 @@ SPECS: dict[str, SettingSpec] = {
     )
 }
 
-DEFAULT_INITIAL_PASSWORD = "initial"
+# JS7's is "initial"; ours respects the default minimum_password_length (12), as the
+# minimum applies to the initial password too.
+DEFAULT_INITIAL_PASSWORD = "initial-password"
+INITIAL_PASSWORD_LENGTH = "initial_password_length"  # kept beside the hash: the rule above
 
 
 def spec_for(key: str) -> SettingSpec:
@@ -134,9 +138,20 @@ def initial_password_hash(conn: sqlite3.Connection) -> str:
     return json.loads(row[0])
 
 
-def write_initial_password_hash(conn: sqlite3.Connection, password_hash: str) -> None:
-    conn.execute(
-        "INSERT INTO settings (key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (INITIAL_PASSWORD_HASH, json.dumps(password_hash)),
-    )
+def write_initial_password_hash(conn: sqlite3.Connection, password_hash: str,
+                                length: int | None = None) -> None:
+    for key, value in ((INITIAL_PASSWORD_HASH, password_hash), (INITIAL_PASSWORD_LENGTH, length)):
+        if value is None:
+            continue
+        conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value)),
+        )
+
+
+def initial_password_length(conn: sqlite3.Connection) -> int | None:
+    """How long the initial password is (None for a home from before this was kept)."""
+    row = conn.execute("SELECT value FROM settings WHERE key = ?",
+                       (INITIAL_PASSWORD_LENGTH,)).fetchone()
+    return int(json.loads(row[0])) if row else None

@@ -35,9 +35,21 @@ class SettingsService:
             raise ValidationError(f"{key} must not be empty")
         with self.ops.mutate(session, request="./settings/store", category=Category.SETTINGS,
                              permissions=[SETTINGS_MANAGE], meta=meta) as op:
+            minimum = identity_settings.read(op.conn, "minimum_password_length")
             if key == "initial_password":
-                identity_settings.write_initial_password_hash(op.conn, self.hasher.hash(parsed))
+                if len(parsed) < minimum:
+                    raise ValidationError(
+                        f"the initial password must have at least {minimum} characters "
+                        "(minimum_password_length applies to it too)")
+                identity_settings.write_initial_password_hash(
+                    op.conn, self.hasher.hash(parsed), len(parsed))
             else:
+                initial = identity_settings.initial_password_length(op.conn)
+                if key == "minimum_password_length" and initial is not None and (
+                        initial < parsed):
+                    raise ValidationError(
+                        f"the initial password has {initial} characters, fewer than {parsed}: "
+                        "set a longer initial_password first")
                 identity_settings.write(op.conn, key, parsed)
             op.record(path=key, parameters={"setting": key,
                                             "value": "***" if spec.secret else parsed})

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from js7tui.errors import ValidationError
+from js7tui.text import for_terminal, nfc, unsafe_character
 
 
 def normalize_folder(path: str) -> str:
     """``/a/b`` form: leading slash, no trailing slash (except ``/``), no empty or dot parts."""
-    text = path.strip()
+    text = nfc(path.strip())
     if not text.startswith("/"):
-        raise ValidationError(f"folder '{path}' must be absolute, starting with '/'")
+        raise ValidationError(f"folder '{for_terminal(path)}' must be absolute, starting with "
+                              "'/'")
     parts = [part for part in text.split("/") if part != ""]
     for part in parts:
         if part in (".", ".."):
-            raise ValidationError(f"folder '{path}' must not contain '.' or '..'")
-        if any(ord(ch) < 32 for ch in part):
-            raise ValidationError(f"folder '{path}' contains a control character")
+            raise ValidationError(f"folder '{for_terminal(path)}' must not contain '.' or '..'")
+        bad = unsafe_character(part)
+        if bad is not None:
+            raise ValidationError(f"folder {for_terminal(repr(path))} contains {bad}")
     return "/" + "/".join(parts)
 
 

@@ -108,7 +108,7 @@ def _existing_name(directory: Path, component: str) -> tuple[str | None, str]:
             continue
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, OSError) as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
             raise BundleRefused(f"{path} cannot be read ({exc}); cannot check which "
                                 f"{component} this directory belongs to") from None
         if filename == "bundle.toml":

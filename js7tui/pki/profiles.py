@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from js7tui.errors import ValidationError
+from js7tui.text import unsafe_character
 
 ORGANIZATION = "js7tui"
 DEFAULT_SERVER_SAN = ("DNS:localhost", "IP:127.0.0.1")
@@ -79,7 +80,7 @@ def check_name(purpose: Purpose, name: str) -> str:
                 f"'{name}' is not a valid {purpose.value} name: use 1 to 64 letters, digits, "
                 "'.', '_' or '-', starting with a letter or digit")
         return name
-    if not name or len(name) > 64 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if not name or len(name) > 64 or unsafe_character(name) is not None:
         raise ValidationError(f"'{name}' is not a valid account name for a certificate "
                               "(1 to 64 printable characters)")
     return name

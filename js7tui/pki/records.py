@@ -30,6 +30,26 @@ class Status(StrEnum):
     REVOKED = "REVOKED"
 
 
+def days_between(now: datetime, then: datetime) -> int:
+    """Whole days from ``now`` to ``then``, counted toward zero: 23 hours left is 0, one day
+    and an hour after expiry is -1 (``timedelta.days`` would say -2)."""
+    seconds = (then - now).total_seconds()
+    return int(seconds // 86400) if seconds >= 0 else -int(-seconds // 86400)
+
+
+def time_left(now: datetime, then: datetime) -> str:
+    """``in 3 days``, ``in 23 hours``, ``in 40 minutes``: whole units, never "in 0 days"."""
+    seconds = int((then - now).total_seconds())
+    if seconds >= 86400:
+        days = seconds // 86400
+        return f"in {days} day{'s' if days != 1 else ''}"
+    if seconds >= 3600:
+        hours = seconds // 3600
+        return f"in {hours} hour{'s' if hours != 1 else ''}"
+    minutes = max(seconds // 60, 0)
+    return f"in {minutes} minute{'s' if minutes != 1 else ''}"
+
+
 @dataclass(frozen=True)
 class Authority:
     role: CaRole
@@ -97,7 +117,7 @@ class CertRecord:
     def days_left(self, now: datetime) -> int | None:
         if self.not_after is None:
             return None
-        return (self.not_after - now).days
+        return days_between(now, self.not_after)
 
     def state(self, now: datetime) -> str:
         """The state an administrator reads: words, not colours."""

@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -38,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 # localhost/127.0.0.1 (plus an unrelated CA) written as ca.pem, server.pem, key.pem.
 from tests.ldap_server import free_port, write_certificates
 from tests.processes import stop_process
+from tests.system_tools import missing_message
 
 SCHEMA_SQL = Path("/usr/share/dbconfig-common/data/glewlwyd/install/sqlite3")
 ADMIN = ("admin", "password")        # created by glewlwyd's schema script
@@ -147,8 +149,7 @@ class Glewlwyd:
     def start(self) -> None:
         binary = shutil.which("glewlwyd")
         if binary is None or not SCHEMA_SQL.exists():
-            raise RuntimeError("glewlwyd is not installed: run .ci/run (apt-get install "
-                               "glewlwyd with the debconf preseed of the test notes)")
+            pytest.fail(missing_message("glewlwyd"), pytrace=False)
         cert, key = self.directory / "server.pem", self.directory / "key.pem"
         with sqlite3.connect(self.db) as conn:
             conn.executescript(SCHEMA_SQL.read_text())

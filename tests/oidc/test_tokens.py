@@ -239,12 +239,12 @@ def test_an_unreachable_provider_keeps_the_session_until_the_token_ends(
 
 
 def work_until_the_token_nearly_ends(console, clock, token):
-    """Use the session every 20 minutes (idle timeout 30m) until 30 s before the hour-long
+    """Use the session every 12 minutes (idle timeout 15m) until 30 s before the hour-long
     access token ends; the last use is within the refresh margin."""
-    for _ in range(2):
-        clock.advance(minutes=20)
+    for _ in range(4):
+        clock.advance(minutes=12)
         console.sessions.resume(token)
-    clock.advance(minutes=19, seconds=30)
+    clock.advance(minutes=11, seconds=30)
     return console.sessions.resume(token)
 
 

@@ -259,6 +259,7 @@ async def test_interaction_panel_and_resubmit(app: Js7App, console: Console,
 
     register_test_type(console, device_flow)
     console.identity_services.create(root, "IDP", "LDAP", settings={"server": "x"})
+    console.roles.create(root, "all", service="IDP")  # the provider's role: controller:view
     console.identity_services.reorder(root, ["IDP"])
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot, "carol", "")

@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from js7tui.errors import Js7Error, SessionRequired
+from js7tui.text import for_terminal
 from js7tui.tui.context import TuiContext
 
 if TYPE_CHECKING:
@@ -115,10 +116,10 @@ class ServiceScreen(Screen):
             message.failed(error)
 
     def show_error(self, text: str) -> None:
-        self.notify(escape(text), title="Refused", severity="error", timeout=8)
+        self.notify(escape(for_terminal(text)), title="Refused", severity="error", timeout=8)
 
     def show_done(self, text: str) -> None:
-        self.notify(escape(text), timeout=4)
+        self.notify(escape(for_terminal(text)), timeout=4)
 
     def ask_name(self, title: str, label: str, then: Callable[[str], None], *,
                  value: str = "", note: str = "") -> None:

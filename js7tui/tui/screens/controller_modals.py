@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from js7tui.client.diagnose import Diagnosis
+from js7tui.text import for_terminal
 from js7tui.tui.widgets.lists import HouseTable, Row, fit_rows
 
 STEP_WIDTH = 18
@@ -85,7 +86,7 @@ class DiagnosisModal(_ResultModal):
     def show_error(self, text: str) -> None:
         if self.is_attached:
             self.query_one("#diagnosis-steps", Static).update(
-                f"[b]FAILED[/b]  {escape(text)}")
+                f"[b]FAILED[/b]  {escape(for_terminal(text))}")
 
 
 def agent_state(agent: dict[str, Any]) -> str:
