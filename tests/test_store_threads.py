@@ -256,4 +256,4 @@ def test_the_cli_names_the_holder_of_a_lock_a_bare_write_met(tmp_path: Path) -> 
         holder.communicate("done\n", timeout=TIMEOUT)
     assert code == 7
     assert f"process {holder.pid}" in err.getvalue()
-    assert "the store cannot be used" in err.getvalue()
+    assert f"the store {path} is busy" in err.getvalue(), err.getvalue()

@@ -76,8 +76,11 @@ def describe(exc: BaseException, ctx: CliContext) -> tuple[str, int] | None:
     """One sentence and an exit code for an error no service put into words, or None for a
     programming error (which keeps its traceback)."""
     if is_store_error(exc):
+        locked = store_error_text(ctx, exc)
+        if locked != str(exc):  # busy: the sentence names the store and who holds it
+            return locked, 7
         store = _store_path(ctx)
-        text = store_error_text(ctx, exc)
+        text = str(exc)
         hint = ""
         if "malformed" in text or "not a database" in text:
             hint = "; it is damaged or not a js7tui store: restore it from a backup"
