@@ -121,7 +121,8 @@ class ControllerServer(EngineServer):
                                             self.clock.now(), who=who)
         try:
             results, wake = self.journal.apply_update(additions, deletions, self.links,
-                                                      to_iso(self.clock.now()))
+                                                      to_iso(self.clock.now()),
+                                                      self.security_level)
         except Problem as problem:
             log.warning("refused UpdateItems from %s: %s", who, problem.message)
             raise
