@@ -100,6 +100,37 @@ class ControllerJournal:
         return dict(self._conn.execute("SELECT agent, COUNT(*) FROM attachments WHERE state = ?"
                                        " GROUP BY agent", (state,)))
 
+    # -- the console's audit witnesses ------------------------------------------------------
+    def add_witness(self, head: Mapping[str, Any], now: str, who: str) -> bool:
+        """Journal one audit-chain head; False when that id was witnessed already (the same
+        hash: nothing to do; another hash is kept as it came first and the caller says so)."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT hash FROM audit_witness WHERE installation_id = ? AND "
+                               "audit_id = ?", (head["installationId"],
+                                                head["auditId"])).fetchone()
+            if row is not None:
+                if row["hash"] != head["hash"]:
+                    raise Problem(409, "WitnessConflict",
+                                  f"audit entry {head['auditId']} was witnessed with the hash "
+                                  f"{row['hash']}, not {head['hash']}: the console's audit log "
+                                  "was rewritten")
+                return False
+            conn.execute(
+                "INSERT INTO audit_witness (installation_id, audit_id, hash, entries, "
+                "security_level, schema_digest, received, received_from) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?)",
+                (head["installationId"], head["auditId"], head["hash"], head["entries"],
+                 head["securityLevel"], head["schemaDigest"], now, who))
+            return True
+
+    def witnesses(self, installation_id: str | None, limit: int) -> list[Row]:
+        """Newest first."""
+        where, args = ("WHERE installation_id = ?", [installation_id]) if installation_id \
+            else ("", [])
+        return self._conn.execute(
+            "SELECT * FROM audit_witness " + where + " ORDER BY audit_id DESC LIMIT ?",
+            [*args, limit]).fetchall()
+
     # -- items: reading -------------------------------------------------------------------
     def current_items(self) -> list[Row]:
         """The current version of each item with its signer and digest."""
