@@ -28,6 +28,7 @@ from js7tui.store import Store
 
 if TYPE_CHECKING:
     from js7tui.audit.service import AuditService
+    from js7tui.audit.witness import AuditWitness
     from js7tui.client.orders import OrderService
     from js7tui.client.registry import ControllerService
     from js7tui.deployment import ExportService
@@ -99,7 +100,24 @@ def _registry(console: Console) -> ProviderRegistry:
 
 def _ops(console: Console) -> Operations:
     from js7tui.operations import Operations
-    return Operations(console.store, console.clock)
+    ops = Operations(console.store, console.clock)
+    ops.on_change = lambda: _notify_witnesses(console)
+    return ops
+
+
+def _notify_witnesses(console: Console) -> None:
+    """After a change: the Controllers witness the new audit head (only where some are
+    registered; the sending is in a background thread)."""
+    if console.store.conn.execute("SELECT 1 FROM controllers LIMIT 1").fetchone():
+        console.witness.notify()
+
+
+def _witness(c: Console) -> AuditWitness:
+    from js7tui.audit.witness import AuditWitness
+    return AuditWitness(
+        lambda: c.store.conn,
+        lambda: [r[0] for r in c.store.conn.execute("SELECT id FROM controllers ORDER BY id")],
+        lambda controller_id: c.controllers.client(controller_id, timeout=3.0))
 
 
 def _secrets(console: Console) -> SecretBox:
@@ -141,7 +159,7 @@ def _sessions(c: Console) -> SessionAdmin:
 
 def _audit(c: Console) -> AuditService:
     from js7tui.audit.service import AuditService
-    return AuditService(c.store, c.ops)
+    return AuditService(c.store, c.ops, witness=c.witness)
 
 
 def _permissions(c: Console) -> PermissionService:
@@ -217,6 +235,7 @@ class Console:
     settings = _Lazy(_settings)
     sessions = _Lazy(_sessions)
     audit = _Lazy(_audit)
+    witness = _Lazy(_witness)
     permissions = _Lazy(_permissions)
     inventory = _Lazy(_inventory)
     exports = _Lazy(_exports)

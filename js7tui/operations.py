@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,6 +91,16 @@ class Operations:
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        #: Called after each audited change committed (the audit witnesses: it must never
+        #: wait for anything; :meth:`js7tui.audit.witness.AuditWitness.notify`).
+        self.on_change: Callable[[], None] | None = None
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change()
+            except Exception as exc:  # the change stands; a witness is only told later
+                log.warning("after a change: %s", exc)
 
     def _check(self, conn: sqlite3.Connection, session: Session,
                permissions: Sequence[str], controller: str,
@@ -125,6 +135,7 @@ class Operations:
                 path=path, meta=meta,
                 parameters={**(parameters or {}), "refused": reason},
             )
+        self._changed()
 
     def authorize(self, session: Session, permissions: Sequence[str] = (), *,
                   controller: str = "", request: str, category: Category,
@@ -165,6 +176,7 @@ class Operations:
                 op.check_lockout()
                 if not op.entries:
                     op.record(parameters=parameters)
+            self._changed()  # committed
         except SessionRequired as exc:
             sessions.forget_ended(self.store.transaction, exc)
             raise

@@ -116,7 +116,8 @@ def test_export_for_signing_layout(console: Console, root: Session, tmp_path: Pa
     assert cleanup["versionId"] == result.version_id
     assert "ü-old" in entries["ops/nightly/cleanup.workflow.json"].decode("utf-8")
     obj = console.inventory.get(root, "/ops/nightly/cleanup")
-    assert entries["ops/nightly/cleanup.workflow.json"] == item_bytes(obj, result.version_id)
+    assert entries["ops/nightly/cleanup.workflow.json"] == item_bytes(
+        obj, result.version_id, cleanup["versionCreated"])  # anti-rollback: when it was made
     (entry,) = console.audit.list(root, AuditFilter(path_contains=out.name))
     assert entry.commit_id == result.version_id and entry.category == "INVENTORY"
 

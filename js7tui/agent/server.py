@@ -33,7 +33,14 @@ from js7tui.agent import retention
 from js7tui.agent.executor import Executor
 from js7tui.clock import to_iso
 from js7tui.engine.app import EngineServer, json_body
-from js7tui.engine.items import check_update, check_versions, item_row
+from js7tui.engine.items import (
+    check_order,
+    check_update,
+    check_versions,
+    item_row,
+    newest_order,
+    record_order,
+)
 from js7tui.engine.journal import journal_id
 from js7tui.engine.problems import Problem
 from js7tui.engine.wire import Endpoint, agent_endpoints
@@ -95,6 +102,8 @@ class AgentServer(EngineServer):
         with self.journal.transaction() as conn:
             fresh = check_versions(additions, lambda a: self._held_digest(conn, a),
                                    held_as="is attached")
+            record_order(conn, check_order(additions, fresh, lambda a: newest_order(conn, a),
+                                           self.security_level))
             for addition, new in zip(additions, fresh, strict=True):
                 row = item_row(addition)
                 if row["item_type"] == "JobResource":  # job resources: the latest only

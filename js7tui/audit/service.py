@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from js7tui.audit.log import AuditEntry, AuditMeta, Category
 from js7tui.audit.query import AuditFilter, AuditKey, count, entry, newest_key, page
@@ -14,6 +16,9 @@ from js7tui.identity.sessions import Session
 from js7tui.operations import Operations
 from js7tui.permissions.names import AUDITLOG_VIEW
 from js7tui.store import Store
+
+if TYPE_CHECKING:
+    from js7tui.audit.witness import AuditWitness, Witness
 
 
 class CountCancelled(Exception):
@@ -57,9 +62,11 @@ class PendingCount:
 
 
 class AuditService:
-    def __init__(self, store: Store, ops: Operations) -> None:
+    def __init__(self, store: Store, ops: Operations, witness: AuditWitness | None = None
+                 ) -> None:
         self.store = store
         self.ops = ops
+        self.witness = witness
 
     def _restricted(self, session: Session, filter: AuditFilter) -> AuditFilter:
         perms = session.permissions
@@ -131,10 +138,57 @@ class AuditService:
         return found
 
     def verify(self, session: Session,
-               progress: Callable[[int], None] | None = None) -> ChainReport:
-        return self.prepare_verify(session)(progress)
+               progress: Callable[[int], None] | None = None, *,
+               checkpoints: Sequence[Path] = (), witnesses: bool = True) -> ChainReport:
+        return self.prepare_verify(session, checkpoints=checkpoints,
+                                   witnesses=witnesses)(progress)
 
-    def prepare_verify(self, session: Session) -> Callable[..., ChainReport]:
+    def publish_head(self, session: Session) -> dict[str, str]:
+        """Send the chain's head to every registered Controller now: {controller: outcome}."""
+        self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log/witness",
+                           category=Category.OTHERS)
+        if self.witness is None:
+            return {}
+        return self.witness.publish()
+
+    def checkpoint(self, session: Session, output: Path) -> dict[str, object]:
+        """Write the chain's head signed with the console's certificate key (0600)."""
+        from js7tui.audit.witness import write_checkpoint
+        from js7tui.clock import SystemClock, to_iso
+        from js7tui.pki import authority
+        from js7tui.pki.keys import load_private_pem
+        from js7tui.pki.material import client_material
+        from js7tui.pki.pem import load_certs
+        self.ops.authorize(session, [AUDITLOG_VIEW], request="./audit_log/checkpoint",
+                           category=Category.OTHERS)
+        conn = self.store.conn
+        material = client_material(conn)
+        chain = load_certs(material.cert_chain_pem, "the console certificate")
+        ca = authority.chain(conn)
+        return write_checkpoint(output, conn, to_iso(SystemClock().now()),
+                                load_private_pem(material.key_pem), [*chain[:1], ca.intermediate,
+                                                                     ca.root])
+
+    def gather_witnesses(self, checkpoints: Sequence[Path] = (), *, ask: bool = True
+                         ) -> tuple[list[Witness], list[str]]:
+        """The Controllers' witnesses of this installation (asked over the network, no store
+        transaction held) and the checkpoint files' heads (signatures checked)."""
+        from js7tui.audit.witness import read_checkpoint
+        from js7tui.pki import authority
+        found: list[Witness] = []
+        missing: list[str] = []
+        if ask and self.witness is not None:
+            installation = self.store.conn.execute(
+                "SELECT installation_id FROM installation WHERE id = 1").fetchone()[0]
+            found, missing = self.witness.fetch(str(installation))
+        if checkpoints:
+            ca = authority.chain(self.store.conn)
+            for path in checkpoints:
+                found.append(read_checkpoint(path, [ca.root, ca.intermediate]))
+        return found, missing
+
+    def prepare_verify(self, session: Session, *, checkpoints: Sequence[Path] = (),
+                       witnesses: bool = True) -> Callable[..., ChainReport]:
         """Authorize now; the returned step walks the chain in one read transaction on a
         connection of its own (a consistent snapshot, and the store's connection stays free
         for the minute a million entries take)."""
@@ -142,12 +196,15 @@ class AuditService:
                            category=Category.OTHERS)
 
         def run(progress: Callable[[int], None] | None = None) -> ChainReport:
+            found, missing = self.gather_witnesses(checkpoints, ask=witnesses)
             conn = self.store.reader()
             if conn is self.store.conn:
-                return verify_chain(conn, progress=progress)
+                return verify_chain(conn, progress=progress, witnesses=found,
+                                    unreachable=missing)
             try:
                 conn.execute("BEGIN")
-                return verify_chain(conn, progress=progress)
+                return verify_chain(conn, progress=progress, witnesses=found,
+                                    unreachable=missing)
             finally:
                 conn.execute("ROLLBACK")
                 conn.close()

@@ -303,8 +303,20 @@ def _system_parsers(sub: argparse._SubParsersAction) -> None:
     p = acts.add_parser("show", help="one entry with its parameters and hashes")
     p.add_argument("id", type=int)
     p.set_defaults(func=system.cmd_audit_show)
-    acts.add_parser("verify", help="check the hash chain; non-zero exit if broken").set_defaults(
-        func=system.cmd_audit_verify)
+    p = acts.add_parser("verify", help="check the hash chain against the Controllers' "
+                        "witnesses (and checkpoint files); non-zero exit if broken")
+    p.add_argument("--checkpoint", action="append", default=[], metavar="FILE",
+                   help="a signed checkpoint file (audit checkpoint); repeatable")
+    p.add_argument("--offline", action="store_true",
+                   help="do not ask the Controllers for their witnesses")
+    p.set_defaults(func=system.cmd_audit_verify)
+    acts.add_parser("witness", help="send the audit chain's head to every registered "
+                    "Controller now (e.g. from a timer)").set_defaults(
+        func=system.cmd_audit_witness)
+    p = acts.add_parser("checkpoint", help="write the audit chain's head, signed with the "
+                        "console's certificate key, for air-gapped custody")
+    p.add_argument("output", help="the checkpoint file to write (0600)")
+    p.set_defaults(func=system.cmd_audit_checkpoint)
 
     sess = sub.add_parser("session", help="active sessions")
     acts = sess.add_subparsers(dest="session_action", required=True, metavar="ACTION")

@@ -279,10 +279,32 @@ def cmd_audit_show(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(ctx: CliContext, args: argparse.Namespace) -> int:
-    report = ctx.console.audit.verify(ctx.session())
+    from pathlib import Path
+    report = ctx.console.audit.verify(
+        ctx.session(), checkpoints=[Path(p) for p in getattr(args, "checkpoint", [])],
+        witnesses=not getattr(args, "offline", False))
     if report.ok:
         ctx.say(report.summary())
         return 0
     ctx.warn(report.summary())
     ctx.say(f"first broken entry: {report.broken_id}")
     return 8
+
+
+def cmd_audit_witness(ctx: CliContext, args: argparse.Namespace) -> int:
+    outcome = ctx.console.audit.publish_head(ctx.session())
+    if not outcome:
+        ctx.say("no Controller is registered: nothing witnesses the audit log")
+        return 0
+    for controller_id, text in outcome.items():
+        ctx.say(f"{controller_id}: {text}")
+    return 0 if all(t.startswith("witnessed") for t in outcome.values()) else 9
+
+
+def cmd_audit_checkpoint(ctx: CliContext, args: argparse.Namespace) -> int:
+    from pathlib import Path
+    written = ctx.console.audit.checkpoint(ctx.session(), Path(args.output))
+    ctx.say(f"checkpoint of entry {written['auditId']} (hash {written['hash']}) written to "
+            f"{args.output}; keep it apart from this host, verify with "
+            f"'js7tui audit verify --checkpoint {args.output}'")
+    return 0

@@ -37,7 +37,15 @@ from js7tui.controller.orders import (
     parse_workflow,
     task_id,
 )
-from js7tui.engine.items import Addition, Deletion, check_versions, item_row
+from js7tui.engine.items import (
+    Addition,
+    Deletion,
+    check_order,
+    check_versions,
+    item_row,
+    newest_order,
+    record_order,
+)
 from js7tui.engine.journal import journal_id as read_journal_id
 from js7tui.engine.problems import Problem
 from js7tui.engine.shapes import (
@@ -98,6 +106,37 @@ class ControllerJournal:
         """{agent: number of its attachments in ``state``}."""
         return dict(self._conn.execute("SELECT agent, COUNT(*) FROM attachments WHERE state = ?"
                                        " GROUP BY agent", (state,)))
+
+    # -- the console's audit witnesses ------------------------------------------------------
+    def add_witness(self, head: Mapping[str, Any], now: str, who: str) -> bool:
+        """Journal one audit-chain head; False when that id was witnessed already (the same
+        hash: nothing to do; another hash is kept as it came first and the caller says so)."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT hash FROM audit_witness WHERE installation_id = ? AND "
+                               "audit_id = ?", (head["installationId"],
+                                                head["auditId"])).fetchone()
+            if row is not None:
+                if row["hash"] != head["hash"]:
+                    raise Problem(409, "WitnessConflict",
+                                  f"audit entry {head['auditId']} was witnessed with the hash "
+                                  f"{row['hash']}, not {head['hash']}: the console's audit log "
+                                  "was rewritten")
+                return False
+            conn.execute(
+                "INSERT INTO audit_witness (installation_id, audit_id, hash, entries, "
+                "security_level, schema_digest, received, received_from) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?)",
+                (head["installationId"], head["auditId"], head["hash"], head["entries"],
+                 head["securityLevel"], head["schemaDigest"], now, who))
+            return True
+
+    def witnesses(self, installation_id: str | None, limit: int) -> list[Row]:
+        """Newest first."""
+        where, args = ("WHERE installation_id = ?", [installation_id]) if installation_id \
+            else ("", [])
+        return self._conn.execute(
+            "SELECT * FROM audit_witness " + where + " ORDER BY audit_id DESC LIMIT ?",
+            [*args, limit]).fetchall()
 
     # -- items: reading -------------------------------------------------------------------
     def current_items(self) -> list[Row]:
@@ -258,11 +297,13 @@ class ControllerJournal:
                      (agent, item_type, path, version_id, now))
 
     def apply_update(self, additions: Sequence[Addition], deletions: Sequence[Deletion],
-                     agents: Iterable[str], now: str) -> tuple[list[dict[str, Any]], set[str]]:
+                     agents: Iterable[str], now: str, level: str = "LOW"
+                     ) -> tuple[list[dict[str, Any]], set[str]]:
         """A verified UpdateItems request, all or nothing (one transaction): per-item
-        outcomes and the Agents to wake. See :mod:`js7tui.controller.deploy` for the rules."""
+        outcomes and the Agents to wake. See :mod:`js7tui.controller.deploy` for the rules;
+        ``level``: the security level in force (the anti-rollback rule depends on it)."""
         with self._tx() as conn:
-            return self._apply_update(conn, additions, deletions, agents, now)
+            return self._apply_update(conn, additions, deletions, agents, now, level)
 
     def _known_digest(self, conn: sqlite3.Connection, addition: Addition) -> str | None:
         row = conn.execute("SELECT digest FROM item_versions WHERE item_type = ? AND path = ? "
@@ -271,12 +312,17 @@ class ControllerJournal:
         return row["digest"] if row else None
 
     def _apply_update(self, conn: sqlite3.Connection, additions: Sequence[Addition],
-                      deletions: Sequence[Deletion], agents: Iterable[str], now: str
-                      ) -> tuple[list[dict[str, Any]], set[str]]:
+                      deletions: Sequence[Deletion], agents: Iterable[str], now: str,
+                      level: str = "LOW") -> tuple[list[dict[str, Any]], set[str]]:
         self._check(conn, additions, deletions, agents)
         check_versions(additions, lambda a: self._known_digest(conn, a),
-                       held_as="was deployed before",
-                       advice="; give the change a new versionId")
+                       held_as="was deployed before", advice="; give the change a new versionId")
+        # Anti-rollback: every addition that would change a path's current version (a new
+        # one, or one held from before: re-sending an old version makes it current again).
+        changing = [(current := self._current(conn, a.item_type, a.path)) is None
+                    or current["version_id"] != a.version_id for a in additions]
+        record_order(conn, check_order(additions, changing, lambda a: newest_order(conn, a),
+                                       level))
         results: list[dict[str, Any]] = []
         wake: set[str] = set()
         detaching = {(r[0], r[1], r[2]) for r in conn.execute(

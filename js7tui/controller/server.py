@@ -28,6 +28,10 @@ Routes (besides ``POST /api/session`` and ``GET /api``):
   offsets on, live from its Agent while the job runs (follow mode)
 - ``POST /api/command``: ``{"TYPE": "CancelOrders", "orderIds": [...]}``
 - ``GET /api/agent``: the Agents and their links
+- ``POST /api/audit/witness``: the console's audit-chain head ``{installationId, auditId, hash,
+  entries, securityLevel, schemaDigest}``, journalled (append only); a different hash for an
+  id already witnessed is refused (409 ``WitnessConflict``)
+- ``GET /api/audit/witness?installationId=&limit=``: the witnesses, newest first
 
 An Agent's state of an item version, ``AGENT_STATE``, in both item answers::
 
@@ -87,7 +91,9 @@ class ControllerServer(EngineServer):
                 web.get("/api/order/{order_id}", self.order),
                 web.get("/api/order/{order_id}/log", self.order_log),
                 web.get("/api/order/{order_id}/output", self.order_output),
-                web.post("/api/command", self.command), web.get("/api/agent", self.agents)]
+                web.post("/api/command", self.command), web.get("/api/agent", self.agents),
+                web.post("/api/audit/witness", self.add_witness),
+                web.get("/api/audit/witness", self.witnesses)]
 
     def wire_endpoints(self) -> dict[str, Endpoint]:
         return controller_endpoints(self.config.limits)
@@ -121,7 +127,8 @@ class ControllerServer(EngineServer):
                                             self.clock.now(), who=who)
         try:
             results, wake = self.journal.apply_update(additions, deletions, self.links,
-                                                      to_iso(self.clock.now()))
+                                                      to_iso(self.clock.now()),
+                                                      self.security_level)
         except Problem as problem:
             log.warning("refused UpdateItems from %s: %s", who, problem.message)
             raise
@@ -190,6 +197,21 @@ class ControllerServer(EngineServer):
                           "is not deployed")
         return web.json_response({"string": row["signed_string"],
                                   "signature": json.loads(row["signature"])})
+
+    # -- the console's audit witnesses ------------------------------------------------------
+    async def add_witness(self, request: web.Request) -> web.Response:
+        head = await json_body(request)
+        new = self.journal.add_witness(head, to_iso(self.clock.now()), self.who(request))
+        return web.json_response({"TYPE": "Witnessed", "auditId": head["auditId"],
+                                  "new": new})
+
+    async def witnesses(self, request: web.Request) -> web.Response:
+        query = request["query"]
+        rows = self.journal.witnesses(query.get("installationId"), query["limit"])
+        return web.json_response({"witnesses": [
+            {"installationId": r["installation_id"], "auditId": r["audit_id"],
+             "hash": r["hash"], "entries": r["entries"], "securityLevel": r["security_level"],
+             "schemaDigest": r["schema_digest"], "received": r["received"]} for r in rows]})
 
     # -- orders ---------------------------------------------------------------------------
     async def add_orders(self, request: web.Request) -> web.Response:

@@ -12,7 +12,7 @@ from pathlib import Path
 from js7tui import __version__
 from js7tui.audit import AuditMeta, Category
 from js7tui.deployment.archive import ArchiveEntry, ArchiveFormat, write_archive
-from js7tui.deployment.items import entry_name, item_bytes
+from js7tui.deployment.items import entry_name, item_bytes, next_created
 from js7tui.deployment.signed_archive import META_INF
 from js7tui.errors import ValidationError
 from js7tui.identity.sessions import Session
@@ -65,7 +65,9 @@ class ExportService:
             raise ValidationError(f"nothing to export: no workflow or job resource in "
                                   f"{', '.join(paths)} that you may see")
         version_id = new_version_id()
-        entries = [ArchiveEntry(entry_name(o), item_bytes(o, version_id)) for o in objects]
+        created = next_created(self.ops.store.conn, self.ops.clock.now())
+        entries = [ArchiveEntry(entry_name(o), item_bytes(o, version_id, created))
+                   for o in objects]
         entries.append(ArchiveEntry(META_INF, meta_inf(version_id)))
         with self.ops.mutate(session, request="./inventory/export", category=Category.INVENTORY,
                              permissions=[INVENTORY_VIEW], meta=meta) as op:

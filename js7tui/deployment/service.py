@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -50,7 +52,7 @@ from js7tui.deployment.imports import (
     match_inventory,
     read_signed_archive,
 )
-from js7tui.deployment.items import item_bytes
+from js7tui.deployment.items import VERSION_CREATED, content_of, item_bytes, next_created
 from js7tui.deployment.keys import (
     SigningIdentity,
     SigningKeyService,
@@ -62,7 +64,7 @@ from js7tui.deployment.keys import (
 from js7tui.deployment.policy import Action, enforce
 from js7tui.deployment.status import ObjectStatus, object_status
 from js7tui.engine.shapes import ShapeError, parse_item
-from js7tui.errors import NotFound, PermissionDenied, ValidationError
+from js7tui.errors import Js7Error, NotFound, PermissionDenied, ValidationError
 from js7tui.identity.sessions import Session
 from js7tui.inventory import InventoryService, ObjectType
 from js7tui.operations import Op, Operations
@@ -82,6 +84,7 @@ from js7tui.store import Store
 if TYPE_CHECKING:
     from js7tui.client.controller import ControllerClient
 
+log = logging.getLogger("js7tui.deployment")
 CAT = Category.DEPLOYMENT
 DEPLOY_REQUEST = "./inventory/deployment/deploy"
 REVOKE_REQUEST = "./inventory/deployment/revoke"
@@ -104,6 +107,7 @@ class Prepared:
     version_id: str
     item: SignedItem | None = None
     digest: str = ""
+    created: str = ""   # the item's versionCreated (anti-rollback), '' if it has none
 
 
 @dataclass(frozen=True)
@@ -298,6 +302,13 @@ def _algorithms(identity: SigningIdentity) -> list[Algorithm]:
                           "cannot sign items (use RSA, EC or Ed25519)")
 
 
+def _later(created: str, than: str) -> bool:
+    try:
+        return from_iso(created) > from_iso(than)
+    except (ValueError, TypeError):
+        return False
+
+
 class DeploymentService:
     def __init__(self, store: Store, ops: Operations, clock: Clock, keys: SigningKeyService,
                  inventory: InventoryService, controllers: ControllerService,
@@ -339,14 +350,15 @@ class DeploymentService:
         check_certificate(identity.cert, list(identity.chain), self.clock.now())
         check_not_revoked(self.store.conn, identity.cert)
         commit = new_version_id()
+        created = next_created(self.store.conn, self.clock.now())
         prepared = []
         for obj in objects:
-            data = item_bytes(obj, commit)
+            data = item_bytes(obj, commit, created)
             signature = sign_bytes(data, identity.key, certificate=identity.cert,
                                    chain=identity.intermediates)
             prepared.append(Prepared(obj.object_type, str(obj.path), obj.name, commit,
                                      SignedItem(data.decode("utf-8"), signature),
-                                     hashlib.sha256(data).hexdigest()))
+                                     hashlib.sha256(data).hexdigest(), created))
         return self._send(session, DEPLOY_REQUEST, "DEPLOY", commit, identity,
                           prepared, controllers, meta, progress)
 
@@ -427,8 +439,8 @@ class DeploymentService:
                      intent.created, intent.id, not_after))
                 op.conn.executemany(
                     "INSERT INTO deployment_objects (commit_id, object_type, path, version_id, "
-                    "digest) VALUES (?, ?, ?, ?, ?)",
-                    [(commit, p.object_type.value, p.path, p.version_id, p.digest)
+                    "digest, version_created) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(commit, p.object_type.value, p.path, p.version_id, p.digest, p.created)
                      for p in prepared])
         except BaseException:
             for rolled_back in recorded:  # never sent, not in flight
@@ -546,9 +558,31 @@ class DeploymentService:
             self.ops.refuse(session.account, IMPORT_REQUEST, CAT, str(exc),
                             controller_id=controller_id, path=archive.name)
             raise
-        return self._send(session, IMPORT_REQUEST, "IMPORT_DEPLOY", new_version_id(), signer,
-                          [p for _, p in checks if p is not None], [controller_id], meta,
-                          progress)
+        prepared = [p for _, p in checks if p is not None]
+        result = self._send(session, IMPORT_REQUEST, "IMPORT_DEPLOY", new_version_id(), signer,
+                            prepared, [controller_id], meta, progress)
+        if any(t.state == ACCEPTED for t in result.targets):
+            self._adopt_signed_content(session, prepared, meta)
+        return result
+
+    def _adopt_signed_content(self, session: Session, prepared: Sequence[Prepared],
+                              meta: AuditMeta) -> None:
+        """import-deploy's signed content becomes the objects' inventory content (issue 16:
+        the inventory shows what was deployed, e.g. a roll-out from a development instance),
+        each an audited inventory change; one that the inventory refuses is logged, the
+        deployment stands."""
+        for item in prepared:
+            if item.item is None:
+                continue
+            document = json.loads(item.item.string)
+            content = {"TYPE": document.get("TYPE"), **content_of(document)}
+            try:
+                self.inventory.update(session, item.path, json.dumps(content),
+                                      object_type=item.object_type, meta=meta)
+            except Js7Error as exc:
+                log.warning("import-deploy: %s %s deployed, but its signed content was not "
+                            "taken into the inventory: %s", item.object_type.value, item.path,
+                            exc)
 
     def verify_import(self, session: Session, archive: Path, controller_id: str
                       ) -> ImportReport:
@@ -665,7 +699,11 @@ class DeploymentService:
         if meta_version and version != meta_version:
             raise ArchiveRefused(label, entry, f"its versionId '{version}' differs from "
                                                f"meta_inf's '{meta_version}'")
-        return Prepared(kind, str(path), path.name, version, verified.signed, verified.digest)
+        created = document.get(VERSION_CREATED, "")
+        if not isinstance(created, str):
+            raise ArchiveRefused(label, entry, "its versionCreated is not a timestamp")
+        return Prepared(kind, str(path), path.name, version, verified.signed, verified.digest,
+                        created)
 
     def _check_not_deployed(self, label: str, entry: str, prepared: Prepared,
                             controller_id: str) -> None:
@@ -680,6 +718,17 @@ class DeploymentService:
                 label, entry, f"versionId '{prepared.version_id}' was deployed to Controller "
                 f"'{controller_id}' already (commit {row[0]}); a signed version is deployed "
                 "once: export again for a new version")
+        newest = self.store.conn.execute(
+            "SELECT max(o.version_created) FROM deployment_objects o JOIN deployment_targets t "
+            "ON t.commit_id = o.commit_id WHERE t.controller_id = ? AND t.state = ? "
+            "AND o.object_type = ? AND o.path = ? AND o.version_created <> ''",
+            (controller_id, ACCEPTED, prepared.object_type.value, prepared.path)).fetchone()[0]
+        if newest and (not prepared.created or not _later(prepared.created, newest)):
+            raise ArchiveRefused(
+                label, entry, f"its version (versionCreated {prepared.created or 'none'}) is "
+                f"not newer than the one deployed to Controller '{controller_id}' "
+                f"(versionCreated {newest}): an older version is never deployed again; export "
+                "and sign it anew [VersionNotNewer]")
 
     def attention(self, session: Session) -> Attention:
         """The dashboard's line on deployments: a store read, no Controller asked."""

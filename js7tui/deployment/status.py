@@ -74,6 +74,7 @@ class ObjectStatus:
 def object_status(conn: sqlite3.Connection, obj: InventoryObject) -> ObjectStatus:
     rows = conn.execute(
         "SELECT d.commit_id, d.operation, d.account, d.created, o.version_id, o.digest, "
+        "o.version_created, "
         "t.controller_id, t.state, t.message FROM deployment_objects o "
         "JOIN deployments d ON d.commit_id = o.commit_id "
         "JOIN deployment_targets t ON t.commit_id = o.commit_id "
@@ -96,7 +97,7 @@ def object_status(conn: sqlite3.Connection, obj: InventoryObject) -> ObjectStatu
             versions[controller] = None
             continue
         version = row["version_id"]
-        digest = hashlib.sha256(item_bytes(obj, version)).hexdigest()
+        digest = hashlib.sha256(item_bytes(obj, version, row["version_created"])).hexdigest()
         versions[controller] = DeployedVersion(controller, version, row["commit_id"],
                                                row["operation"], row["account"],
                                                row["created"], digest == row["digest"])

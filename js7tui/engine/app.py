@@ -26,10 +26,11 @@ from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from js7tui.clock import Clock, SystemClock
+from js7tui.clock import Clock, SystemClock, to_iso
 from js7tui.engine.auth import LOGIN_FAILED, ClientMap, HopSessions, verify_password
 from js7tui.engine.config import ComponentConfig, ensure_private_dir
 from js7tui.engine.events import JournalFormatter, OneLineFormatter, fields, journal_stream
+from js7tui.engine.journal import hold_security_level
 from js7tui.engine.problems import Problem
 from js7tui.engine.shapes import SESSION_HEADER, ShapeError
 from js7tui.engine.tls import ReloadingServerContext
@@ -147,7 +148,11 @@ class EngineServer:
         self.clock = clock or SystemClock()
         self.sessions = HopSessions(config.session_timeout)
         self.clients = ClientMap(config.allowed_clients)
-        self.trusted = TrustedKeys(config.trusted_keys_dir, revocations=signer_crls(config))
+        self.security_level = hold_security_level(journal, config.security_level,
+                                                  to_iso(self.clock.now()))
+        self.trusted = TrustedKeys(
+            config.trusted_keys_dir, revocations=signer_crls(config),
+            registered=config.registered_signers if self.security_level == "HIGH" else None)
         self.hasher = PasswordHasher()
         self.started = time.time()
         self.url = ""
@@ -178,6 +183,7 @@ class EngineServer:
     def overview(self) -> dict[str, Any]:
         return {"id": self.config.name, "TYPE": self.component, "url": self.url,
                 "startedAt": int(self.started * 1000), "pid": os.getpid(),
+                "securityLevel": self.security_level,
                 "trustedKeys": self.trusted_keys()}
 
     def trusted_keys(self) -> dict[str, Any]:

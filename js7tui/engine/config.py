@@ -237,6 +237,8 @@ class ComponentConfig:
     links: LinksConfig = field(default_factory=LinksConfig)
     limits: WireLimits = field(default_factory=WireLimits)
     retention: Retention = field(default_factory=Retention)
+    security_level: str = "LOW"
+    registered_signers: frozenset[str] = frozenset()
 
     @property
     def trusted_crls_dir(self) -> Path:
@@ -312,7 +314,7 @@ def _bundle(directory: Path, component: str) -> tuple[dict[str, Any], TlsFiles |
         return {}, None, []
     raw = _read_toml(path)
     _check_keys(path, "bundle.toml", raw,
-                {"component", "name", "subject", "tls", "allowed_clients"})
+                {"component", "name", "subject", "tls", "allowed_clients", "trust"})
     if raw.get("component") != component:
         raise ValidationError(f"{path}: this bundle is for a {raw.get('component')!r}, not a "
                               f"{component}; import the {component}'s bundle")
@@ -380,7 +382,13 @@ def load_component_config(directory: Path, component: str, *,
         parsed = parse_section(path, "jobs", raw.get("jobs", {}), _JobsToml)
         jobs = JobsConfig(directory / parsed.work_dir, float(parse_duration(parsed.kill_grace)),
                           parsed.max_output, parsed.shell)
+    from js7tui.pki.bundle_import import bundle_trust
+    try:
+        level, registered = bundle_trust(bundle)
+    except ValueError as exc:
+        raise ValidationError(f"{directory / 'bundle.toml'}: {exc}") from None
     return ComponentConfig(
+        security_level=level, registered_signers=registered,
         limits=_limits(path, raw.get("limits", {})),
         retention=_retention(path, raw.get("retention", {})),
         component=component, directory=directory, name=name,

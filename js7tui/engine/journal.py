@@ -26,3 +26,28 @@ def open_journal(state_dir: Path, package: str, *, synchronous: str = "FULL") ->
 
 def journal_id(store: Store) -> str:
     return str(store.conn.execute("SELECT journal_id FROM journal_info").fetchone()[0])
+
+
+LEVELS = ("LOW", "MEDIUM", "HIGH")
+
+
+def hold_security_level(store: Store, level: str, now: str) -> str:
+    """Keep the highest security level this engine ran with (``trust_level``) and refuse a
+    configuration below it: a bundle made from a console store lowered by hand (or an old
+    bundle) cannot lower what the engine enforces. Returns the level in force."""
+    from js7tui.errors import ValidationError
+    with store.transaction() as conn:
+        row = conn.execute("SELECT highest FROM trust_level WHERE id = 1").fetchone()
+        highest = row[0] if row else None
+        if highest is not None and LEVELS.index(level) < LEVELS.index(highest):
+            raise ValidationError(
+                f"the configuration's security level {level} (bundle.toml [trust]) is lower "
+                f"than {highest}, the highest this journal ran with; a level is never lowered: "
+                f"import a bundle made at {highest}")
+        if highest is None:
+            conn.execute("INSERT INTO trust_level (id, highest, updated) VALUES (1, ?, ?)",
+                         (level, now))
+        elif level != highest:
+            conn.execute("UPDATE trust_level SET highest = ?, updated = ? WHERE id = 1",
+                         (level, now))
+    return level

@@ -390,7 +390,9 @@ def parse_expression(value: object) -> Expression:
 # a signed item never runs differently from what its signer signed.
 NOT_SUPPORTED = "not supported by this engine (js7tui)"
 ENVELOPE_PREFIX = "js7tui"  # top-level fields of the console's own signed-item envelope
-WORKFLOW_FIELDS = frozenset({"TYPE", "path", "versionId", "orderPreparation", "jobResourcePaths",
+# versionCreated: what orders a path's versions (anti-rollback, read by engine/items.py)
+WORKFLOW_FIELDS = frozenset({"TYPE", "path", "versionId", "versionCreated",
+                             "orderPreparation", "jobResourcePaths",
                              "instructions", "jobs", "timeZone", "title", "documentationName",
                              "version"})
 JOB_FIELDS = frozenset({"agentPath", "executable", "jobResourcePaths", "defaultArguments",
@@ -399,7 +401,8 @@ JOB_FIELDS = frozenset({"agentPath", "executable", "jobResourcePaths", "defaultA
                         "returnCodeMeaning", "title", "documentationName"})
 EXECUTABLE_FIELDS = frozenset({"TYPE", "script", "env", "returnCodeMeaning"})
 EXECUTABLE_TYPES = ("ShellScriptExecutable", "ScriptExecutable")
-JOBRESOURCE_FIELDS = frozenset({"TYPE", "path", "versionId", "variables", "env", "title",
+JOBRESOURCE_FIELDS = frozenset({"TYPE", "path", "versionId", "versionCreated", "variables",
+                                "env", "title",
                                 "documentationName", "version"})
 INSTRUCTION_FIELDS = {"Execute.Named": frozenset({"TYPE", "jobName", "label",
                                                   "defaultArguments"}),

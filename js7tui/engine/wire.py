@@ -40,6 +40,9 @@ NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$")  # item paths (engine/
 ORDER_ID = re.compile(r"^[A-Za-z0-9_#][A-Za-z0-9_.:#@+-]{0,199}$")  # controller/orders.py
 VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 TASK_ID = re.compile(r"^[A-Za-z0-9_#][A-Za-z0-9_.:#@+-]{0,399}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEXISH = re.compile(r"^[0-9A-Za-z-]{1,64}$")
+_LEVEL = re.compile(r"^(LOW|MEDIUM|HIGH)$")
 _DECIMAL = re.compile(r"^[0-9]{1,18}$")
 _SECONDS = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,6})?$")
 
@@ -390,6 +393,14 @@ def controller_endpoints(limits: WireLimits) -> dict[str, Endpoint]:
             "position": QInt(0, 100_000), "stdout": offset, "stderr": offset}),
         "POST /api/command": Endpoint(Tagged({"CancelOrders": cancel}), limits.request_body),
         "GET /api/agent": Endpoint(),
+        # the console's audit-chain heads (issue 16): journalled as witnesses
+        "POST /api/audit/witness": Endpoint(Obj({
+            "installationId": Str(64, 1, _HEXISH), "auditId": Int(0, 2 ** 53),
+            "hash": Str(64, 64, _HEX64), "entries": Int(0, 2 ** 53),
+            "securityLevel": Str(6, 3, _LEVEL), "schemaDigest": Str(64, 64, _HEX64)}),
+            limits.request_body),
+        "GET /api/audit/witness": Endpoint(query={
+            "installationId": QStr(Str(64, 1, _HEXISH)), "limit": QInt(1, 100_000, 1000)}),
     }
 
 

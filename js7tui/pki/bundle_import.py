@@ -209,7 +209,48 @@ def verify_bundle(entries: dict[str, bytes], manifest: dict[str, object], passwo
         raise BundleRefused("bundle.toml is not valid TOML") from None
     if config.get("component") != manifest["component"] or config.get("name") != manifest["name"]:
         raise BundleRefused("bundle.toml names another component than the manifest")
+    try:
+        bundle_trust(config)
+    except ValueError as exc:
+        raise BundleRefused(f"bundle.toml: {exc}") from None
     return private_pem(key), warnings
+
+
+LEVELS = ("LOW", "MEDIUM", "HIGH")
+
+
+def bundle_trust(config: dict[str, object]) -> tuple[str, frozenset[str]]:
+    """The ``[trust]`` of a bundle.toml: (security level, registered signer fingerprints);
+    a bundle without it (made before the engines knew the level) is LOW."""
+    trust = config.get("trust", {})
+    if not isinstance(trust, dict) or set(trust) - {"security_level", "registered_signers"}:
+        raise ValueError("[trust] holds only security_level and registered_signers")
+    level = trust.get("security_level", "LOW")
+    if level not in LEVELS:
+        raise ValueError(f"[trust] security_level must be one of {', '.join(LEVELS)}")
+    signers = trust.get("registered_signers", [])
+    if not isinstance(signers, list) or not all(
+            isinstance(f, str) and len(f) == 64 and all(c in "0123456789abcdef" for c in f)
+            for f in signers):
+        raise ValueError("[trust] registered_signers must be SHA-256 fingerprints (hex)")
+    return str(level), frozenset(signers)
+
+
+def _check_not_lowered(directory: Path, entries: dict[str, bytes]) -> None:
+    """A bundle never lowers the level of the bundle it replaces (the engine also refuses to
+    start below the highest level its journal ran with)."""
+    path = directory / "bundle.toml"
+    if not path.exists():
+        return
+    try:
+        old, _ = bundle_trust(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, OSError, tomllib.TOMLDecodeError):
+        return  # unreadable: the identity check reported it, or the engine will
+    new, _ = bundle_trust(tomllib.loads(entries[fmt.CONFIG].decode("utf-8")))
+    if LEVELS.index(new) < LEVELS.index(old):
+        raise BundleRefused(f"this bundle's security level {new} is lower than the level "
+                            f"{old} of the bundle in {directory}; an installation's level is "
+                            "never lowered")
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -235,6 +276,7 @@ def import_bundle(archive: Path, directory: Path, *, component: str, password: b
         raise
     except ValidationError as exc:
         raise BundleRefused(f"refused: {exc}") from None
+    _check_not_lowered(directory, entries)
     written = []
     try:
         make_private_dirs(directory)

@@ -434,10 +434,14 @@ def make_bundle(conn: sqlite3.Connection, now: datetime, account: str, component
     record, key = _bundle_certificate(conn, now, component, name, request, account)
     current_crl = crl.fresh_intermediate_crl(conn, now)
     signers = signer_anchors(conn, now)
+    from js7tui import security_level
+    level = security_level.read(conn)
+    personal = signing_ca.personal_signers(conn)
     data = build_bundle(component=component, name=name, leaf=record.cert, key=key, ca=ca,
                         crl_pem=current_crl.crl_pem.encode("ascii"), allowed_clients=allowed,
                         password=secret.encode("utf-8"), now=now, signers=signers,
-                        signing_crls_pem=signing_ca.crls_pem(conn).encode("ascii"))
+                        signing_crls_pem=signing_ca.crls_pem(conn).encode("ascii"),
+                        security_level=level.value, registered=personal)
     if write is not None:
         write(data)
     keep = keep_key or record.keep_key or purpose.profile.key_held
@@ -446,6 +450,8 @@ def make_bundle(conn: sqlite3.Connection, now: datetime, account: str, component
                   "allowedClients": [c.dn for c in allowed],
                   "crlNumber": current_crl.crl_number, "keyKept": keep,
                   "trustedSigners": [c.subject.rfc4514_string() for c in signers],
+                  "securityLevel": level.value,
+                  "registeredSigners": [c.subject.rfc4514_string() for c in personal],
                   "passwordGenerated": generated}
     return (BundleResult(data, records.certificate_by_id(conn, record.id), secret, generated),
             parameters)

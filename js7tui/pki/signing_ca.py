@@ -147,6 +147,16 @@ def crls_pem(conn: sqlite3.Connection) -> str:
     return "".join(parts)
 
 
+def personal_signers(conn: sqlite3.Connection) -> list[x509.Certificate]:
+    """The signer certificates registered to accounts whose key is outside the console (a
+    person's own key; never a key the console holds, such as LOW's shared installation key):
+    at HIGH the only ones an engine accepts (``[trust] registered_signers``). At HIGH every
+    registered certificate is such (the store's triggers keep keys out)."""
+    return [x509.load_pem_x509_certificate(row[0].encode("ascii"))
+            for row in conn.execute("SELECT cert_pem FROM signing_keys WHERE key_sealed IS NULL "
+                                    "ORDER BY account")]
+
+
 def registered_signers(conn: sqlite3.Connection) -> list[x509.Certificate]:
     """The signer certificates registered to accounts (``deploy key``), as explicit anchors."""
     return [x509.load_pem_x509_certificate(row[0].encode("ascii"))

@@ -136,6 +136,7 @@ def verify_signed_item(item: SignedItem, trusted: TrustedKeys, *, now: datetime,
             "TamperedWithSignedMessage",
             f"the message does not match its signature ({algorithm.value} by '{subject}')")
     trusted.check_chain(signer, intermediates, now, key=chain_key, revocations=crls)
+    trusted.check_registered(signer)
     try:
         document = json.loads(item.string)
     except ValueError as exc:

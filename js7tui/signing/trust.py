@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import (
@@ -41,6 +42,7 @@ from js7tui.signing.revocation import CrlSet
 log = logging.getLogger("js7tui.signing")
 CACHE_SIZE = 1024
 _DER = Encoding.DER
+_SHA256 = hashes.SHA256()
 
 
 def describe(cert: x509.Certificate) -> str:
@@ -138,9 +140,16 @@ class TrustedKeys:
     so a half-copied file never widens or empties the trust by accident.
     """
 
-    def __init__(self, directory: Path, revocations: CrlSet | None = None) -> None:
+    #: At HIGH (issue 16): the SHA-256 fingerprints of the only signer certificates accepted
+    #: (the personal signing certificates registered to accounts); None: any signer that
+    #: chains to an anchor.
+    registered: frozenset[str] | None = None
+
+    def __init__(self, directory: Path, revocations: CrlSet | None = None, *,
+                 registered: frozenset[str] | None = None) -> None:
         self.directory = directory
         self.revocations = revocations
+        self.registered = registered
         self.generation = 0
         self._stamp: tuple[tuple[str, int, int], ...] | None = None
         self._anchors: list[x509.Certificate] = []
@@ -158,6 +167,7 @@ class TrustedKeys:
            revocations: CrlSet | None = None) -> TrustedKeys:
         """Anchors held in memory (benchmarks, tests of the console side)."""
         keys = cls.__new__(cls)
+        keys.registered = None
         keys.directory = Path("(memory)")
         keys.revocations = revocations
         keys.generation = 1
@@ -235,6 +245,18 @@ class TrustedKeys:
                 f"{self.directory}")
         valid = [a for a in matches if a.not_valid_before_utc <= now <= a.not_valid_after_utc]
         return (valid or matches)[0]
+
+    def check_registered(self, signer: x509.Certificate) -> None:
+        """At HIGH: refuse a signer that is not one of the registered personal signing
+        certificates, even when it chains to the signing CA."""
+        if self.registered is None:
+            return
+        if signer.fingerprint(_SHA256).hex() not in self.registered:
+            raise SignatureRefused(
+                "SignerNotRegistered",
+                f"at security level HIGH only registered personal signing certificates may "
+                f"sign: '{describe(signer)}' (serial {signer.serial_number:x}) is not one of "
+                f"the {len(self.registered)} this server's bundle names")
 
     def check_chain(self, signer: x509.Certificate, intermediates: Sequence[x509.Certificate],
                     now: datetime, *, key: Hashable | None = None,
