@@ -87,6 +87,17 @@ class Expression:
                 out.append(part)
         return "".join(out)
 
+    @property
+    def encrypted_value(self) -> str | None:
+        """The value if this expression is one literal holding an encrypted value (issue 21:
+        ``'js7tui-enc:v1:...'`` or JS7's ``'enc:...'``), which the Agent decrypts before the
+        job starts; None for anything else."""
+        from js7tui.encipherment.envelope import looks_encrypted
+        if len(self.parts) == 1 and isinstance(self.parts[0], str) and looks_encrypted(
+                self.parts[0]):
+            return self.parts[0]
+        return None
+
 
 def _variable(text: str, at: int) -> tuple[str, int]:
     """The variable name starting after ``$`` at ``at``; returns (name, next index)."""

@@ -13,6 +13,9 @@ Format ``js7tui-bundle/2`` (a zip file; the contract other code relies on):
   accounts; never the root or the TLS issuing CA (format 1 had the root here).
 * ``trusted-x509-crls/js7tui-signing-ca.crl.pem``: the signing CA's and the root's CRLs, for
   the signer checks (the TLS CRL ``crl.pem`` is checked for signers too).
+* ``encipherment/<fingerprint>.cert.pem`` and ``.key.pem`` (optional, Agents only, issue 21):
+  the Agent's encipherment certificates and keys (the key encrypted with the store password),
+  ``encipherment/retire.txt`` the fingerprints whose keys it deletes (js7tui.encipherment.bundle).
 * ``bundle.toml``: the config fragment (paths relative to the config directory, the DNs the
   component accepts as clients and the user each maps to).
 """
@@ -96,8 +99,9 @@ def config_fragment(component: str, name: str, subject: str,
 def build_bundle(*, component: str, name: str, leaf: x509.Certificate, key: PrivateKey,
                  ca: CaChain, crl_pem: bytes, allowed_clients: Sequence[AllowedClient],
                  password: bytes, now: datetime, signers: Sequence[x509.Certificate] = (),
-                 signing_crls_pem: bytes = b"") -> bytes:
-    """The archive's bytes; nothing is written to disk here."""
+                 signing_crls_pem: bytes = b"", extra: dict[str, bytes] | None = None) -> bytes:
+    """The archive's bytes; nothing is written to disk here. ``extra``: the optional
+    encipherment entries (names checked by the importer)."""
     encryption = _p12_encryption(password)
     subject = leaf.subject.rfc4514_string()
     files: dict[str, bytes] = {
@@ -113,6 +117,7 @@ def build_bundle(*, component: str, name: str, leaf: x509.Certificate, key: Priv
         TRUSTED_SIGNERS: certs_pem(list(signers)) if signers else b"",
         SIGNING_CRLS: signing_crls_pem,
         CONFIG: config_fragment(component, name, subject, allowed_clients).encode("utf-8"),
+        **(extra or {}),
     }
     manifest = {
         "format": FORMAT, "component": component, "name": name, "subject": subject,
