@@ -242,25 +242,37 @@ def _literal(value: object) -> str | None:
     return text if envelope.looks_encrypted(text) else None
 
 
-def _places(object_type: str, name: str, content: dict[str, Any]
-            ) -> Iterator[tuple[str, str, object]]:
-    """(where, binding, value) of every place the Agent decrypts."""
+def places(object_type: str, name: str, content: dict[str, Any]
+           ) -> Iterator[tuple[tuple[str, ...], str, object]]:
+    """(keys in the object's JSON, binding, value) of every place the Agent decrypts: a job
+    resource's variables and env, a job's env and default arguments."""
     if object_type == "JOBRESOURCE":
         for var, value in (content.get("variables") or {}).items():
-            yield f"variables.{var}", f"jobresource:{name}:{var}", value
+            yield ("variables", var), f"jobresource:{name}:{var}", value
         for var, value in (content.get("env") or {}).items():
-            yield f"env.{var}", f"jobresource:{name}:env:{var}", value
+            yield ("env", var), f"jobresource:{name}:env:{var}", value
         return
     for job, raw in (content.get("jobs") or {}).items():
         if not isinstance(raw, dict):
             continue
         executable = raw.get("executable") if isinstance(raw.get("executable"), dict) else {}
         for var, value in (executable.get("env") or {}).items():
-            yield (f"jobs.{job}.executable.env.{var}", f"workflow:{name}:{job}:env:{var}",
-                   value)
+            yield ("jobs", job, "executable", "env", var), f"workflow:{name}:{job}:env:{var}", \
+                value
         for var, value in (raw.get("defaultArguments") or {}).items():
-            yield (f"jobs.{job}.defaultArguments.{var}", f"workflow:{name}:{job}:arg:{var}",
-                   value)
+            yield ("jobs", job, "defaultArguments", var), f"workflow:{name}:{job}:arg:{var}", \
+                value
+
+
+def put(content: dict[str, Any], keys: tuple[str, ...], value: str) -> dict[str, Any]:
+    """A copy of ``content`` with the expression at ``keys`` replaced by the literal
+    ``value`` (an encrypted value holds no quote)."""
+    copy = json.loads(json.dumps(content))
+    target = copy
+    for key in keys[:-1]:
+        target = target.setdefault(key, {})
+    target[keys[-1]] = f"'{value}'"
+    return copy
 
 
 def holders(conn: sqlite3.Connection) -> list[Holder]:
@@ -273,7 +285,8 @@ def holders(conn: sqlite3.Connection) -> list[Holder]:
             content = json.loads(row["content"])
         except ValueError:
             continue
-        for where, bound, value in _places(row["object_type"], row["name"], content):
+        for keys, bound, value in places(row["object_type"], row["name"], content):
+            where = ".".join(keys)
             text = _literal(value)
             if text is None:
                 continue

@@ -133,6 +133,15 @@ class EnciphermentService:
                                   f"{found.not_after:%Y-%m-%d}; renew it")
         return found
 
+    def choices(self, session: Session) -> list[CertView]:
+        """The aliases one may encrypt for now, with who can read (the encrypt dialogs)."""
+        self.ops.authorize(session, [ENCIPHERMENT_ENCRYPT], request="./encipherment/encrypt",
+                           category=CAT)
+        conn = self.store.conn
+        now = self.clock.now()
+        return [self._view(conn, c) for c in enc.all_certificates(conn)
+                if c.state == "CURRENT" and c.not_after > now]
+
     def recipients(self, session: Session, recipient: str) -> CertView:
         """Who can read a value encrypted for ``recipient`` (shown before encrypting)."""
         self.ops.authorize(session, [ENCIPHERMENT_ENCRYPT], request="./encipherment/encrypt",
