@@ -276,3 +276,27 @@ def run_cli_import(archive: Path, config: Path) -> None:
     bundle.install(bundle.check(entries, PASSWORD.encode(), datetime.now(UTC)), config,
                    _write_private)
     archive.unlink()
+
+
+# -- the command line ---------------------------------------------------------------------
+def test_cli_encrypt_reads_the_value_from_stdin_and_prints_only_the_value(
+        tmp_path: Path) -> None:
+    from tests.test_cli import logged_in_root, make_cli
+    cli = make_cli(tmp_path)
+    logged_in_root(cli)
+    code, out, err = cli("encipherment", "issue", "enc-a1", "--agent", "agent-1")
+    assert code == 0, err
+    code, out, err = cli("encrypt", "--for", "agent-1", "--variable", BIND,
+                         stdin=SECRET + "\n")
+    assert code == 0, err
+    assert out.startswith(envelope.PREFIX) and out.count("\n") == 1
+    assert "agent-1" in err and SECRET not in out + err
+    with pytest.raises(SystemExit) as refused:  # no value in argv: refused as an extra
+        cli("encrypt", "--for", "agent-1", "--variable", BIND, SECRET)
+    assert refused.value.code == 2
+    code, out, _ = cli("encipherment", "list")
+    assert code == 0 and "enc-a1" in out and "agent-1" in out
+    code, out, _ = cli("encipherment", "usage", "enc-a1")
+    assert code == 0 and "0 value(s)" in out
+    assert not any(SECRET.encode() in p.read_bytes() for p in cli.home.rglob("*")
+                   if p.is_file())
