@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from js7tui.deployment import ExportService
     from js7tui.deployment.keys import SigningKeyService
     from js7tui.deployment.service import DeploymentService
+    from js7tui.encipherment.service import EnciphermentService
     from js7tui.identity.accounts import AccountService
     from js7tui.identity.chain import LoginChain
     from js7tui.identity.passwords import PasswordHasher
@@ -181,7 +182,12 @@ def _certificates(c: Console) -> CertificateService:
     from js7tui.pki.service import CertificateService
     store = c.store
     return CertificateService(store, c.clock, c.ops,
-                              lambda: security_level.installation_id(store.conn))
+                              lambda: security_level.installation_id(store.conn), c.secrets)
+
+
+def _encipherment(c: Console) -> EnciphermentService:
+    from js7tui.encipherment.service import EnciphermentService
+    return EnciphermentService(c.store, c.clock, c.ops, c.secrets)
 
 
 def _controllers(c: Console) -> ControllerService:
@@ -240,6 +246,7 @@ class Console:
     inventory = _Lazy(_inventory)
     exports = _Lazy(_exports)
     certificates = _Lazy(_certificates)
+    encipherment = _Lazy(_encipherment)
     controllers = _Lazy(_controllers)
     signing_keys = _Lazy(_signing_keys)
     deployments = _Lazy(_deployments)

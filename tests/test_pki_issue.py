@@ -25,7 +25,7 @@ from js7tui.identity.sessions import Session
 from js7tui.pki import authority, records, signing_ca
 from js7tui.pki.issuing import IssueRequest
 from js7tui.pki.pem import certs_pem
-from js7tui.pki.profiles import Purpose
+from js7tui.pki.profiles import ISSUABLE, Purpose
 from js7tui.pki.records import CaRole, Status
 from tests.pki_support import META, admin, audit_rows, counts, needs_openssl, now_clock, pki, run
 
@@ -47,7 +47,7 @@ def _ca_file(console: Console, folder: Path) -> Path:
 
 
 @needs_openssl
-@pytest.mark.parametrize("purpose", [p.value for p in Purpose])
+@pytest.mark.parametrize("purpose", [p.value for p in ISSUABLE])
 def test_each_purpose_fits_and_openssl_verifies(pki: Console, admin: Session, tmp_path: Path,
                                                 purpose: str) -> None:
     request = IssueRequest(Purpose(purpose), f"{purpose}-1",

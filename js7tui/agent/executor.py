@@ -28,11 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from js7tui.clock import Clock, from_iso, to_iso
+from js7tui.encipherment.envelope import DecryptionRefused, looks_encrypted
+from js7tui.encipherment.keyring import Keyring
+from js7tui.encipherment.masking import Masker
 from js7tui.engine.config import JobsConfig, ensure_private_dir
 from js7tui.engine.items import signed_from_row, verify_item
 from js7tui.engine.problems import Problem
 from js7tui.engine.shapes import (
     Context,
+    Expression,
     Job,
     JobResource,
     ShapeError,
@@ -61,7 +65,8 @@ class Capture:
     """One stream of a task: in memory and appended to its file as produced, at most ``limit``
     bytes, then the truncation mark once and nothing more."""
 
-    def __init__(self, path: Path | None, limit: int) -> None:
+    def __init__(self, path: Path | None, limit: int, masker: Masker | None = None) -> None:
+        self.masker = masker if masker else None
         self.data = bytearray()
         self.limit = limit
         self.truncated = False
@@ -70,6 +75,12 @@ class Capture:
                     if path is not None else None)
 
     def add(self, chunk: bytes) -> None:
+        """Decrypted values are masked before the bytes go to memory or the file."""
+        if self.masker is not None:
+            chunk = self.masker.feed(chunk)
+        self._append(chunk)
+
+    def _append(self, chunk: bytes) -> None:
         if self.truncated or not chunk:
             return
         piece = chunk[: self.limit - len(self.data)]
@@ -82,9 +93,14 @@ class Capture:
                 os.write(self._fd, piece)
             except OSError as exc:  # a full disk: the journal still gets it at the end
                 log.error("cannot write job output to %s: %s", self.path, exc)
-                self.close()
+                self._close_fd()
 
     def close(self) -> None:
+        if self.masker is not None:
+            self._append(self.masker.flush())
+        self._close_fd()
+
+    def _close_fd(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -117,8 +133,10 @@ def _process_belongs_to(pid: int, task_id: str) -> bool:
 
 class Executor:
     def __init__(self, journal: Store, jobs: JobsConfig, trusted: TrustedKeys, clock: Clock,
-                 agent_name: str, state_dir: Path, notify: Callable[[], None]) -> None:
+                 agent_name: str, state_dir: Path, notify: Callable[[], None],
+                 keyring: Keyring | None = None) -> None:
         self.journal = journal
+        self.keyring = keyring
         self.jobs = jobs
         self.trusted = trusted
         self.clock = clock
@@ -192,16 +210,50 @@ class Executor:
             raise Problem(409, exc.code, f"{item_type} '{path}' fails verification on this "
                           f"Agent now: {exc}") from None
 
+    def _reveal(self, expressions: Mapping[str, Expression], where: str,
+                secrets: list[str]) -> dict[str, Expression]:
+        """Encrypted values decrypted for this start only (issue 21): each with the binding of
+        the variable it sits in, so a value moved elsewhere is refused; the clear text goes
+        to ``secrets`` (masked in the output) and into the expression, nowhere else."""
+        out = dict(expressions)
+        for name, expression in expressions.items():
+            text = expression.encrypted_value
+            if text is not None:
+                value = self._decrypt(text, f"{where}:{name}")
+                secrets.append(value)
+                out[name] = Expression("'<encrypted value>'", ("lit", value))
+        return out
+
+    def _decrypt(self, text: str, bound_to: str) -> str:
+        try:
+            if self.keyring is None:
+                raise DecryptionRefused("this Agent has no encipherment keys")
+            return self.keyring.decrypt(text, bound_to)
+        except DecryptionRefused as exc:
+            log.error("refused to decrypt the value of %s: %s", bound_to, exc)
+            raise Problem(409, "DecryptionFailed", f"the encrypted value of {bound_to} cannot "
+                          f"be decrypted on Agent '{self.agent_name}': {exc}") from None
+
     def _environment(self, task_id: str, request: Mapping[str, Any], workflow: Workflow,
-                     job: Job, arguments: dict[str, str]) -> dict[str, str]:
+                     job: Job, arguments: dict[str, str], secrets: list[str] | None = None
+                     ) -> dict[str, str]:
+        secrets = [] if secrets is None else secrets
+        for name, value in list(arguments.items()):
+            if looks_encrypted(value):
+                arguments[name] = self._decrypt(value, f"order:{workflow.path}:{name}")
+                secrets.append(arguments[name])
         position = int(request["position"])
         builtins = order_variables(str(request["orderId"]), workflow, str(request["versionId"]),
                                    position, self.clock.now())
         context = Context(os.environ, self.clock.now())
         scope = {**arguments, **builtins}
+        where = f"workflow:{workflow.path}:{job.name}"
         # JS7's order: the order's arguments, then the job's defaults, then the instruction's
-        for name, expression in (*job.default_arguments.items(),
-                                 *workflow.step_defaults(position).items()):
+        # (an encrypted default is a job argument: bound to the job's ``arg`` place)
+        for name, expression in (
+                *self._reveal(job.default_arguments, f"{where}:arg", secrets).items(),
+                *self._reveal(workflow.step_defaults(position), f"{where}:arg",
+                              secrets).items()):
             if name not in scope:
                 scope[name] = expression.evaluate(scope, context)
         env = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
@@ -215,9 +267,11 @@ class Executor:
         for path in reversed(job.job_resources):
             resource = self._verified("JobResource", path, None)
             assert isinstance(resource, JobResource)
-            variables = {**scope, **evaluate_all(resource.variables, scope, context)}
-            env.update(evaluate_all(resource.env, variables, context))
-        env.update(evaluate_all(job.env, scope, context))
+            own = self._reveal(resource.variables, f"jobresource:{path}", secrets)
+            variables = {**scope, **evaluate_all(own, scope, context)}
+            env.update(evaluate_all(self._reveal(resource.env, f"jobresource:{path}:env",
+                                                 secrets), variables, context))
+        env.update(evaluate_all(self._reveal(job.env, f"{where}:env", secrets), scope, context))
         return env
 
     def _script_argv(self, task_id: str, script: str) -> list[str]:
@@ -259,8 +313,9 @@ class Executor:
         if busy >= job.parallelism:
             raise Problem(409, "ParallelismReached", f"job '{job.name}' runs {busy} time(s) "
                           f"already, its parallelism is {job.parallelism}")
+        secrets: list[str] = []
         try:
-            env = self._environment(task_id, request, workflow, job, arguments)
+            env = self._environment(task_id, request, workflow, job, arguments, secrets)
         except ShapeError as exc:
             raise Problem(400, "InvalidArguments", f"job '{job.name}': {exc}") from None
         workdir = self.jobs.work_dir / (job.working_directory or "")
@@ -288,7 +343,8 @@ class Executor:
                          (task_id,))
         ensure_private_dir(self.outputs)
         running = Running(process, job, workflow_path=path, captures={
-            stream: Capture(self._output_path(task_id, stream), self.jobs.max_output)
+            stream: Capture(self._output_path(task_id, stream), self.jobs.max_output,
+                            Masker(secrets))
             for stream in STREAMS})
         self.running[task_id] = running
         watcher = asyncio.create_task(self._watch(task_id, running))

@@ -32,6 +32,8 @@ from aiohttp import web
 from js7tui.agent import retention
 from js7tui.agent.executor import Executor
 from js7tui.clock import to_iso
+from js7tui.encipherment.keyring import DIRECTORY as KEYRING_DIRECTORY
+from js7tui.encipherment.keyring import Keyring
 from js7tui.engine.app import EngineServer, json_body
 from js7tui.engine.items import (
     check_order,
@@ -61,7 +63,8 @@ class AgentServer(EngineServer):
         self._stopping = False
         self.acknowledged = 0  # the Controller applied every event up to this one
         self.executor = Executor(self.journal, self.config.jobs, self.trusted, self.clock,
-                                 self.config.name, self.config.state_dir, self._notify)
+                                 self.config.name, self.config.state_dir, self._notify,
+                                 Keyring(self.config.directory / KEYRING_DIRECTORY))
 
     def _notify(self) -> None:
         self._event.set()

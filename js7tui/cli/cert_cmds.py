@@ -18,7 +18,7 @@ from js7tui.pki import bundle_import
 from js7tui.pki.bundle import COMPONENTS
 from js7tui.pki.issuing import Issued, IssueRequest
 from js7tui.pki.keys import DEFAULT_KEY_TYPE, KeyType
-from js7tui.pki.profiles import Purpose
+from js7tui.pki.profiles import ISSUABLE, Purpose
 from js7tui.pki.records import CertRecord, days_between
 
 SERIAL_WIDTH = 16
@@ -76,7 +76,7 @@ def add_cert_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_show)
 
     p = acts.add_parser("issue", help="issue a certificate (console, user, signing, ...)")
-    p.add_argument("purpose", choices=[x.value for x in Purpose])
+    p.add_argument("purpose", choices=[x.value for x in ISSUABLE])
     p.add_argument("name", help="component name, or the account for user/signing")
     _san_options(p)
     _validity_options(p)
@@ -94,7 +94,7 @@ def add_cert_parsers(sub: argparse._SubParsersAction) -> None:
 
     p = acts.add_parser("sign-csr", help="issue a certificate for an outside PKCS#10 request")
     p.add_argument("csr", type=Path)
-    p.add_argument("--purpose", required=True, choices=[x.value for x in Purpose])
+    p.add_argument("--purpose", required=True, choices=[x.value for x in ISSUABLE])
     p.add_argument("--name", required=True)
     _san_options(p)
     p.add_argument("--days", type=int, default=730)
@@ -103,7 +103,7 @@ def add_cert_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_sign_csr)
 
     p = acts.add_parser("csr", help="a key held here and a request for your CA to sign")
-    p.add_argument("purpose", choices=[x.value for x in Purpose])
+    p.add_argument("purpose", choices=[x.value for x in ISSUABLE])
     p.add_argument("name")
     _san_options(p)
     p.add_argument("--key-type", choices=[k.value for k in KeyType])

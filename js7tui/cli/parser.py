@@ -343,6 +343,9 @@ def _component_parsers(sub: argparse._SubParsersAction) -> None:
         acts = group.add_subparsers(dest=f"{component}_action", required=True,
                                     metavar="ACTION")
         cert_cmds.add_import_bundle_parser(acts, component)
+        if component == "agent":
+            from js7tui.cli import encipherment_cmds
+            encipherment_cmds.add_agent_import(acts)
         engine_cmds.add_actions(acts, component)
         from js7tui.cli import ops_cmds
         ops_cmds.add_systemd_parser(acts, component)
@@ -364,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     deploy_cmds.register(sub, _meta)
     order_cmds.register(sub, _meta)
     cert_cmds.add_cert_parsers(sub)
+    from js7tui.cli import encipherment_cmds
+    encipherment_cmds.register(sub, _meta)
     _component_parsers(sub)
     cert_cmds.add_doctor_parser(sub)
     tui_cmds.add_parsers(sub)

@@ -183,6 +183,15 @@ class Expression:
     def constant(self) -> str | None:
         return self.tree[1] if self.tree[0] == "lit" else None
 
+    @property
+    def encrypted_value(self) -> str | None:
+        """The value if this expression is one literal holding an encrypted value (issue 21:
+        ``'js7tui-enc:v1:...'`` or JS7's ``'enc:...'``), which the Agent decrypts before the
+        job starts; None for anything else."""
+        from js7tui.encipherment.envelope import looks_encrypted
+        constant = self.constant
+        return constant if constant is not None and looks_encrypted(constant) else None
+
 
 def _evaluate(node: tuple[Any, ...], scope: Mapping[str, str], context: Context,
               text: str) -> str:

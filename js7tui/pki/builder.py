@@ -79,6 +79,12 @@ def build_intermediate(key: PrivateKey, subject: x509.Name, root: Issuer, now: d
 
 
 def _leaf_usage(purpose: Purpose, public_key: CertificatePublicKeyTypes) -> x509.KeyUsage:
+    if purpose is Purpose.ENCIPHERMENT:  # encryption only: no signature, no TLS
+        is_rsa = isinstance(public_key, rsa.RSAPublicKey)
+        return x509.KeyUsage(digital_signature=False, content_commitment=False,
+                             key_encipherment=is_rsa, data_encipherment=False,
+                             key_agreement=not is_rsa, key_cert_sign=False, crl_sign=False,
+                             encipher_only=False, decipher_only=False)
     # RSA key exchange (TLS 1.2) needs keyEncipherment; signing certificates sign only.
     encipher = isinstance(public_key, rsa.RSAPublicKey) and purpose is not Purpose.SIGNING
     return x509.KeyUsage(digital_signature=True, content_commitment=False,
@@ -99,12 +105,13 @@ def build_leaf(purpose: Purpose, subject: x509.Name, public_key: CertificatePubl
         .not_valid_before(now - BACKDATE).not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_leaf_usage(purpose, public_key), critical=True)
-        .add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
         .add_extension(x509.SubjectAlternativeName(list(san)), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
             issuer.key.public_key()), critical=False)
     )
+    if ekus:  # an encipherment certificate has none
+        builder = builder.add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
     return builder.sign(issuer.key, signature_hash(issuer.key))
 
 

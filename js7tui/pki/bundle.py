@@ -13,6 +13,9 @@ Format ``js7tui-bundle/2`` (a zip file; the contract other code relies on):
   accounts; never the root or the TLS issuing CA (format 1 had the root here).
 * ``trusted-x509-crls/js7tui-signing-ca.crl.pem``: the signing CA's and the root's CRLs, for
   the signer checks (the TLS CRL ``crl.pem`` is checked for signers too).
+* ``encipherment/<fingerprint>.cert.pem`` and ``.key.pem`` (optional, Agents only, issue 21):
+  the Agent's encipherment certificates and keys (the key encrypted with the store password),
+  ``encipherment/retire.txt`` the fingerprints whose keys it deletes (js7tui.encipherment.bundle).
 * ``bundle.toml``: the config fragment (paths relative to the config directory, the DNs the
   component accepts as clients and the user each maps to) and ``[trust]``: the installation's
   ``security_level`` and ``registered_signers``, the SHA-256 (hex, of the DER) of every personal
@@ -115,8 +118,10 @@ def build_bundle(*, component: str, name: str, leaf: x509.Certificate, key: Priv
                  ca: CaChain, crl_pem: bytes, allowed_clients: Sequence[AllowedClient],
                  password: bytes, now: datetime, signers: Sequence[x509.Certificate] = (),
                  signing_crls_pem: bytes = b"", security_level: str = "LOW",
-                 registered: Sequence[x509.Certificate] = ()) -> bytes:
-    """The archive's bytes; nothing is written to disk here."""
+                 registered: Sequence[x509.Certificate] = (),
+                 extra: dict[str, bytes] | None = None) -> bytes:
+    """The archive's bytes; nothing is written to disk here. ``extra``: the optional
+    encipherment entries (names checked by the importer)."""
     encryption = _p12_encryption(password)
     subject = leaf.subject.rfc4514_string()
     files: dict[str, bytes] = {
@@ -134,6 +139,7 @@ def build_bundle(*, component: str, name: str, leaf: x509.Certificate, key: Priv
         CONFIG: config_fragment(component, name, subject, allowed_clients,
                                 security_level=security_level,
                                 registered=registered).encode("utf-8"),
+        **(extra or {}),
     }
     manifest = {
         "format": FORMAT, "component": component, "name": name, "subject": subject,

@@ -21,6 +21,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from js7tui.encipherment import bundle as enc_bundle
 from js7tui.errors import ValidationError
 from js7tui.home import make_private_dirs, replace_private_file
 from js7tui.pki import bundle as fmt
@@ -67,7 +68,7 @@ def _read_archive(path: Path) -> dict[str, bytes]:
             infos = archive.infolist()
             names = [i.filename for i in infos]
             expected = {fmt.MANIFEST, *fmt.ENTRIES}
-            unknown = sorted(set(names) - expected)
+            unknown = sorted(n for n in set(names) - expected if not enc_bundle.is_entry(n))
             if unknown or len(names) != len(set(names)):
                 raise BundleRefused(f"{path} holds entries a js7tui bundle never has "
                                     f"({', '.join(unknown) or 'duplicates'}); refused")
@@ -91,9 +92,10 @@ def _manifest(entries: dict[str, bytes]) -> dict[str, object]:
         raise BundleRefused(f"the bundle is not in the format {fmt.FORMAT} (found "
                             f"{manifest.get('format') if isinstance(manifest, dict) else '?'})")
     hashes = manifest.get("files")
-    if not isinstance(hashes, dict) or set(hashes) != set(fmt.ENTRIES):
+    present = set(entries) - {fmt.MANIFEST}
+    if not isinstance(hashes, dict) or set(hashes) != present:
         raise BundleRefused("the manifest does not list exactly the bundle's files")
-    for entry in fmt.ENTRIES:
+    for entry in sorted(present):
         if hashlib.sha256(entries[entry]).hexdigest() != hashes[entry]:
             raise BundleRefused(f"{entry} does not match its SHA-256 in the manifest: the bundle "
                                 "was altered or damaged in transfer")
@@ -270,8 +272,12 @@ def import_bundle(archive: Path, directory: Path, *, component: str, password: b
     entries = _read_archive(archive)
     manifest = _manifest(entries)
     bundle_name = _check_identity(manifest, component, name, directory)
+    if component != "agent" and any(enc_bundle.is_entry(n) for n in entries):
+        raise BundleRefused("this bundle carries encipherment keys, which only an Agent's "
+                            "bundle may")
     try:
         key_pem, warnings = verify_bundle(entries, manifest, password, now)
+        encipherment = enc_bundle.check(entries, password, now)
     except BundleRefused:
         raise
     except ValidationError as exc:
@@ -287,6 +293,8 @@ def import_bundle(archive: Path, directory: Path, *, component: str, password: b
             written.append(target)
         # Format 1 trusted the root for signed items; the signing CA replaces it.
         (directory / fmt.OLD_TRUSTED_ROOT).unlink(missing_ok=True)
+        installed, _retired = enc_bundle.install(encipherment, directory, _write_private)
+        written += installed
     except OSError as exc:
         done = ", ".join(str(p.relative_to(directory)) for p in written) or "none"
         raise ValidationError(f"cannot write into {directory}: {exc.strerror or exc} (files "

@@ -65,6 +65,9 @@ class IssueRequest:
         # callers may say purpose="signing"; everything below works with the enum
         if not isinstance(self.purpose, Purpose):
             object.__setattr__(self, "purpose", Purpose.parse(str(self.purpose)))
+        if self.purpose is Purpose.ENCIPHERMENT:
+            raise ValidationError("encipherment certificates are issued, imported and assigned "
+                                  "to Agents with 'js7tui encipherment' (they have an alias)")
 
 
 @dataclass(frozen=True)

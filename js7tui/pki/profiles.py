@@ -36,6 +36,7 @@ class Purpose(StrEnum):
     AGENT = "agent"
     USER = "user"
     SIGNING = "signing"
+    ENCIPHERMENT = "encipherment"
 
     @classmethod
     def parse(cls, text: str) -> Purpose:
@@ -69,7 +70,14 @@ PROFILES: dict[Purpose, Profile] = {
                           "a user (CERTIFICATE identity service)"),
     Purpose.SIGNING: Profile((ExtendedKeyUsageOID.CODE_SIGNING,), False, False,
                              "a signer of deployments (code signing)"),
+    # Issue 21: an Agent's certificate for encrypted values, apart from its TLS certificate;
+    # key usage keyEncipherment (RSA) or keyAgreement (EC) only, no EKU, never used for TLS.
+    Purpose.ENCIPHERMENT: Profile((), False, False,
+                                  "an Agent's encipherment certificate (encrypted secrets)"),
 }
+# What ``cert issue`` and the certificate forms offer: encipherment certificates are made and
+# kept by ``js7tui encipherment`` (their own table, alias and Agent assignments).
+ISSUABLE = tuple(p for p in Purpose if p is not Purpose.ENCIPHERMENT)
 
 
 def check_name(purpose: Purpose, name: str) -> str:

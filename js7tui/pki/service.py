@@ -88,7 +88,8 @@ def bootstrap_ca(store: Store, clock: Clock, key_type: KeyType, account: str) ->
 
 class CertificateService:
     def __init__(self, store: Store, clock: Clock, ops: Operations,
-                 installation: Callable[[], str]) -> None:
+                 installation: Callable[[], str], box: Any = None) -> None:
+        self.box = box  # the home's SecretBox: opens held encipherment keys for Agent bundles
         self.store = store
         self.clock = clock
         self.ops = ops
@@ -336,7 +337,7 @@ class CertificateService:
             result, parameters = make_bundle(
                 op.conn, self.clock.now(), session.account, component, name,
                 password=password, controller=controller, san=san, days=days,
-                key_type=key_type, keep_key=keep_key, write=write)
+                key_type=key_type, keep_key=keep_key, write=write, box=self.box)
             op.record(path=result.record.subject, parameters=parameters)
             return result
 
@@ -416,7 +417,7 @@ def make_bundle(conn: sqlite3.Connection, now: datetime, account: str, component
                 name: str, *, password: str | None = None, controller: str | None = None,
                 san: Sequence[str] = (), days: int = issuing.LEAF_DAYS,
                 key_type: KeyType | None = None, keep_key: bool = False,
-                write: Callable[[bytes], None] | None = None
+                write: Callable[[bytes], None] | None = None, box: Any = None
                 ) -> tuple[BundleResult, dict[str, Any]]:
     """A component's bundle inside the caller's audited transaction (the session-taking
     :meth:`CertificateService.bundle`, or a setup acting for the system such as ``js7tui
@@ -437,13 +438,26 @@ def make_bundle(conn: sqlite3.Connection, now: datetime, account: str, component
     from js7tui import security_level
     level = security_level.read(conn)
     personal = signing_ca.personal_signers(conn)
+    carried = None
+    if component == "agent":  # its encipherment keys (issue 21), if any are assigned
+        from js7tui.encipherment import bundle as enc_bundle
+        from js7tui.secrets import SecretBox
+        carried = enc_bundle.collect(conn, box or SecretBox(None), name, secret.encode())
     data = build_bundle(component=component, name=name, leaf=record.cert, key=key, ca=ca,
                         crl_pem=current_crl.crl_pem.encode("ascii"), allowed_clients=allowed,
                         password=secret.encode("utf-8"), now=now, signers=signers,
                         signing_crls_pem=signing_ca.crls_pem(conn).encode("ascii"),
-                        security_level=level.value, registered=personal)
+                        security_level=level.value, registered=personal,
+                        extra=carried.files if carried else None)
     if write is not None:
         write(data)
+    encipherment = {}
+    if carried is not None and carried.files:
+        from js7tui.encipherment import bundle as enc_bundle
+        dropped = enc_bundle.record(conn, carried, now)
+        encipherment = {"encipherment": {"carried": len(carried.delivered),
+                                         "retired": len(carried.retired),
+                                         "keysLeftStore": dropped}}
     keep = keep_key or record.keep_key or purpose.profile.key_held
     records.mark_exported(conn, record.id, now, drop_key=not keep)
     parameters = {**_cert_params(record), "component": component,
@@ -452,7 +466,7 @@ def make_bundle(conn: sqlite3.Connection, now: datetime, account: str, component
                   "trustedSigners": [c.subject.rfc4514_string() for c in signers],
                   "securityLevel": level.value,
                   "registeredSigners": [c.subject.rfc4514_string() for c in personal],
-                  "passwordGenerated": generated}
+                  "passwordGenerated": generated, **encipherment}
     return (BundleResult(data, records.certificate_by_id(conn, record.id), secret, generated),
             parameters)
 

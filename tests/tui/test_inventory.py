@@ -262,3 +262,38 @@ async def test_the_archive_path_completes_from_the_file_system(tmp_path: Path) -
     assert await suggest(f"{tmp_path}/su") == f"{tmp_path}/sub/"
     assert await suggest(f"{tmp_path}/.h") is None
     assert await suggest(f"{tmp_path}/nothing") is None
+
+
+async def test_encrypt_a_job_resource_variable_in_place(
+        seeded: Console, root: Session, env: dict[str, str]) -> None:
+    """Issue 21: E on a job resource encrypts one of its variables for an alias; the form says
+    which Agents can read it; the store holds the encrypted value only."""
+    from textual.widgets import Input
+
+    from js7tui.encipherment import envelope
+    from js7tui.pki.keys import KeyType
+    from js7tui.tui.widgets.modals import FormModal
+    seeded.certificates.create_ca(root, KeyType.EC_P256, meta=META)
+    seeded.encipherment.issue(root, "enc-a1", agents=["agent-1", "agent-2"], meta=META)
+    secret = "tui-secret-Value-42"
+    app = make_app(seeded, env=env)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_inventory(pilot, "/app/mail")
+        await pilot.press("E")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, FormModal)
+        assert "enc-a1: agent-1, agent-2" in modal.note
+        field = next(w for w in modal.query(Input) if w.password)
+        field.focus()
+        await type_text(pilot, secret)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    obj = seeded.inventory.get(root, "/app/mail")
+    value = obj.content["variables"]["host"].strip("'")
+    assert envelope.kind_of(value) == "js7tui" and obj.revision == 2
+    rows = seeded.store.conn.execute("SELECT content FROM inventory_objects").fetchall()
+    assert not any(secret in r[0] for r in rows)
+    audit = seeded.store.conn.execute("SELECT request, parameters FROM audit_log").fetchall()
+    assert "./encipherment/encrypt" in [r[0] for r in audit]
+    assert not any(secret in (r[1] or "") for r in audit)

@@ -32,7 +32,7 @@ from js7tui.errors import ValidationError
 from js7tui.permissions.names import CERTIFICATES_MANAGE
 from js7tui.pki.bundle import COMPONENTS
 from js7tui.pki.keys import KeyType
-from js7tui.pki.profiles import Purpose
+from js7tui.pki.profiles import ISSUABLE, Purpose
 from js7tui.pki.records import CertRecord, Status
 from js7tui.pki.service import BundleResult, CaStatus
 from js7tui.tui.screens.base import SectionScreen
@@ -243,7 +243,7 @@ class CertificatesScreen(SectionScreen):
             if values is not None and values.get("purpose"):
                 self._issue_form(Purpose(values["purpose"]))
         self.app.push_screen(FormModal("Issue a certificate", [Field(
-            "purpose", "Purpose", kind="choice", choices=[p.value for p in Purpose],
+            "purpose", "Purpose", kind="choice", choices=[p.value for p in ISSUABLE],
             value="controller", required=True,
             help="console: the console's client certificate; controller/agent: servers "
                  "(their key is held until the bundle is exported); user: login with a "

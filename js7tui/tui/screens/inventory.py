@@ -58,7 +58,7 @@ from js7tui.tui.widgets.inventory_tree import (
 )
 from js7tui.tui.widgets.modals import ConfirmModal, Field, FormModal, TypedConfirmModal
 
-MANAGE = frozenset({"edit", "new", "rename", "delete", "new_folder"})
+MANAGE = frozenset({"edit", "new", "rename", "delete", "new_folder", "encrypt"})
 DEPLOY = frozenset({"deploy", "revoke", "import_deploy"})
 POLICY_ACTIONS = {"deploy": Action.DEPLOY, "revoke": Action.REVOKE,
                   "import_deploy": Action.IMPORT_DEPLOY, "export": Action.EXPORT_FOR_SIGNING}
@@ -155,6 +155,9 @@ class InventoryScreen(SectionScreen):
                 tooltip="The deployment history"),
         Binding("k", "keys", "Keys", show=False, id="inventory.keys",
                 tooltip="Your signing key and certificate (by security level)"),
+        Binding("E", "encrypt", "Encrypt", show=False, id="inventory.encrypt",
+                tooltip="Encrypt a job resource variable, an environment variable or a "
+                        "default argument for an Agent's encipherment certificate"),
     ]
     ACTION_PERMISSIONS: ClassVar[dict[str, str | None]] = {
         **{action: INVENTORY_MANAGE for action in MANAGE},
@@ -398,6 +401,65 @@ class InventoryScreen(SectionScreen):
                                                          f"(revision {saved.revision})",
                                                          str(saved.path)))
         self._edit_loop(obj.describe(), obj.text(), obj.object_type.extension, obj.text(), save)
+
+    # -- encrypting a value in place (issue 21) --------------------------------------------
+    def action_encrypt(self) -> None:
+        entry = self.current
+        session = self.ctx.session
+        if entry is None or entry.is_folder or session is None:
+            return
+        console = self.ctx.console
+
+        def read(session: Session) -> tuple[InventoryObject, list[Any]]:
+            return (console.inventory.get(session, entry.path, entry.object_type),
+                    console.encipherment.choices(session))
+        self.run_service(f"reading {entry.path}", read, session, then=self._encrypt_form)
+
+    def _encrypt_form(self, found: tuple[InventoryObject, list[Any]]) -> None:
+        from js7tui.encipherment.certificates import places, put
+        obj, views = found
+        spots = {".".join(keys): (keys, bound) for keys, bound, _ in
+                 places(obj.object_type.value, obj.name, obj.content)}
+        if not spots:
+            self.show_error(f"{obj.describe()} has no variable, environment variable or "
+                            "default argument to encrypt; add one with Edit (e) first")
+            return
+        if not views:
+            self.show_error("there is no encipherment certificate to encrypt for (js7tui "
+                            "encipherment issue ALIAS --agent AGENT)")
+            return
+        readers = {v.cert.alias: ", ".join(v.readers) or "no Agent yet" for v in views}
+        note = "Who can read the result:\n" + "\n".join(
+            f"  {alias}: {agents}" for alias, agents in readers.items())
+        fields = [Field("where", "Variable", kind="choice", choices=list(spots),
+                        value=next(iter(spots)), required=True),
+                  Field("alias", "For", kind="choice", choices=list(readers),
+                        value=next(iter(readers)), required=True,
+                        help="the encipherment certificate (alias) of the Agents that run it"),
+                  Field("value", "Value", kind="password", required=True,
+                        help="replaces the variable's expression; never shown or logged")]
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values is None:
+                return
+            where = values["where"]
+            keys, bound = spots[where]
+            alias, value = values["alias"], values["value"]
+            values.clear()
+
+            def encrypt_and_store(session: Session, meta: Any = None) -> str:
+                result = self.ctx.console.encipherment.encrypt(session, alias, value, bound,
+                                                               meta=meta)
+                self.ctx.console.inventory.update(
+                    session, str(obj.path), json.dumps(put(obj.document(), keys, result.value)),
+                    object_type=obj.object_type, expected_revision=obj.revision, meta=meta)
+                return (f"{where} of {obj.describe()} encrypted for '{alias}'; readable on "
+                        f"{', '.join(result.readers) or 'no Agent yet'}")
+            self.change(f"encrypt {where}", encrypt_and_store,
+                        then=lambda text: self._changed(text, str(obj.path)))
+
+        self.app.push_screen(FormModal(f"Encrypt a value of {obj.describe()}", fields,
+                                       note=note), done)
 
     def action_new(self) -> None:
         entry = self.current

@@ -19,10 +19,15 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from js7tui.client.orders import new_order_id, parse_arguments
-from js7tui.errors import Js7Error, SessionRequired
+from js7tui.errors import Js7Error, SessionRequired, ValidationError
 from js7tui.identity.sessions import Session
 from js7tui.operations import SECURITY_EVENTS
-from js7tui.permissions.names import ORDERS_CANCEL, ORDERS_CREATE, ORDERS_VIEW
+from js7tui.permissions.names import (
+    ENCIPHERMENT_ENCRYPT,
+    ORDERS_CANCEL,
+    ORDERS_CREATE,
+    ORDERS_VIEW,
+)
 from js7tui.tui.screens.live import LiveScreen
 from js7tui.tui.screens.order_log import OrderLogScreen
 from js7tui.tui.widgets.lists import HouseTable, Row
@@ -214,10 +219,20 @@ class OrdersScreen(LiveScreen):
         session, controller = self.ctx.session, self.controller
         if session is None or controller is None:
             return
-        self.run_service("workflows", self.source.workflows, session, controller,
-                         then=lambda flows: self._add_form(controller, flows))
+        console = self.ctx.console
 
-    def _add_form(self, controller: str, workflows: list[str]) -> None:
+        def read(session: Session, controller: str) -> tuple[list[str], list[Any]]:
+            flows = self.source.workflows(session, controller)
+            # the encrypt fields only for who may encrypt (issue 21)
+            views = (console.encipherment.choices(session)
+                     if session.can(ENCIPHERMENT_ENCRYPT) else [])
+            return flows, views
+
+        self.run_service("workflows", read, session, controller,
+                         then=lambda found: self._add_form(controller, *found))
+
+    def _add_form(self, controller: str, workflows: list[str],
+                  views: list[Any] | None = None) -> None:
         if not workflows:
             self.show_error(f"no workflow is deployed on Controller '{controller}': deploy one "
                             "in section 3, Inventory")
@@ -230,17 +245,44 @@ class OrdersScreen(LiveScreen):
             Field("arguments", "Arguments", placeholder="key=value key2=value2",
                   help="passed to the jobs; separated by spaces"),
         ]
+        readers = {v.cert.alias: ", ".join(v.readers) or "no Agent yet" for v in views or []}
+        note = ""
+        if readers:
+            fields += [
+                Field("secret_name", "Encrypted argument", placeholder="name",
+                      help="an argument whose value is encrypted for the Agents below"),
+                Field("secret_value", "Its value", kind="password"),
+                Field("secret_for", "Encrypt for", kind="choice", choices=list(readers),
+                      value=next(iter(readers)))]
+            note = "Encrypted arguments can be read by:\n" + "\n".join(
+                f"  {alias}: {agents}" for alias, agents in readers.items())
 
         def done(values: dict[str, Any] | None) -> None:
             if values is None:
                 return
-            self.change(f"add order to {values['workflow']}", self.source.add, controller,
-                        values["workflow"], order_id=values["order_id"].strip(),
-                        arguments=parse_arguments(values["arguments"]), then=self._added)
+            workflow, order_id = values["workflow"], values["order_id"].strip()
+            arguments = parse_arguments(values["arguments"])
+            name = (values.get("secret_name") or "").strip()
+            value, alias = values.get("secret_value") or "", values.get("secret_for")
+            values.clear()
+
+            def add(session: Session, meta: Any = None) -> str:
+                if name:
+                    arguments[name] = self.ctx.console.encipherment.encrypt(
+                        session, str(alias), value, f"order:{workflow}:{name}",
+                        meta=meta).value
+                return self.source.add(session, controller, workflow, order_id=order_id,
+                                       arguments=arguments, meta=meta)
+            self.change(f"add order to {workflow}", add, then=self._added)
+
+        def validate(v: dict[str, Any]) -> None:
+            parse_arguments(v["arguments"])
+            if (v.get("secret_name") or "").strip() and not v.get("secret_value"):
+                raise ValidationError("give the encrypted argument's value")
 
         self.app.push_screen(FormModal(
-            f"Add an order on Controller {controller}", fields,
-            validate=lambda v: parse_arguments(v["arguments"])), done)
+            f"Add an order on Controller {controller}", fields, note=note,
+            validate=validate), done)
 
     def _added(self, order_id: str) -> None:
         self.show_done(f"order {order_id} added")
