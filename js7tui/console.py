@@ -130,7 +130,7 @@ def _identity_services(c: Console) -> IdentityServiceAdmin:
 
 def _second_factors(c: Console) -> SecondFactorAdmin:
     from js7tui.identity.factors.admin import SecondFactorAdmin
-    return SecondFactorAdmin(c.store, c.clock, c.ops)
+    return SecondFactorAdmin(c.store, c.clock, c.ops, c.registry, c.hasher, c.secrets)
 
 
 def _settings(c: Console) -> SettingsService:

@@ -99,7 +99,8 @@ def factors_ok(conn: sqlite3.Connection, record: records.ServiceRecord, account:
 def _proof_ok(conn: sqlite3.Connection, record: records.ServiceRecord, account: str) -> bool:
     if record.type == "FIDO":
         return conn.execute("SELECT 1 FROM fido_devices WHERE service_id = ? AND "
-                            "account_name = ?", (record.id, account)).fetchone() is not None
+                            "account_name = ? AND removed IS NULL",
+                            (record.id, account)).fetchone() is not None
     if record.type != "CERTIFICATE":
         return True
     if conn.execute("SELECT 1 FROM certificate_bindings WHERE service_id = ? AND "

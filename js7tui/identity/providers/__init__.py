@@ -12,6 +12,7 @@ from typing import Any
 
 from js7tui.identity.providers.base import IdentityProvider, ProviderFactory, ProviderRegistry
 from js7tui.identity.providers.certificate import CERTIFICATE_SCHEMA
+from js7tui.identity.providers.fido_settings import FIDO_SCHEMA
 from js7tui.identity.providers.joc import JocProvider
 from js7tui.identity.providers.ldap import (
     LDAP_JOC_SCHEMA,
@@ -49,6 +50,8 @@ def default_registry() -> ProviderRegistry:
                       VAULT_JOC_ACTIVE_SCHEMA)
     registry.register("LDAP", ldap_provider, LDAP_SCHEMA)
     registry.register("LDAP-JOC", ldap_joc_provider, LDAP_JOC_SCHEMA)
+    registry.register("FIDO", _lazy("js7tui.identity.providers.fido", "FidoProvider"),
+                      FIDO_SCHEMA)
     registry.register("CERTIFICATE", _lazy("js7tui.identity.providers.certificate",
                                            "CertificateProvider"), CERTIFICATE_SCHEMA)
     return registry

@@ -50,7 +50,8 @@ CREATE TABLE certificate_bindings (
 
 -- FIDO2 credentials, several per account; the account is the first factor's account name
 -- when the service is a second factor. sign_count is the highest counter seen: an assertion
--- whose counter does not grow (a cloned authenticator) is refused.
+-- whose counter does not grow (a cloned authenticator) is refused. A removed device keeps its
+-- row (removed set) so that its next use is refused as "removed", not as unknown.
 CREATE TABLE fido_devices (
     id              INTEGER PRIMARY KEY,
     service_id      INTEGER NOT NULL REFERENCES identity_services(id) ON DELETE CASCADE,
@@ -61,6 +62,7 @@ CREATE TABLE fido_devices (
     name            TEXT NOT NULL,
     created         TEXT NOT NULL,
     last_used       TEXT,
+    removed         TEXT,                     -- removed by an administrator: refused, said so
     UNIQUE (service_id, credential_id)
 );
 CREATE INDEX fido_devices_account ON fido_devices(service_id, account_name);
