@@ -186,3 +186,56 @@ def test_a_registration_response_for_another_challenge_is_refused(console, root)
     console.second_factors.register("PASSKEY", "erin", evidence)
     with pytest.raises(ValidationError, match="already used"):
         console.second_factors.register("PASSKEY", "erin", evidence)
+
+
+def _browser(page, answer, host=None):
+    """What the laptop's browser does on the forwarded page: load it, post the answer."""
+    import httpx
+    base = f"http://127.0.0.1:{page.port}/{page.token}"
+    headers = {"Host": host or f"localhost:{page.port}"}
+    got = httpx.get(base, headers=headers)
+    posted = httpx.post(base + "/answer", json=answer, headers=headers) if answer else None
+    return got, posted
+
+
+def test_over_ssh_the_forwarded_page_registers_and_logs_in(console, root, keys):
+    from js7tui.identity.factors.fido_page import FidoPage
+    from tests.soft_fido import SoftWebAuthn
+    laptop = SoftWebAuthn()
+    prompt = console.second_factors.registration_challenge("KEY", "alice")
+    page = FidoPage(prompt, create=True)
+    page.start()
+    origin = f"http://localhost:{page.port}"
+    got, posted = _browser(page, laptop.create(prompt["options"], origin))
+    assert got.status_code == 200 and prompt["options"]["challenge"] in got.text
+    assert posted.status_code == 200
+    evidence = page.wait(5)
+    assert console.second_factors.register("KEY", "alice", evidence, device_name="laptop",
+                                           session=root) == "added"
+
+    result = first(console)
+    page = FidoPage(result.interaction)
+    page.start()
+    origin = f"http://localhost:{page.port}"
+    answer = laptop.get(result.interaction["options"], origin)
+    assert _browser(page, None, host=f"evil.test:{page.port}")[0].status_code == 421
+    got, posted = _browser(page, answer)
+    assert posted.status_code == 200
+    assert _browser(page, answer)[0].status_code == 410          # single use
+    done = console.login.continue_login(result.pending, page.wait(5))
+    assert done.session.account == "alice"
+
+
+def test_a_page_answer_from_another_origin_is_refused(console, root, keys):
+    from js7tui.identity.factors.fido_page import FidoPage
+    from tests.soft_fido import SoftWebAuthn
+    laptop = SoftWebAuthn()
+    prompt = console.second_factors.registration_challenge("KEY", "alice")
+    evidence = {"challenge": prompt["challenge"],
+                "response": laptop.create(prompt["options"], "http://localhost:9")}
+    console.second_factors.register("KEY", "alice", evidence, session=root)
+    result = first(console)
+    page = FidoPage(result.interaction)
+    page.start()
+    _browser(page, laptop.get(result.interaction["options"], "https://evil.test"))
+    refused(console, result, page.wait(5), "Invalid origin")
