@@ -8,7 +8,15 @@ import sys
 from collections.abc import Sequence
 
 from js7tui import __version__
-from js7tui.cli import cert_cmds, demo_cmds, deploy_cmds, engine_cmds, inventory_cmds, tui_cmds
+from js7tui.cli import (
+    cert_cmds,
+    demo_cmds,
+    deploy_cmds,
+    engine_cmds,
+    factor_cmds,
+    inventory_cmds,
+    tui_cmds,
+)
 from js7tui.cli import identity_cmds as ident
 from js7tui.cli import system_cmds as system
 from js7tui.cli.context import CliContext
@@ -206,6 +214,7 @@ def _system_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--identity-service", "-s", metavar="NAME",
                    help="log in with this service only (OIDC: device flow, no account needed)")
     p.add_argument("--no-qr", action="store_true", help="device flow: no QR code")
+    factor_cmds.add_login_options(p)
     p.set_defaults(func=system.cmd_login)
     sub.add_parser("logout", help="end the session and delete its file").set_defaults(
         func=system.cmd_logout)
@@ -317,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     inventory_cmds.register(sub, _meta)
     deploy_cmds.register(sub, _meta)
     cert_cmds.add_cert_parsers(sub)
+    factor_cmds.add_parsers(sub, _meta)
     _component_parsers(sub)
     cert_cmds.add_doctor_parser(sub)
     tui_cmds.add_parsers(sub)

@@ -84,6 +84,9 @@ def bind(conn: Any, service: ServiceRecord, account: str, cert: x509.Certificate
 
 
 class CertificateProvider:
+    def login_methods(self, service: ServiceRecord, context: ProviderContext) -> tuple[str, ...]:
+        return ("certificate",)
+
     def challenge(self, service: ServiceRecord, account: str, context: ProviderContext,
                   pending_id: str | None = None) -> dict[str, Any]:
         """A fresh challenge for ``account`` ('' when the certificate will name it)."""
