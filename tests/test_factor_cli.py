@@ -23,13 +23,13 @@ def setup_two_factor(tmp_path: Path) -> tuple[Cli, Path, Path]:
         assert code == 0, err
     code, out, err = cli("second-factor", "bind", "CERT", "root", str(tmp_path / "root.crt"))
     assert code == 0, err
-    code, out, err = cli("identity-service", "set", "JOC-INITIAL", "--two-factor", "CERT")
+    code, _out, err = cli("identity-service", "set", "JOC-INITIAL", "--two-factor", "CERT")
     assert code == 0, err
     return cli, tmp_path / "root.crt", tmp_path / "root.key"
 
 
 def test_login_with_password_and_certificate_key_file(tmp_path):
-    cli, crt, key = setup_two_factor(tmp_path)
+    cli, _crt, key = setup_two_factor(tmp_path)
     assert cli("logout")[0] == 0
     code, out, err = cli("login", "--account", "root", "--password-stdin", "--key", str(key),
                          stdin=ROOT_PW + "\n")
@@ -40,7 +40,7 @@ def test_login_with_password_and_certificate_key_file(tmp_path):
 
 
 def test_login_over_ssh_with_the_forwarded_agent(tmp_path, ssh_agent):
-    cli, crt, key = setup_two_factor(tmp_path)
+    cli, _crt, key = setup_two_factor(tmp_path)
     subprocess.run(["ssh-add", str(key)], env={"SSH_AUTH_SOCK": ssh_agent.path}, check=True,
                    capture_output=True)
     assert cli("logout")[0] == 0
@@ -52,12 +52,12 @@ def test_login_over_ssh_with_the_forwarded_agent(tmp_path, ssh_agent):
 
 
 def test_a_wrong_key_is_refused_and_reported(tmp_path):
-    cli, crt, key = setup_two_factor(tmp_path)
+    cli, _crt, _key = setup_two_factor(tmp_path)
     code, _, err = cli("cert", "issue", "user", "root", "--out-cert", str(tmp_path / "b.crt"),
                        "--out-key", str(tmp_path / "b.key"))
     assert code == 0, err
     assert cli("logout")[0] == 0
-    code, out, err = cli("login", "--account", "root", "--password-stdin", "--certificate",
+    code, _out, err = cli("login", "--account", "root", "--password-stdin", "--certificate",
                          str(tmp_path / "b.crt"), "--key", str(tmp_path / "b.key"),
                          stdin=ROOT_PW + "\n")
     assert code != 0 and "not accepted" in err
