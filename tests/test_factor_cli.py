@@ -19,9 +19,9 @@ def setup_two_factor(tmp_path: Path) -> tuple[Cli, Path, Path]:
                   "--second-factor-only"),
                  ("cert", "issue", "user", "root", "--out-cert", str(tmp_path / "root.crt"),
                   "--out-key", str(tmp_path / "root.key"))):
-        code, out, err = cli(*argv)
+        code, _, err = cli(*argv)
         assert code == 0, err
-    code, out, err = cli("second-factor", "bind", "CERT", "root", str(tmp_path / "root.crt"))
+    code, _, err = cli("second-factor", "bind", "CERT", "root", str(tmp_path / "root.crt"))
     assert code == 0, err
     code, _out, err = cli("identity-service", "set", "JOC-INITIAL", "--two-factor", "CERT")
     assert code == 0, err
