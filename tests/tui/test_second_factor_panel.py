@@ -84,3 +84,37 @@ async def test_fido_key_at_the_keyboard(app: Js7App, console: Console, root: Ses
         await pilot.press("enter")
         await settle(pilot)
         assert app.ctx.session is not None and app.ctx.session.account == "root"
+
+
+async def test_identity_services_keys_for_two_factor_and_requests(app: Js7App, console: Console,
+                                                                  root: Session) -> None:
+    from js7tui.tui.widgets.lists import HouseTable
+    console.identity_services.create(root, "PASSKEY", "FIDO")
+    device = SoftCtapDevice()
+    prompt = console.second_factors.registration_challenge("PASSKEY", "dave")
+    console.second_factors.register("PASSKEY", "dave", fido_client.registration(prompt, device))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await login(pilot, "root", ROOT_PASSWORD)
+        await pilot.press("6")
+        await settle(pilot)
+        services = app.screen.query_one(HouseTable)
+        services.move_cursor(row=services.visible_keys.index("PASSKEY"))
+        await pilot.press("F")
+        await settle(pilot)
+        rows = app.screen.query_one("#factors-table", HouseTable)
+        assert rows.visible_keys == ["r:1"]
+        await pilot.press("a")
+        await settle(pilot)
+        [request] = console.second_factors.registrations(root, "PASSKEY")
+        assert request["state"] == "approved"
+        assert [d["account_name"] for d in console.second_factors.devices(root, "PASSKEY")] == [
+            "dave"]
+        await pilot.press("escape")
+        await settle(pilot)
+        services = app.screen.query_one(HouseTable)
+        services.move_cursor(row=services.visible_keys.index("JOC-INITIAL"))
+        await pilot.press("f")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "FormModal"        # the second-factor choice
+        await pilot.press("escape")
