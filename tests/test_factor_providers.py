@@ -89,7 +89,7 @@ def test_oidc_then_fido_passes_the_token_on_or_revokes_it(console, root, token_p
     other = SoftCtapDevice()
     prompt = dict(result.interaction)
     prompt["options"] = {**prompt["options"], "allowCredentials": []}
-    with pytest.raises(Exception, match="(?i)no.?credentials|ineligible"):
+    with pytest.raises(Exception, match=r"(?i)no.?credentials|ineligible"):
         fido_client.assertion(prompt, other)
     with pytest.raises(LoginFailed):
         console.login.continue_login(result.pending, {"challenge": prompt["challenge"],
