@@ -254,3 +254,19 @@ def test_the_challenge_text_names_service_and_account_and_expires(console, root,
     evidence = certificate_evidence(result.interaction, certificate=crt, key=key)
     clock.advance(seconds=200)                       # challenge lives 120 s
     refused(console, result, evidence, "expired")
+
+
+def test_a_waiting_logins_challenge_cannot_be_spent_by_a_single_factor_login(console, root,
+                                                                          two_factor):
+    console.identity_services.update(root, "CERT", second_factor=False)
+    console.roles.create(root, "reader", service="CERT")
+    console.accounts.create(root, "alice", roles=["reader"], service="CERT")
+    crt, key, _ = user_cert(console, root, "alice")
+    console.second_factors.bind_certificate(root, "CERT", "alice", crt, replace=True)
+    result = first(console)
+    evidence = certificate_evidence(result.interaction, certificate=crt, key=key)
+    from js7tui.identity.chain import _token_hash
+    with pytest.raises(LoginFailed, match="certificate was not accepted"):
+        console.login.login(LoginRequest("alice", None, "test", service="CERT", extra={
+            "certificate": evidence, "pending_id": _token_hash(result.pending)}))
+    assert "another login" in last_refusal(console)[0]

@@ -192,7 +192,10 @@ class LoginChain:
         typed = request.account.strip()
         if not typed and not request.service:
             raise ValidationError("the account name is empty")
-        request = replace(request, account=typed)
+        # "pending_id" ties a second factor's challenge to a waiting login; only
+        # continue_login sets it, never a caller of login().
+        request = replace(request, account=typed,
+                          extra={k: v for k, v in request.extra.items() if k != "pending_id"})
         delay = throttle.delay_for(self.store.conn, self.clock, typed, request.source)
         if delay:
             self.clock.sleep(delay)
