@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from js7tui.encipherment.service import EnciphermentService
     from js7tui.identity.accounts import AccountService
     from js7tui.identity.chain import LoginChain
+    from js7tui.identity.factors.admin import SecondFactorAdmin
     from js7tui.identity.passwords import PasswordHasher
     from js7tui.identity.providers import ProviderRegistry
     from js7tui.identity.roles import RoleService
@@ -146,6 +147,11 @@ def _identity_services(c: Console) -> IdentityServiceAdmin:
     return IdentityServiceAdmin(c.store, c.ops, c.registry, c.secrets)
 
 
+def _second_factors(c: Console) -> SecondFactorAdmin:
+    from js7tui.identity.factors.admin import SecondFactorAdmin
+    return SecondFactorAdmin(c.store, c.clock, c.ops, c.registry, c.hasher, c.secrets)
+
+
 def _settings(c: Console) -> SettingsService:
     from js7tui.identity.settings_service import SettingsService
     return SettingsService(c.store, c.ops, c.hasher)
@@ -238,6 +244,7 @@ class Console:
     accounts = _Lazy(_accounts)
     roles = _Lazy(_roles)
     identity_services = _Lazy(_identity_services)
+    second_factors = _Lazy(_second_factors)
     settings = _Lazy(_settings)
     sessions = _Lazy(_sessions)
     audit = _Lazy(_audit)

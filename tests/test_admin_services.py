@@ -430,7 +430,7 @@ def test_a_type_without_a_provider_is_refused_naming_the_available_types(root, c
     before = snapshot(console)
     with pytest.raises(ValidationError, match="not available") as e:
         console.identity_services.create(root, "DIRECTORY", "KEYCLOAK")
-    assert "available: JOC" in str(e.value)
+    assert "available: CERTIFICATE" in str(e.value) and ", JOC," in str(e.value)
     assert snapshot(console) == before
 
 

@@ -487,6 +487,14 @@ def test_a_second_factor_service_is_skipped_in_the_first_factor_chain(certificat
 def two_factor(certificate, root, console) -> CertificateStub:
     make_account(console, root, "alice", ["api_user"])
     make_account(console, root, "bob", ["api_user"])
+    # root keeps a usable second factor (the last-administrator guard counts only those):
+    # a certificate binding, as `second-factor bind-certificate` writes it
+    cert = console.identity_services.show(root, "CERT")
+    with console.store.transaction() as conn:
+        conn.execute("INSERT INTO certificate_bindings (service_id, account_name, spki_sha256,"
+                     " cert_pem, subject, issuer, serial, not_after, bound, bound_by) VALUES"
+                     " (?, 'root', 'x', '', 'CN=root', 'CN=ca', '1', '2099', 'now', 'test')",
+                     (cert.id,))
     console.identity_services.update(root, "JOC-INITIAL", auth_scheme="TWO-FACTOR",
                                      second_factor_service="CERT")
     return certificate

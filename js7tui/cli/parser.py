@@ -15,6 +15,7 @@ from js7tui.cli import (
     demo_cmds,
     deploy_cmds,
     engine_cmds,
+    factor_cmds,
     inventory_cmds,
     order_cmds,
     tui_cmds,
@@ -240,6 +241,7 @@ def _system_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--identity-service", "-s", metavar="NAME",
                    help="log in with this service only (OIDC: device flow, no account needed)")
     p.add_argument("--no-qr", action="store_true", help="device flow: no QR code")
+    factor_cmds.add_login_options(p)
     p.set_defaults(func=system.cmd_login)
     sub.add_parser("logout", help="end the session and delete its file").set_defaults(
         func=system.cmd_logout)
@@ -369,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     cert_cmds.add_cert_parsers(sub)
     from js7tui.cli import encipherment_cmds
     encipherment_cmds.register(sub, _meta)
+    factor_cmds.add_parsers(sub, _meta)
     _component_parsers(sub)
     cert_cmds.add_doctor_parser(sub)
     tui_cmds.add_parsers(sub)

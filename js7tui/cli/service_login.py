@@ -19,10 +19,15 @@ from js7tui.identity.chain import LoginFailed, LoginResult, LoginStatus
 from js7tui.identity.providers.base import DEVICE, PASSWORD, LoginRequest
 from js7tui.qr import qr_text
 
+CERTIFICATE, FIDO = "certificate", "fido"
+
 
 def login_with_service(ctx: CliContext, args: argparse.Namespace, service: str,
                        source: str) -> LoginResult:
     methods = ctx.console.login.login_methods(service)
+    if CERTIFICATE in methods or FIDO in methods:
+        from js7tui.cli.factor_cmds import proof_login
+        return proof_login(ctx, args, service, source)
     password_given = bool(args.password_stdin or ctx.env.get(PASSWORD_ENV))
     if PASSWORD in methods and (password_given or DEVICE not in methods):
         account = args.account or ctx.ask("Account: ")

@@ -9,6 +9,7 @@ from datetime import timedelta
 from js7tui import audit, remember
 from js7tui.cli import cert_cmds
 from js7tui.cli.context import CliContext, audit_meta
+from js7tui.cli.factor_cmds import second_factor
 from js7tui.cli.service_login import login_with_service
 from js7tui.console import initialize
 from js7tui.durations import parse_moment
@@ -101,8 +102,7 @@ def cmd_login(ctx: CliContext, args: argparse.Namespace) -> int:
         password = ctx.password(from_stdin=args.password_stdin)
         result = ctx.console.login.login(LoginRequest(account, password, login_source(ctx)))
     if result.status is LoginStatus.SECOND_FACTOR_REQUIRED:
-        raise AuthenticationError(f"{result.message}: the command line cannot provide a second "
-                                  "factor yet")
+        result = second_factor(ctx, args, result, login_source(ctx))
     if result.status is not LoginStatus.AUTHENTICATED or not result.token:
         raise AuthenticationError(f"login not completed: {result.message}")
     account = result.session.account if result.session else ""

@@ -15,16 +15,19 @@ outcome (session, login history, failure counter, audit entry) is written in one
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import secrets
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 from js7tui import audit
 from js7tui.audit import Category, Outcome
-from js7tui.clock import Clock
-from js7tui.errors import AuthenticationError, ValidationError
+from js7tui.clock import Clock, from_iso, to_iso
+from js7tui.errors import AuthenticationError, NotFound, ValidationError
 from js7tui.identity import history, records, sessions, throttle
 from js7tui.identity import settings as identity_settings
 from js7tui.identity.passwords import PasswordHasher
@@ -65,6 +68,8 @@ class LoginResult:
     token: str | None = None
     second_factor_service: str | None = None
     interaction: dict[str, Any] | None = None
+    # SECOND_FACTOR_REQUIRED: the token of the waiting first factor, for continue_login.
+    pending: str | None = None
 
 
 class LoginFailed(AuthenticationError):
@@ -202,7 +207,10 @@ class LoginChain:
         typed = request.account.strip()
         if not typed and not request.service:
             raise ValidationError("the account name is empty")
-        request = replace(request, account=typed)
+        # "pending_id" ties a second factor's challenge to a waiting login; only
+        # continue_login sets it, never a caller of login().
+        request = replace(request, account=typed,
+                          extra={k: v for k, v in request.extra.items() if k != "pending_id"})
         delay = throttle.delay_for(self.store.conn, self.clock, typed, request.source)
         if delay:
             self.clock.sleep(delay)
@@ -275,11 +283,13 @@ class LoginChain:
                 return self._fail(request, attempt, NEUTRAL_FAILURE)
 
         # Every TWO-FACTOR service that took part asks for its second factor, not only the last.
+        asked: set[str] = set()
         for record, _ in list(attempt.subjects):
-            if record.auth_scheme == TWO_FACTOR:
+            if record.auth_scheme == TWO_FACTOR and record.second_factor_service not in asked:
                 result = self._second_factor(request, record, attempt)
                 if result is not None:
                     return result
+                asked.add(record.second_factor_service or "")
         return self._succeed(request, attempt, typed)
 
     def _second_factor(self, request: LoginRequest, first: ServiceRecord,
@@ -294,14 +304,7 @@ class LoginChain:
                               f"login failed: the second-factor service '{name}' is disabled")
         if request.second_factor is None:
             attempt.details.append((record.name, "second factor required"))
-            with self.store.transaction() as conn:
-                history.record(conn, self.clock, account=request.account, source=request.source,
-                               success=False, message="second factor required",
-                               details=attempt.details)
-            self._discard(attempt)
-            return LoginResult(LoginStatus.SECOND_FACTOR_REQUIRED,
-                               f"confirm the login with the second factor '{name}'",
-                               second_factor_service=name)
+            return self._wait_for_second_factor(request, record, attempt)
         outcome = self._ask(record, request)
         attempt.details.append((record.name, _describe(outcome)))
         if not isinstance(outcome, Authenticated):
@@ -310,6 +313,128 @@ class LoginChain:
             return self._fail(request, attempt, "login failed: the second factor belongs to "
                               "another account")
         return None
+
+    # -- waiting for a second factor --------------------------------------------------------
+    def _wait_for_second_factor(self, request: LoginRequest, record: ServiceRecord,
+                                attempt: _Attempt, done: tuple[str, ...] = ()) -> LoginResult:
+        """The first factor passed: keep it (sealed, for PENDING_LIFETIME) under a token only
+        the client holds, and ask the second-factor service for a challenge bound to it."""
+        token = secrets.token_urlsafe(32)
+        pending_id = _token_hash(token)
+        subjects = [{"service": r.name, "account": o.account,
+                     "roles": None if o.roles is None else list(o.roles),
+                     "message": o.message, "state": o.state,
+                     "valid_until": to_iso(o.valid_until) if o.valid_until else None}
+                    for r, o in attempt.subjects]
+        now = self.clock.now()
+        prompt: dict[str, Any] | None = None
+        provider = self.registry.get(record.type)
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM pending_logins WHERE expires < ?", (to_iso(now),))
+            conn.execute(
+                "INSERT INTO pending_logins (token_hash, account_name, typed_account, source,"
+                " second_service_id, subjects, details, created, expires)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (pending_id, request.account, request.account, request.source, record.id,
+                 self.secrets.seal(json.dumps({"subjects": subjects, "done": list(done)})),
+                 json.dumps(attempt.details), to_iso(now),
+                 to_iso(now + timedelta(seconds=PENDING_LIFETIME))))
+            history.record(conn, self.clock, account=request.account, source=request.source,
+                           success=False, message="second factor required",
+                           details=attempt.details)
+        challenge = getattr(provider, "challenge", None)
+        if challenge is not None:
+            try:
+                prompt = challenge(record, request.account, self._context(), pending_id)
+            except Exception as exc:   # the first factor stays pending; the client may retry
+                log.warning("could not issue a %s challenge: %s", record.name, exc)
+        return LoginResult(LoginStatus.SECOND_FACTOR_REQUIRED,
+                           f"confirm the login with the second factor '{record.name}'",
+                           second_factor_service=record.name, pending=token,
+                           interaction=prompt)
+
+    def second_factor_challenge(self, pending: str) -> dict[str, Any]:
+        """A new challenge for a waiting login (the first one expired, or the client lost
+        it); the waiting login itself is unchanged."""
+        row = self.store.conn.execute("SELECT * FROM pending_logins WHERE token_hash = ?",
+                                      (_token_hash(pending),)).fetchone()
+        if row is None or from_iso(row["expires"]) <= self.clock.now():
+            raise LoginFailed("login failed: the first factor's login expired; log in again")
+        record = self._service_by_id(row["second_service_id"])
+        provider = self.registry.get(record.type)
+        challenge = getattr(provider, "challenge", None)
+        if challenge is None:
+            raise ValidationError(f"'{record.name}' issues no challenges")
+        return dict(challenge(record, row["account_name"], self._context(), row["token_hash"]))
+
+    def _service_by_id(self, service_id: int) -> ServiceRecord:
+        return next(s for s in records.services(self.store.conn) if s.id == service_id)
+
+    def continue_login(self, pending: str, evidence: dict[str, Any],
+                       source: str | None = None) -> LoginResult:
+        """The second factor of a login that answered SECOND_FACTOR_REQUIRED. One answer per
+        waiting login: a wrong one ends it (the first factor must be given again), and counts
+        as a failed login of the account, throttled like a wrong password."""
+        row = self.store.conn.execute("SELECT account_name FROM pending_logins WHERE "
+                                      "token_hash = ?", (_token_hash(pending),)).fetchone()
+        account = row["account_name"] if row else ""
+        with throttle.serialised(self.store.path, account):
+            return self._continue(pending, evidence, source)
+
+    def _continue(self, pending: str, evidence: dict[str, Any],
+                  source: str | None) -> LoginResult:
+        token_hash = _token_hash(pending)
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT * FROM pending_logins WHERE token_hash = ?",
+                               (token_hash,)).fetchone()
+            if row is not None:
+                conn.execute("DELETE FROM pending_logins WHERE token_hash = ?", (token_hash,))
+        if row is None:
+            raise LoginFailed("login failed: no login is waiting for this second factor "
+                              "(it was answered already, or it expired); log in again")
+        request = LoginRequest(row["account_name"], None, source or row["source"])
+        kept = json.loads(self.secrets.open(row["subjects"]))
+        attempt = _Attempt([tuple(d) for d in json.loads(row["details"])], [])  # type: ignore[misc]
+        for subject in kept["subjects"]:
+            try:
+                first = records.service(self.store.conn, subject["service"])
+            except NotFound:
+                continue
+            attempt.subjects.append((first, Authenticated(
+                subject["account"], None if subject["roles"] is None
+                else tuple(subject["roles"]), subject["message"], subject["state"],
+                from_iso(subject["valid_until"]) if subject["valid_until"] else None)))
+        delay = throttle.delay_for(self.store.conn, self.clock, request.account, request.source)
+        if delay:
+            self.clock.sleep(delay)
+        if from_iso(row["expires"]) <= self.clock.now():
+            attempt.details.append(("second factor", "the waiting login expired"))
+            return self._fail(request, attempt, "login failed: the first factor's login "
+                              "expired; log in again")
+        record = self._service_by_id(row["second_service_id"])
+        if record.disabled:
+            return self._fail(request, attempt, f"login failed: the second-factor service "
+                              f"'{record.name}' is disabled")
+        outcome = self._ask(record, replace(request, second_factor=dict(evidence),
+                                            extra={"pending_id": token_hash}))
+        attempt.details.append((record.name, _describe(outcome)))
+        if not isinstance(outcome, Authenticated):
+            return self._fail(request, attempt, _public_message(record, outcome, second=True))
+        if outcome.account != request.account:
+            return self._fail(request, attempt, "login failed: the second factor belongs to "
+                              "another account")
+        blocked = records.is_blocked(self.store.conn, request.account)
+        if blocked:
+            attempt.details.append(("blocklist", f"blocked since {blocked['since']}"))
+            return self._fail(request, attempt, f"login failed: the account "
+                              f"'{request.account}' is blocked; ask an administrator")
+        done = (*kept["done"], record.name)
+        for first, _ in attempt.subjects:
+            if first.auth_scheme == TWO_FACTOR and first.second_factor_service \
+                    and first.second_factor_service not in done:
+                following = records.service(self.store.conn, first.second_factor_service)
+                return self._wait_for_second_factor(request, following, attempt, done)
+        return self._succeed(request, attempt, row["typed_account"])
 
     def _succeed(self, request: LoginRequest, attempt: _Attempt,
                  typed_account: str = "") -> LoginResult:
@@ -360,6 +485,13 @@ class LoginChain:
             )
         self._discard(attempt)
         raise LoginFailed(message)
+
+
+PENDING_LIFETIME = 300   # seconds a passed first factor waits for its second factor
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _describe(outcome: object) -> str:

@@ -3,8 +3,14 @@
 Checked as an invariant at the end of every identity change (inside its transaction), so every
 path that could remove the last administrator is covered at once: deleting, disabling or blocking
 the account, taking its role away, denying the permission in a role, deleting the role, disabling
-or deleting the identity service. Only store-backed accounts count: the roles an external
-directory will hand out tomorrow cannot be known today.
+or deleting the identity service, resetting a person's second factor. Only store-backed
+accounts count: the roles an external directory will hand out tomorrow cannot be known today.
+
+An account counts only if it can pass every factor its service requires (:func:`factors_ok`):
+of a TWO-FACTOR service only accounts with a usable second factor (a registered FIDO device; a
+bound certificate, or, where the service takes the built-in CA's certificates without a
+binding, a valid user certificate for the account from that CA); of a CERTIFICATE or FIDO
+service as the first factor likewise.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 
 from js7tui.identity import records
+from js7tui.identity.types import TWO_FACTOR
 from js7tui.permissions import EffectivePermissions
 from js7tui.permissions.names import ACCOUNTS_MANAGE
 
@@ -45,7 +52,7 @@ def account_managers(conn: sqlite3.Connection, permission: str = ACCOUNTS_MANAGE
                 perms, folders = records.role_entries(conn, record, roles)
                 cache[roles] = EffectivePermissions.compile(perms, folders).is_permitted(
                     permission)
-            if cache[roles]:
+            if cache[roles] and factors_ok(conn, record, row["name"]):
                 found.append(f"{record.name}/{row['name']}")
     return found
 
@@ -70,6 +77,40 @@ def _managers_across_required(conn: sqlite3.Connection, required: list[records.S
             p, f = records.role_entries(conn, record, records.account_role_names(conn, row["id"]))
             perms.extend(p)
             folders.extend(f)
-        if EffectivePermissions.compile(perms, folders).is_permitted(permission):
+        if EffectivePermissions.compile(perms, folders).is_permitted(permission) and all(
+                factors_ok(conn, record, name) for record in required):
             found.append("+".join(s.name for s in required) + f"/{name}")
     return found
+
+
+def factors_ok(conn: sqlite3.Connection, record: records.ServiceRecord, account: str) -> bool:
+    """``account`` can pass what ``record`` asks besides its password: its own proof when it is
+    a CERTIFICATE or FIDO service, and its second factor when it is TWO-FACTOR."""
+    if not _proof_ok(conn, record, account):
+        return False
+    if record.auth_scheme != TWO_FACTOR:
+        return True
+    if not record.second_factor_service:
+        return False
+    second = records.service(conn, record.second_factor_service)
+    return not second.disabled and _proof_ok(conn, second, account)
+
+
+def _proof_ok(conn: sqlite3.Connection, record: records.ServiceRecord, account: str) -> bool:
+    if record.type == "FIDO":
+        return conn.execute("SELECT 1 FROM fido_devices WHERE service_id = ? AND "
+                            "account_name = ? AND removed IS NULL",
+                            (record.id, account)).fetchone() is not None
+    if record.type != "CERTIFICATE":
+        return True
+    if conn.execute("SELECT 1 FROM certificate_bindings WHERE service_id = ? AND "
+                    "account_name = ?", (record.id, account)).fetchone() is not None:
+        return True
+    settings = record.settings
+    if settings.get("iamCertificateBinding") == "REQUIRED":
+        return False
+    anchor = settings.get("iamCertificateTrustAnchor")
+    if anchor and str(anchor).strip().lower() != "built-in":
+        return False   # an organisation's CA: whether the person holds a certificate is unknown
+    return conn.execute("SELECT 1 FROM pki_certificates WHERE purpose = 'user' AND name = ? "
+                        "AND status = 'VALID'", (account,)).fetchone() is not None

@@ -11,6 +11,8 @@ import importlib
 from typing import Any
 
 from js7tui.identity.providers.base import IdentityProvider, ProviderFactory, ProviderRegistry
+from js7tui.identity.providers.certificate import CERTIFICATE_SCHEMA
+from js7tui.identity.providers.fido_settings import FIDO_SCHEMA
 from js7tui.identity.providers.joc import JocProvider
 from js7tui.identity.providers.ldap import (
     LDAP_JOC_SCHEMA,
@@ -33,7 +35,7 @@ def _lazy(module: str, factory: str, *args: Any, **kwargs: Any) -> ProviderFacto
 
 
 def default_registry() -> ProviderRegistry:
-    """The providers this build ships; CERTIFICATE, FIDO and KEYCLOAK register here later."""
+    """The providers this build ships; KEYCLOAK registers here later."""
     oidc = "js7tui.identity.providers.oidc"
     vault = "js7tui.identity.providers.vault"
     registry = ProviderRegistry()
@@ -48,6 +50,10 @@ def default_registry() -> ProviderRegistry:
                       VAULT_JOC_ACTIVE_SCHEMA)
     registry.register("LDAP", ldap_provider, LDAP_SCHEMA)
     registry.register("LDAP-JOC", ldap_joc_provider, LDAP_JOC_SCHEMA)
+    registry.register("FIDO", _lazy("js7tui.identity.providers.fido", "FidoProvider"),
+                      FIDO_SCHEMA)
+    registry.register("CERTIFICATE", _lazy("js7tui.identity.providers.certificate",
+                                           "CertificateProvider"), CERTIFICATE_SCHEMA)
     return registry
 
 

@@ -321,15 +321,67 @@ class LoginScreen(ServiceScreen):
             self.show_interaction(result)
             return
         if result.status is LoginStatus.SECOND_FACTOR_REQUIRED:
-            self.say(f"{result.message}: the console cannot take a second factor yet; use "
-                     "the service's own client")
+            self.show_second_factor(result, message.keep)
             return
         assert result.session is not None
+        self.hide_second_factor()
         self.query_one("#login-password", Input).value = ""
         self.interaction = None
         self.query_one("#login-interaction").display = False
         self.say("")
         self.app.logged_in(result.session, keep=message.keep)  # type: ignore[attr-defined]
+
+    # -- second factor (js7tui.tui.widgets.second_factor) ----------------------------------
+    def show_second_factor(self, result: LoginResult, keep: bool) -> None:
+        """The first factor passed: the second-factor panel takes over from the form."""
+        from js7tui.tui.widgets.second_factor import SecondFactorPanel
+        self._pending = (result.pending or "", keep)
+        found = self.query("#login-second-factor")
+        if found:
+            panel = found.first(SecondFactorPanel)
+        else:
+            panel = SecondFactorPanel(id="login-second-factor", classes="dialog")
+            self.query_one("#login-box").mount(panel)
+        self.say("")
+        for name in ("#login-account", "#login-password"):
+            self.query_one(name).disabled = True
+        self.call_after_refresh(panel.show, result.interaction, result.message)
+
+    def hide_second_factor(self) -> None:
+        for name in ("#login-account", "#login-password"):
+            self.query_one(name).disabled = False
+        for panel in self.query("#login-second-factor"):
+            panel.display = False
+
+    def on_second_factor_panel_answered(self, message: Any) -> None:
+        pending, keep = getattr(self, "_pending", ("", False))
+        if message.error is not None:
+            self.hide_second_factor()
+            self.say(f"second factor not given: {message.error}; log in again")
+            self.query_one("#login-password", Input).focus()
+            return
+        self.busy = True
+        self.say("checking the second factor…")
+        self._continue_login(pending, message.evidence, keep)
+
+    def on_second_factor_panel_gave_up(self, message: Any) -> None:
+        self.hide_second_factor()
+        self.say("login cancelled")
+        self.query_one("#login-password", Input).value = ""
+        self.query_one("#login-password", Input).focus()
+
+    @work(thread=True, group="login", exclusive=True)
+    def _continue_login(self, pending: str, evidence: dict[str, Any], keep: bool) -> None:
+        try:
+            result = self.ctx.console.login.continue_login(pending, evidence, self.ctx.source)
+        except Js7Error as exc:
+            self.app.call_from_thread(self.hide_second_factor)
+            self.post_message(LoginDone(None, str(exc), keep))
+        except Exception as exc:
+            self.app.call_from_thread(self.hide_second_factor)
+            self.post_message(LoginDone(None, f"{type(exc).__name__}: {exc}", keep))
+        else:
+            self.post_message(LoginDone(result, None, keep))
 
     def show_interaction(self, result: LoginResult) -> None:
         self.interaction = dict(result.interaction or {})

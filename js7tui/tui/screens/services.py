@@ -57,15 +57,23 @@ class ServicesScreen(SectionScreen):
                 tooltip="Delete the service with its accounts and roles (type its name)"),
         Binding("e", "settings", "Type settings", id="services.settings",
                 tooltip="Edit the settings of the service's type"),
+        Binding("f", "two_factor", "Two-factor", id="services.two_factor",
+                tooltip="Require a second factor (a CERTIFICATE or FIDO service) after this "
+                        "service, or none"),
+        Binding("F", "second_factors", "Factors", id="services.factors", key_display="F",
+                tooltip="Certificate bindings, FIDO devices and registration requests of "
+                        "this CERTIFICATE or FIDO service"),
         Binding("s", "global_settings", "Settings", id="services.global",
                 tooltip="The global settings: idle timeout, initial password, minimum length, "
                         "audit comments"),
     ]
     ACTION_PERMISSIONS = {a: ACCOUNTS_MANAGE for a in (
-        "move", "toggle_required", "toggle_disabled", "new", "rename", "delete")} | {
-        "settings": ACCOUNTS_VIEW, "global_settings": SETTINGS_VIEW}
+        "move", "toggle_required", "toggle_disabled", "new", "rename", "delete",
+        "two_factor")} | {
+        "settings": ACCOUNTS_VIEW, "global_settings": SETTINGS_VIEW,
+        "second_factors": ACCOUNTS_VIEW}
     MUTATING = frozenset({"move", "toggle_required", "toggle_disabled", "new", "rename",
-                          "delete"})
+                          "delete", "two_factor"})
     HELP = ("Identity services are tried in this order at login. **K/J** move, **o** "
             "required/optional, **x** disable, **e** settings.")
 
@@ -201,6 +209,50 @@ class ServicesScreen(SectionScreen):
         self.app.push_screen(TypedConfirmModal(
             f"Delete the identity service '{record.name}' with all its accounts and roles? "
             "Its sessions end. This cannot be undone.", record.name, title="Delete"), done)
+
+    def action_two_factor(self) -> None:
+        record = self.current
+        if record is None:
+            return
+        if SERVICE_TYPES.get(record.type) and SERVICE_TYPES[record.type].can_be_second_factor:
+            self.show_done(f"{record.name} is a {record.type} service: it is a second factor "
+                           "itself")
+            return
+        none = "(single factor)"
+        seconds = [r.name for r in self.records.values()
+                   if SERVICE_TYPES.get(r.type) and SERVICE_TYPES[r.type].can_be_second_factor]
+        choices = [none, *seconds]
+        fields = [Field("second", "Second factor", kind="choice", choices=choices,
+                        value=record.second_factor_service or none, required=True)]
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values is None:
+                return
+            chosen = values["second"]
+            if chosen == none:
+                self.change(f"make '{record.name}' single-factor",
+                            self.ctx.console.identity_services.update, record.name,
+                            auth_scheme="SINGLE-FACTOR", second_factor_service="",
+                            then=self._after(record.name, f"{record.name} is single-factor"))
+                return
+            self.change(f"make '{record.name}' two-factor with '{chosen}'",
+                        self.ctx.console.identity_services.update, record.name,
+                        auth_scheme="TWO-FACTOR", second_factor_service=chosen,
+                        then=self._after(record.name, f"{record.name} asks {chosen} second"))
+        note = ("After this service's password (or provider login) the person proves a "
+                "certificate's key or touches a FIDO key. Administrators without a usable "
+                "second factor do not count as able to log in: give yours first.")
+        if not seconds:
+            note = "There is no CERTIFICATE or FIDO service yet: add one with n first."
+        self.app.push_screen(FormModal(f"{record.name}: two-factor", fields, note=note), done)
+
+    def action_second_factors(self) -> None:
+        record = self.current
+        if record is None or record.type not in ("CERTIFICATE", "FIDO"):
+            self.show_done("choose a CERTIFICATE or FIDO service")
+            return
+        from js7tui.tui.screens.second_factors import SecondFactorsScreen
+        self.app.push_screen(SecondFactorsScreen(self.ctx, record.name, record.type))
 
     def action_global_settings(self) -> None:
         self.app.action_section("settings")  # type: ignore[attr-defined]
