@@ -31,7 +31,8 @@ def test_vault_then_fido_keeps_the_vault_token_sealed(console, root, openbao: Op
     openbao.user(mount, "vera", "vera-vault-pw", ["auditors"])
     vault_service(console, root, openbao, "VAULT-2F", "VAULT", mount,
                   policy_roles={"auditors": ["readers"]})
-    console.roles.create(root, "readers", service="VAULT-2F", empty=True)
+    # a role that lets its holder in (a login needs controller:view somewhere)
+    console.roles.create(root, "readers", service="VAULT-2F")
     device = fido_second(console, root, "vera")
     console.identity_services.update(root, "VAULT-2F", auth_scheme="TWO-FACTOR",
                                      second_factor_service="KEY")
@@ -69,7 +70,7 @@ def token_provider(console, root):
     provider = TokenProvider()
     console.registry.register("OIDC-JOC", lambda: provider)
     console.identity_services.create(root, "IDP", "OIDC-JOC")
-    console.roles.create(root, "readers", service="IDP", empty=True)
+    console.roles.create(root, "readers", service="IDP")  # grants controller:view
     console.accounts.create(root, "olga", roles=["readers"], service="IDP")
     return provider
 
