@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -221,3 +222,50 @@ def test_withdraw_and_who_sees_what(console: Console, root: Session,
     # root is no requestor: its changes are made at once
     console.roles.set_permission(root, "target", ORDERS_VIEW, meta=META)
     assert ORDERS_VIEW in target_permissions(console, root)
+
+
+def test_the_cli_loop(tmp_path: Path) -> None:
+    """``js7tui approval list|show|approve|reject|withdraw|execute``; a requestor's change
+    ends with exit 11, "sent for approval"."""
+    from tests.test_cli import logged_in_root, make_cli
+    cli = make_cli(tmp_path)
+    logged_in_root(cli)
+    for argv in (("role", "create", "target"), ("role", "create", "req"),
+                 ("role", "grant", "req", ACCOUNTS_VIEW, ACCOUNTS_MANAGE),
+                 ("role", "create", "appr"), ("role", "grant", "appr", APPROVALS_APPROVE)):
+        code, _, err = cli(*argv)
+        assert code == 0, err
+    for name, role in (("alice", "req"), ("bob", "appr")):
+        code, _, err = cli("account", "create", name, "--role", role, "--password-stdin",
+                           stdin="a-good-password-42\n")
+        assert code == 0, err
+    assert cli("settings", "set", "approval_requestor_roles", "req")[0] == 0
+    alice = {"XDG_STATE_HOME": str(tmp_path / "alice")}
+    bob = {"XDG_STATE_HOME": str(tmp_path / "bob")}
+    for who, env in (("alice", alice), ("bob", bob)):
+        code, _, err = cli("login", "--account", who, "--password-stdin",
+                           stdin="a-good-password-42\n", **env)
+        assert code == 0, err
+    code, _, err = cli("role", "grant", "target", ORDERS_VIEW, "--comment", "ticket 9", **alice)
+    assert code == 11 and "sent for approval as request 1" in err and "bob" in err
+    code, out, _ = cli("approval", "list", "--for-me", **bob)
+    assert code == 0 and "alice" in out and "PENDING" in out
+    code, out, _ = cli("approval", "show", "1", **bob)
+    assert code == 0 and f"+grant {ORDERS_VIEW}" in out and "ticket 9" in out
+    code, _, err = cli("approval", "approve", "1", "--comment", "mine", **alice)
+    assert code == 5 and "own request" in err
+    code, out, err = cli("approval", "reject", "1", "--comment", "not now", **bob)
+    assert code == 0, err
+    assert cli("role", "grant", "target", ORDERS_VIEW, **alice)[0] == 11
+    assert cli("approval", "approve", "2", "--comment", "read the diff", **bob)[0] == 0
+    code, out, err = cli("approval", "execute", "2", **alice)
+    assert code == 0 and "executed request 2" in out, err
+    code, _, err = cli("approval", "execute", "2", **alice)
+    assert code == 4 and "executed already" in err
+    code, out, _ = cli("role", "show", "target")
+    assert ORDERS_VIEW in out
+    assert cli("role", "grant", "target", "sos:products:joc", **alice)[0] == 11
+    code, out, err = cli("approval", "withdraw", "3", **alice)
+    assert code == 0 and "withdrew request 3" in out, err
+    code, out, _ = cli("approval", "list", "--all", "--mine", **alice)
+    assert "WITHDRAWN" in out and "EXECUTED" in out and "REJECTED" in out

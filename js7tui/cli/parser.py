@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from js7tui import __version__
 from js7tui.cli import (
+    approval_cmds,
     cert_cmds,
     demo_cmds,
     deploy_cmds,
@@ -325,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     inventory_cmds.register(sub, _meta)
     deploy_cmds.register(sub, _meta)
     order_cmds.register(sub, _meta)
+    approval_cmds.register(sub, _meta)
     cert_cmds.add_cert_parsers(sub)
     _component_parsers(sub)
     cert_cmds.add_doctor_parser(sub)
