@@ -81,22 +81,22 @@ def test_a_role_change_rejected_then_approved_and_executed_once(
     rejected = console.approvals.reject(bob, first, "not this sprint")
     assert rejected.state(console.clock.now()) == "REJECTED"
     with pytest.raises(ExecutionRefused, match="rejected"):
-        console.approvals.execute(alice, first)
+        console.approvals.run_approved(alice, first)
 
     second = request_change(console, alice)
     with pytest.raises(ValidationError, match="comment"):
         console.approvals.approve(bob, second, "  ")
     with pytest.raises(ExecutionRefused, match="not approved yet"):
-        console.approvals.execute(alice, second)
+        console.approvals.run_approved(alice, second)
     console.approvals.approve(bob, second, "checked the diff: orders view only")
     assert console.approvals.pending_count(alice) == 1     # mine, approved, to execute
     with pytest.raises(PermissionDenied, match="requestor"):
-        console.approvals.execute(bob, second)
-    request, summary = console.approvals.execute(alice, second)
+        console.approvals.run_approved(bob, second)
+    request, summary = console.approvals.run_approved(alice, second)
     assert request.state(console.clock.now()) == "EXECUTED" and "done" in summary
     assert target_permissions(console, root) == before | {ORDERS_VIEW}
     with pytest.raises(ExecutionRefused, match="executed already"):
-        console.approvals.execute(alice, second)
+        console.approvals.run_approved(alice, second)
     assert phases(console, first) == ["requested", "rejected",
                                       "REFUSED: ./approval/execute"]
     assert phases(console, second)[:2] == ["requested", "REFUSED: ./approval/execute"]
@@ -137,7 +137,7 @@ def test_an_expired_request_is_refused(console: Console, clock: FrozenClock, roo
     with pytest.raises(ExecutionRefused, match="EXPIRED"):
         console.approvals.approve(bob, late, "too late")
     with pytest.raises(ExecutionRefused, match="expired"):
-        console.approvals.execute(alice, approved)
+        console.approvals.run_approved(alice, approved)
     assert ORDERS_VIEW not in target_permissions(console, root)
     clock.advance(days=7)
     with console.store.transaction() as conn:
@@ -152,7 +152,7 @@ def test_a_role_edited_after_the_request_is_refused_at_execution(
     console.approvals.approve(bob, request_id, "ok")
     console.roles.add_folder(root, "target", "/elsewhere", meta=META)
     with pytest.raises(ExecutionRefused, match="changed after the request"):
-        console.approvals.execute(alice, request_id)
+        console.approvals.run_approved(alice, request_id)
     assert ORDERS_VIEW not in target_permissions(console, root)
     assert console.approvals.show(alice, request_id).requestor_state == "REQUESTED"
     assert phases(console, request_id)[-1] == "refused at execution"
@@ -165,7 +165,7 @@ def test_the_requestor_who_lost_the_permission_is_refused_at_execution(
     console.approvals.approve(bob, request_id, "ok")
     console.roles.remove_permission(root, "ops-requestor", ACCOUNTS_MANAGE, meta=META)
     with pytest.raises(ExecutionRefused, match="permission denied"):
-        console.approvals.execute(alice, request_id)
+        console.approvals.run_approved(alice, request_id)
     assert ORDERS_VIEW not in target_permissions(console, root)
 
 
@@ -188,7 +188,7 @@ def test_an_approval_row_forged_or_edited_in_the_store_does_not_execute(
     with console.store.transaction() as conn:
         forge(conn, forged, "bob")
     with pytest.raises(ApprovalUnproven, match="proof does not match"):
-        console.approvals.execute(alice, forged)
+        console.approvals.run_approved(alice, forged)
 
     edited = request_change(console, alice)
     console.approvals.approve(bob, edited, "only orders view")
@@ -199,13 +199,13 @@ def test_an_approval_row_forged_or_edited_in_the_store_does_not_execute(
         conn.execute("UPDATE approval_requests SET payload = ? WHERE id = ?",
                      (json.dumps(payload), edited))
     with pytest.raises(ApprovalUnproven, match="changed in the store"):
-        console.approvals.execute(alice, edited)
+        console.approvals.run_approved(alice, edited)
     fields = console.approvals.show(bob, edited).fields()
     with console.store.transaction() as conn:      # ... and its digest recomputed too
         conn.execute("UPDATE approval_requests SET digest = ? WHERE id = ?",
                      (request_digest(fields), edited))
     with pytest.raises(ApprovalUnproven, match="different version"):
-        console.approvals.execute(alice, edited)
+        console.approvals.run_approved(alice, edited)
     assert {ORDERS_VIEW, "sos:products"}.isdisjoint(target_permissions(console, root))
 
 

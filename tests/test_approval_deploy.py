@@ -99,11 +99,11 @@ def test_a_deploy_rejected_then_approved_and_executed_once_through_the_road(
     second = request_deploy(console, dora)
     console.approvals.approve(vera, second, "diff read: one echo job")
     commit = console.approvals.show(dora, second).payload["commit"]
-    request, summary = console.approvals.execute(dora, second)
+    request, summary = console.approvals.run_approved(dora, second)
     assert request.requestor_state == "EXECUTED" and "deployed" in summary
     assert held(estate) == commit                      # the frozen commit, signed at request
     with pytest.raises(ExecutionRefused, match="executed already"):
-        console.approvals.execute(dora, second)
+        console.approvals.run_approved(dora, second)
     # the road of a direct deploy: an intent audited before sending, then the outcome
     rows = console.store.conn.execute(
         "SELECT parameters FROM audit_log WHERE commit_id = ? ORDER BY id", (commit,)).fetchall()
@@ -131,7 +131,7 @@ def test_an_object_edited_after_the_request_is_refused_at_execution(
     console.inventory.update(estate.admin, "/app/hello", workflow_text("hello-edited"),
                              meta=META)
     with pytest.raises(ExecutionRefused, match="edited after the request"):
-        console.approvals.execute(dora, request_id)
+        console.approvals.run_approved(dora, request_id)
     assert held(estate) == before
 
 
@@ -144,7 +144,7 @@ def test_a_controller_holding_a_newer_version_is_refused_at_execution(
                                         meta=META)             # root is no requestor
     assert direct.ok
     with pytest.raises(ExecutionRefused, match="holds another version now"):
-        console.approvals.execute(dora, request_id)
+        console.approvals.run_approved(dora, request_id)
     assert held(estate) == direct.commit_id
 
 
@@ -156,5 +156,5 @@ def test_a_forged_approval_of_a_deploy_does_not_execute(
     with console.store.transaction() as conn:
         forge(conn, request_id, "vera")
     with pytest.raises(ApprovalUnproven):
-        console.approvals.execute(dora, request_id)
+        console.approvals.run_approved(dora, request_id)
     assert held(estate) == before

@@ -270,7 +270,7 @@ class ApprovalService:
         return self._load(self.store.conn, request_id)
 
     # -- execution ------------------------------------------------------------------------
-    def execute(self, session: Session, request_id: int) -> tuple[ApprovalRequest, str]:
+    def run_approved(self, session: Session, request_id: int) -> tuple[ApprovalRequest, str]:
         """Run the approved, frozen operation once, with the requestor's permissions of now."""
         fresh = self.ops.authorize(session, request=EXECUTE, category=Category.IDENTITY)
         conn = self.store.conn

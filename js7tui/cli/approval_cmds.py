@@ -51,7 +51,7 @@ def cmd_approval(ctx: CliContext, args: argparse.Namespace) -> int:
         r = approvals.withdraw(session, args.id, meta=audit_meta(args))
         ctx.say(f"withdrew request {r.id}")
         return 0
-    _, summary = approvals.execute(session, args.id)
+    _, summary = approvals.run_approved(session, args.id)
     ctx.say(f"executed request {args.id}: {summary}")
     return 0
 
