@@ -269,3 +269,29 @@ def test_the_cli_loop(tmp_path: Path) -> None:
     assert code == 0 and "withdrew request 3" in out, err
     code, out, _ = cli("approval", "list", "--all", "--mine", **alice)
     assert "WITHDRAWN" in out and "EXECUTED" in out and "REJECTED" in out
+
+
+def test_an_approver_with_a_signing_key_signs_the_approval(
+        console: Console, root: Session, people: tuple[Session, Session]) -> None:
+    from js7tui.pki.keys import KeyType
+    alice, bob = people
+    console.certificates.create_ca(root, KeyType.EC_P256)
+    with console.store.transaction() as conn:
+        conn.execute("UPDATE installation SET security_level = 'MEDIUM' WHERE id = 1")
+    console.signing_keys.generate(root, account="bob", meta=META)
+    request_id = request_change(console, alice)
+    decided = console.approvals.approve(bob, request_id, "signed approval").decisions[-1]
+    signature = json.loads(decided["signature"])
+    assert signature["signerCertificate"].startswith("-----BEGIN CERTIFICATE-----")
+    assert signature["signatureString"]
+    with console.store.transaction() as conn:       # a signature that is not bob's statement
+        other = dict(signature, signatureString=signature["signatureString"][::-1])
+        conn.execute("UPDATE approval_decisions SET signature = ? WHERE request_id = ?",
+                     (json.dumps(other), request_id))
+    with pytest.raises(ApprovalUnproven, match="signature does not verify"):
+        console.approvals.run_approved(alice, request_id)
+    with console.store.transaction() as conn:
+        conn.execute("UPDATE approval_decisions SET signature = ? WHERE request_id = ?",
+                     (decided["signature"], request_id))
+    console.approvals.run_approved(alice, request_id)
+    assert ORDERS_VIEW in target_permissions(console, root)
