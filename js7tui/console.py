@@ -27,6 +27,7 @@ from js7tui.security_level import SecurityLevel
 from js7tui.store import Store
 
 if TYPE_CHECKING:
+    from js7tui.approval.service import ApprovalService
     from js7tui.audit.service import AuditService
     from js7tui.audit.witness import AuditWitness
     from js7tui.client.orders import OrderService
@@ -232,6 +233,23 @@ def _orders(c: Console) -> OrderService:
     return OrderService(c.store, c.ops, c.clock, c.controllers, c.remote)
 
 
+def _approvals(c: Console) -> ApprovalService:
+    """Four-eyes requests; each kind runs through its own service once approved."""
+    from js7tui.approval import local
+    from js7tui.approval.service import ApprovalService
+
+    def deployment(session: Any, request: Any, meta: Any) -> str:
+        return c.deployments.execute_approved(session, request, meta)
+
+    def change(session: Any, request: Any, meta: Any) -> str:
+        return local.execute(c, session, request, meta)
+
+    executors = {kind: deployment for kind in ("deploy", "revoke", "import-deploy")}
+    executors.update({kind: change for kind in ("accounts", "roles", "identity-services",
+                                                "certificates", "settings")})
+    return ApprovalService(c.store, c.ops, c.clock, c.secrets, executors)
+
+
 class Console:
     """One home's services. ``hasher`` and ``registry`` may be given (tests: a cheap hasher,
     extra providers); every service is built from them on first use."""
@@ -259,6 +277,7 @@ class Console:
     deployments = _Lazy(_deployments)
     orders = _Lazy(_orders)
     remote = _Lazy(_remote)
+    approvals = _Lazy(_approvals)
 
     def __init__(self, store: Store, *, home: Home | None = None, clock: Clock | None = None,
                  config: Config | None = None, hasher: PasswordHasher | None = None,

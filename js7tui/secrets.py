@@ -60,3 +60,19 @@ class SecretBox:
                 "a stored secret cannot be opened with this home's key" + where + ": the key "
                 "file was replaced or the database comes from another home; set the secret "
                 "again") from None
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A 32-byte key for ``purpose`` derived (HKDF-SHA256) from this home's key file: what
+        the store cannot forge without that file (approvals' proofs, issue 22)."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+        # A store without a home (tests, previews): a key of this box, in memory only.
+        secret = (self._load_or_create_key() if self._key_path is not None
+                  else self._memory_secret())
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                    info=f"js7tui:{purpose}".encode()).derive(secret)
+
+    def _memory_secret(self) -> bytes:
+        if not hasattr(self, "_memory"):
+            self._memory = Fernet.generate_key()
+        return self._memory

@@ -76,8 +76,12 @@ def test_every_reference_leaf_is_a_leaf_of_the_catalogue(leaf):
     assert catalogue().nodes[leaf].is_leaf
 
 
+# Leaves js7tui adds where JS7 has none (each one documented in the catalogue).
+JS7TUI_LEAVES = frozenset({"sos:products:joc:administration:approvals:approve"})
+
+
 def test_the_catalogue_invents_no_leaves_beyond_the_reference():
-    assert set(catalogue().leaves()) == REFERENCE_LEAVES
+    assert set(catalogue().leaves()) == REFERENCE_LEAVES | JS7TUI_LEAVES
 
 
 def test_every_node_has_a_description():

@@ -11,6 +11,7 @@ from typing import Any
 
 from js7tui import __version__
 from js7tui.cli import (
+    approval_cmds,
     cert_cmds,
     demo_cmds,
     deploy_cmds,
@@ -368,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     inventory_cmds.register(sub, _meta)
     deploy_cmds.register(sub, _meta)
     order_cmds.register(sub, _meta)
+    approval_cmds.register(sub, _meta)
     cert_cmds.add_cert_parsers(sub)
     from js7tui.cli import encipherment_cmds
     encipherment_cmds.register(sub, _meta)

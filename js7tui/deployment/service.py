@@ -36,11 +36,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from js7tui import security_level
+from js7tui.approval import rules as approval_rules
 from js7tui.audit import AuditMeta, Category
 from js7tui.client.errors import ControllerError, ControllerRefused
 from js7tui.client.registry import ControllerService
 from js7tui.clock import Clock, from_iso, to_iso
 from js7tui.config import ArchiveConfig
+from js7tui.deployment import frozen
 from js7tui.deployment.archive import ArchiveRefused
 from js7tui.deployment.export import new_version_id
 from js7tui.deployment.imports import (
@@ -359,8 +361,8 @@ class DeploymentService:
             prepared.append(Prepared(obj.object_type, str(obj.path), obj.name, commit,
                                      SignedItem(data.decode("utf-8"), signature),
                                      hashlib.sha256(data).hexdigest(), created))
-        return self._send(session, DEPLOY_REQUEST, "DEPLOY", commit, identity,
-                          prepared, controllers, meta, progress)
+        return self._send_or_request(session, DEPLOY_REQUEST, "DEPLOY", commit, identity,
+                                     prepared, controllers, meta, progress)
 
     def revoke(self, session: Session, paths: Sequence[str], controllers: Sequence[str], *,
                recursive: bool = True, meta: AuditMeta = AuditMeta(),
@@ -378,8 +380,8 @@ class DeploymentService:
                                   f"{', '.join(paths)} that you may see")
         commit = new_version_id()
         prepared = [Prepared(o.object_type, str(o.path), o.name, "") for o in objects]
-        return self._send(session, REVOKE_REQUEST, "REVOKE", commit, None, prepared,
-                          controllers, meta, progress)
+        return self._send_or_request(session, REVOKE_REQUEST, "REVOKE", commit, None,
+                                     prepared, controllers, meta, progress)
 
     @staticmethod
     def _targets(controllers: Sequence[str]) -> list[str]:
@@ -407,13 +409,31 @@ class DeploymentService:
         for controller_id in controllers:
             reconcile_quietly(self.remote, session, controller_id)
 
-    def _send(self, session: Session, request: str, operation: str, commit: str,
-              identity: SigningIdentity | None, prepared: Sequence[Prepared],
-              controllers: Sequence[str], meta: AuditMeta,
-              progress: Progress | None = None) -> Deployment:
+    def _send_or_request(self, session: Session, request: str, operation: str, commit: str,
+                         identity: SigningIdentity | None, prepared: Sequence[Prepared],
+                         controllers: Sequence[str], meta: AuditMeta,
+                         progress: Progress | None = None) -> Deployment:
+        """Send, or, for a requestor's change under four eyes (issue 22), record the signed
+        items as an approval request instead (:mod:`js7tui.deployment.frozen`)."""
         signer = identity.subject if identity is not None else ""
         not_after = (to_iso(identity.cert.not_valid_after_utc) if identity is not None
                      else None)
+        if approval_rules.required(self.ops, session, frozen.KIND[operation]):
+            frozen.divert(self, session, request=request, operation=operation, commit=commit,
+                          signer=signer, not_after=not_after, prepared=prepared,
+                          controllers=controllers, meta=meta)
+        return self._send(session, request, operation, commit, signer, not_after, prepared,
+                          controllers, meta, progress)
+
+    def execute_approved(self, session: Session, request: Any, meta: AuditMeta) -> str:
+        """Run an approved deployment request (the requestor's session): the frozen items,
+        through :meth:`_send`, once the world is as it was."""
+        return frozen.execute(self, session, request, meta)
+
+    def _send(self, session: Session, request: str, operation: str, commit: str,
+              signer: str, not_after: str | None, prepared: Sequence[Prepared],
+              controllers: Sequence[str], meta: AuditMeta,
+              progress: Progress | None = None) -> Deployment:
         add = [p.item for p in prepared if p.item is not None]
         delete = [(p.object_type.wire_type, p.name) for p in prepared if p.item is None]
         probe = {"items": [[p.object_type.wire_type, p.name, p.version_id]
@@ -559,8 +579,9 @@ class DeploymentService:
                             controller_id=controller_id, path=archive.name)
             raise
         prepared = [p for _, p in checks if p is not None]
-        result = self._send(session, IMPORT_REQUEST, "IMPORT_DEPLOY", new_version_id(), signer,
-                            prepared, [controller_id], meta, progress)
+        result = self._send_or_request(session, IMPORT_REQUEST, "IMPORT_DEPLOY",
+                                       new_version_id(), signer, prepared, [controller_id],
+                                       meta, progress)
         if any(t.state == ACCEPTED for t in result.targets):
             self._adopt_signed_content(session, prepared, meta)
         return result

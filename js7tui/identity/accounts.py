@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from js7tui import audit
+from js7tui.approval.local import account_fingerprint, approvable, describe_account_update
 from js7tui.audit import AuditMeta, Category
 from js7tui.clock import Clock, to_iso
 from js7tui.errors import (
@@ -207,6 +208,7 @@ class AccountService:
         return self._view(conn, record, records.account(conn, record, name))
 
     # -- changes --------------------------------------------------------------------------
+    @approvable('accounts', 'accounts', fingerprint=account_fingerprint, sealed=("password",))
     def create(self, session: Session, name: str, *, service: str | None = None,
                password: str | None = None, roles: Sequence[str] = (),
                email: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
@@ -232,6 +234,7 @@ class AccountService:
                 "password": password or "", "initialPassword": password is None})
             return self._view(op.conn, record, records.account(op.conn, record, name))
 
+    @approvable('accounts', 'accounts', fingerprint=account_fingerprint, sealed=("password",))
     def copy(self, session: Session, source: str, name: str, *, service: str | None = None,
              password: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
         """A new account with the roles of ``source`` and the initial password (or the given
@@ -273,6 +276,8 @@ class AccountService:
                                   **parameters})
             return self._view(op.conn, record, records.account(op.conn, record, name))
 
+    @approvable('accounts', 'accounts',
+                describe=describe_account_update, fingerprint=account_fingerprint)
     def update(self, session: Session, name: str, *, email: str | object | None = UNCHANGED,
                roles: Sequence[str] | None = None, service: str | None = None,
                meta: AuditMeta = AuditMeta()) -> AccountView:
@@ -318,6 +323,7 @@ class AccountService:
         return self.set_roles(session, name, [r for r in view.roles if r not in roles],
                               service=service, meta=meta)
 
+    @approvable('accounts', 'accounts', fingerprint=account_fingerprint, sealed=("password",))
     def reset_password(self, session: Session, name: str, *, service: str | None = None,
                        password: str | None = None,
                        meta: AuditMeta = AuditMeta()) -> AccountView:
@@ -348,12 +354,14 @@ class AccountService:
                 "initialPassword": password is None})
             return self._view(op.conn, record, records.account(op.conn, record, name))
 
+    @approvable('accounts', 'accounts', fingerprint=account_fingerprint)
     def force_password_change(self, session: Session, name: str, *, service: str | None = None,
                               meta: AuditMeta = AuditMeta()) -> AccountView:
         return self._update(session, name, service, "./iam/accounts/forcepasswordchange", meta,
                             "UPDATE accounts SET force_password_change = 1 WHERE id = ?", (),
                             {})
 
+    @approvable('accounts', 'accounts', fingerprint=account_fingerprint)
     def set_disabled(self, session: Session, name: str, disabled: bool, *,
                      service: str | None = None, meta: AuditMeta = AuditMeta()) -> AccountView:
         """Disabling ends the account's sessions at once; enabling never revives them."""
@@ -371,6 +379,7 @@ class AccountService:
                       parameters={"identityServiceName": record.name, "accountName": name})
             return self._view(op.conn, record, records.account(op.conn, record, name))
 
+    @approvable('accounts', 'accounts', fingerprint=account_fingerprint)
     def rename(self, session: Session, name: str, new_name: str, *, service: str | None = None,
                meta: AuditMeta = AuditMeta()) -> AccountView:
         new_name = records.check_name("account", new_name)
@@ -390,6 +399,7 @@ class AccountService:
                 "accountNewName": new_name})
             return self._view(op.conn, record, records.account(op.conn, record, new_name))
 
+    @approvable('accounts', 'accounts', fingerprint=account_fingerprint)
     def delete(self, session: Session, names: Sequence[str], *, service: str | None = None,
                meta: AuditMeta = AuditMeta()) -> None:
         with self._provider_changes() as provider, self.ops.mutate(
@@ -406,6 +416,7 @@ class AccountService:
             for name in names:
                 provider.delete(record, name)
 
+    @approvable('accounts', 'accounts', fingerprint=account_fingerprint)
     def block(self, session: Session, name: str, comment: str, *,
               meta: AuditMeta = AuditMeta()) -> None:
         """Block an account name in every identity service (reference: IAM_BLOCKLIST)."""
@@ -420,6 +431,7 @@ class AccountService:
             sessions.end_account_sessions(op.conn, name)
             op.record(path=name, parameters={"accountName": name, "blockComment": comment})
 
+    @approvable('accounts', 'accounts', fingerprint=account_fingerprint)
     def unblock(self, session: Session, name: str, *, meta: AuditMeta = AuditMeta()) -> None:
         with self.ops.mutate(session, request="./iam/blockedAccounts/delete", category=CAT,
                              permissions=[ACCOUNTS_MANAGE], meta=meta) as op:

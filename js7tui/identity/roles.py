@@ -6,6 +6,12 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from js7tui.approval.local import (
+    approvable,
+    describe_reorder,
+    describe_role,
+    role_fingerprint,
+)
 from js7tui.audit import AuditMeta, Category
 from js7tui.errors import Conflict, NotFound, ValidationError
 from js7tui.identity import records
@@ -78,6 +84,7 @@ class RoleService:
         return self._view(conn, record, records.role(conn, record, name))
 
     # -- role records ---------------------------------------------------------------------
+    @approvable('roles', 'roles', describe=describe_role, fingerprint=role_fingerprint)
     def create(self, session: Session, name: str, *, service: str | None = None,
                empty: bool = False, meta: AuditMeta = AuditMeta()) -> RoleView:
         name = records.check_name("role", name)
@@ -100,6 +107,7 @@ class RoleService:
                 "identityServiceName": record.name, "roleName": name, "ordering": ordering})
             return self._view(op.conn, record, records.role(op.conn, record, name))
 
+    @approvable('roles', 'roles', describe=describe_role, fingerprint=role_fingerprint)
     def rename(self, session: Session, name: str, new_name: str, *, service: str | None = None,
                meta: AuditMeta = AuditMeta()) -> RoleView:
         new_name = records.check_name("role", new_name)
@@ -115,6 +123,7 @@ class RoleService:
                 "identityServiceName": record.name, "roleName": name, "roleNewName": new_name})
             return self._view(op.conn, record, records.role(op.conn, record, new_name))
 
+    @approvable('roles', 'roles', describe=describe_role, fingerprint=role_fingerprint)
     def delete(self, session: Session, names: Sequence[str], *, service: str | None = None,
                meta: AuditMeta = AuditMeta()) -> None:
         with self.ops.mutate(session, request="./iam/role/delete", category=CAT,
@@ -126,6 +135,7 @@ class RoleService:
                 op.record(path=f"{record.name}/{name}", parameters={
                     "identityServiceName": record.name, "roleName": name})
 
+    @approvable('roles', 'roles', describe=describe_reorder)
     def reorder(self, session: Session, names: Sequence[str], *, service: str | None = None,
                 meta: AuditMeta = AuditMeta()) -> list[RoleView]:
         """Put the named roles first, in this order; the others keep theirs after them."""
@@ -155,6 +165,7 @@ class RoleService:
             )
         return name
 
+    @approvable('roles', 'roles', describe=describe_role, fingerprint=role_fingerprint)
     def set_permission(self, session: Session, role: str, permission: str, *,
                        excluded: bool = False, controller: str = DEFAULT_SECTION,
                        service: str | None = None, meta: AuditMeta = AuditMeta()) -> RoleView:
@@ -175,6 +186,7 @@ class RoleService:
                 "permissionPath": name, "excluded": excluded})
             return self._view(op.conn, record, row)
 
+    @approvable('roles', 'roles', describe=describe_role, fingerprint=role_fingerprint)
     def remove_permission(self, session: Session, role: str, permission: str, *,
                           controller: str = DEFAULT_SECTION, service: str | None = None,
                           meta: AuditMeta = AuditMeta()) -> RoleView:
@@ -194,6 +206,7 @@ class RoleService:
             return self._view(op.conn, record, row)
 
     # -- folders --------------------------------------------------------------------------
+    @approvable('roles', 'roles', describe=describe_role, fingerprint=role_fingerprint)
     def add_folder(self, session: Session, role: str, folder: str, *, recursive: bool = True,
                    controller: str = DEFAULT_SECTION, service: str | None = None,
                    meta: AuditMeta = AuditMeta()) -> RoleView:
@@ -214,6 +227,7 @@ class RoleService:
                                   "recursive": recursive})
             return self._view(op.conn, record, row)
 
+    @approvable('roles', 'roles', describe=describe_role, fingerprint=role_fingerprint)
     def remove_folder(self, session: Session, role: str, folder: str, *,
                       controller: str = DEFAULT_SECTION, service: str | None = None,
                       meta: AuditMeta = AuditMeta()) -> RoleView:

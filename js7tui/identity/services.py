@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
+from js7tui.approval.local import approvable, service_fingerprint
 from js7tui.audit import AuditMeta, Category
 from js7tui.errors import Conflict, ValidationError
 from js7tui.identity import records, sessions
@@ -64,6 +65,8 @@ class IdentityServiceAdmin:
         if second.id == record.id:
             raise ValidationError("a service cannot be its own second factor")
 
+    @approvable('identity-services', 'identity_services',
+                fingerprint=service_fingerprint, sealed=("settings",))
     def create(self, session: Session, name: str, type_name: str, *, required: bool = False,
                disabled: bool = False, auth_scheme: str = "SINGLE-FACTOR",
                second_factor_service: str | None = None, second_factor: bool = False,
@@ -100,6 +103,7 @@ class IdentityServiceAdmin:
                 "secondFactor": second_factor})
             return record
 
+    @approvable('identity-services', 'identity_services', fingerprint=service_fingerprint)
     def update(self, session: Session, name: str, *, required: bool | None = None,
                disabled: bool | None = None, auth_scheme: str | None = None,
                second_factor_service: str | None = None, second_factor: bool | None = None,
@@ -155,6 +159,8 @@ class IdentityServiceAdmin:
         record = self.show(session, name)
         return self.registry.schema(record.type).views(record.settings)
 
+    @approvable('identity-services', 'identity_services',
+                fingerprint=service_fingerprint, sealed=("changes",))
     def set_settings(self, session: Session, name: str, changes: dict[str, object | None], *,
                      meta: AuditMeta = AuditMeta()) -> list[SettingView]:
         """Change some settings: text as typed (parsed by the schema) or typed values; None
@@ -173,6 +179,7 @@ class IdentityServiceAdmin:
                 "settings": schema.audit_parameters(changes)})
             return schema.views(updated)
 
+    @approvable('identity-services', 'identity_services', fingerprint=service_fingerprint)
     def rename(self, session: Session, name: str, new_name: str, *,
                meta: AuditMeta = AuditMeta()) -> ServiceRecord:
         new_name = records.check_name("identity service", new_name)
@@ -197,6 +204,7 @@ class IdentityServiceAdmin:
                                                  "identityServiceNewName": new_name})
             return records.service(op.conn, new_name)
 
+    @approvable('identity-services', 'identity_services', fingerprint=service_fingerprint)
     def delete(self, session: Session, name: str, *, meta: AuditMeta = AuditMeta()) -> None:
         with self.ops.mutate(session, request="./iam/identityservice/delete", category=CAT,
                              permissions=[ACCOUNTS_MANAGE], meta=meta, guard_lockout=True) as op:
@@ -210,6 +218,7 @@ class IdentityServiceAdmin:
             sessions.end_service_sessions(op.conn, record.name)
             op.record(path=record.name, parameters={"identityServiceName": record.name})
 
+    @approvable('identity-services', 'identity_services', fingerprint=service_fingerprint)
     def reorder(self, session: Session, names: Sequence[str], *,
                 meta: AuditMeta = AuditMeta()) -> list[ServiceRecord]:
         """Put the named services first, in this order; the rest follow in their order."""
@@ -224,6 +233,7 @@ class IdentityServiceAdmin:
             op.record(parameters={"identityServices": order})
             return records.services(op.conn)
 
+    @approvable('identity-services', 'identity_services', fingerprint=service_fingerprint)
     def move(self, session: Session, name: str, offset: int, *,
              meta: AuditMeta = AuditMeta()) -> list[ServiceRecord]:
         """Move a service up (negative offset) or down in the ordering."""

@@ -49,6 +49,36 @@ def _min_length(text: Any) -> int:
     return value
 
 
+def _duration(key: str, minimum: int) -> Callable[[Any], int]:
+    def parse(text: Any) -> int:
+        seconds = text if isinstance(text, int) else parse_duration(str(text).strip())
+        if seconds < minimum:
+            raise ValidationError(f"{key} must be at least {format_duration(minimum)}")
+        return seconds
+    return parse
+
+
+# What a requestor's change may be (issue 22); the names ``operations_requiring_approval``
+# takes.
+APPROVAL_KINDS = ("deploy", "revoke", "import-deploy", "accounts", "roles",
+                  "identity-services", "certificates", "settings")
+
+
+def _kinds(text: Any) -> list[str]:
+    items = _comments(text) if not isinstance(text, list) else [str(i).strip() for i in text]
+    items = [i for part in items for i in part.replace(",", " ").split() if i]
+    unknown = [i for i in items if i not in APPROVAL_KINDS]
+    if unknown:
+        raise ValidationError(f"unknown operation(s) {', '.join(unknown)}; operations that "
+                              f"can require approval: {', '.join(APPROVAL_KINDS)}")
+    return list(dict.fromkeys(items))
+
+
+def _names(text: Any) -> list[str]:
+    items = text if isinstance(text, list) else str(text).replace(",", ";").split(";")
+    return list(dict.fromkeys(str(i).strip() for i in items if str(i).strip()))
+
+
 def _comments(text: Any) -> list[str]:
     if isinstance(text, list):
         items = [str(item).strip() for item in text]
@@ -90,6 +120,17 @@ SPECS: dict[str, SettingSpec] = {
             "Change of Controller object", "Rerun with parameter changes",
             "Change of external dependency", "Application deployment and upgrade",
         ], _comments, lambda v: "; ".join(v), "Predefined audit comments ('; '-separated)"),
+        SettingSpec("approval_requestor_roles", [], _names, lambda v: "; ".join(v) or "(none)",
+                    "Roles whose changes need a second person's approval ('; '-separated)"),
+        SettingSpec("operations_requiring_approval", list(APPROVAL_KINDS), _kinds,
+                    lambda v: " ".join(v) or "(none)",
+                    "Which changes of a requestor role become approval requests"),
+        SettingSpec("approval_request_lifetime", 86400,
+                    _duration("approval_request_lifetime", 60), format_duration,
+                    "How long a request may be approved and executed (e.g. 24h)"),
+        SettingSpec("approval_requests_age", 7 * 86400,
+                    _duration("approval_requests_age", 3600), format_duration,
+                    "Requests older than this are cleaned up (e.g. 7d)"),
     )
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from js7tui.approval.local import approvable, describe_setting, setting_fingerprint
 from js7tui.audit import AuditMeta, Category
 from js7tui.errors import ValidationError
 from js7tui.identity import settings as identity_settings
@@ -27,6 +28,7 @@ class SettingsService:
         values = identity_settings.read_all(self.store.conn)
         return {key: spec.show(values[key]) for key, spec in identity_settings.SPECS.items()}
 
+    @approvable('settings', 'settings', describe=describe_setting, fingerprint=setting_fingerprint)
     def set(self, session: Session, key: str, value: Any, *,
             meta: AuditMeta = AuditMeta()) -> str:
         spec = identity_settings.spec_for(key)

@@ -15,6 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from js7tui.approval.local import (
+    approvable,
+    certificate_fingerprint,
+    describe_issue,
+    describe_renew,
+    describe_revoke,
+)
 from js7tui.audit import AuditMeta, Category
 from js7tui.clock import Clock
 from js7tui.errors import Conflict, NotFound, ValidationError
@@ -162,6 +169,7 @@ class CertificateService:
                                                      "removedFromStore": True})
 
     # -- issuing --------------------------------------------------------------------------
+    @approvable('certificates', 'certificates', describe=describe_issue)
     def issue(self, session: Session, request: IssueRequest, *, hold_key: bool = False,
               meta: AuditMeta = AuditMeta()) -> Issued:
         """Issue a certificate. ``purpose="signing"`` with ``owner`` gives a code-signing
@@ -178,6 +186,7 @@ class CertificateService:
                         meta: AuditMeta) -> None:
         self.ops.refuse(session.account, request, CAT, str(exc), meta=meta)
 
+    @approvable('certificates', 'certificates', describe=describe_issue)
     def issue_from_csr(self, session: Session, csr: bytes, request: IssueRequest,
                        meta: AuditMeta = AuditMeta()) -> Issued:
         try:
@@ -207,6 +216,8 @@ class CertificateService:
             return record
 
     # -- revocation and rotation ----------------------------------------------------------
+    @approvable('certificates', 'certificates',
+                describe=describe_revoke, fingerprint=certificate_fingerprint)
     def revoke(self, session: Session, serial: str, reason: str = "unspecified",
                meta: AuditMeta = AuditMeta()) -> CertRecord:
         reason = crl.parse_reason(reason)
@@ -237,6 +248,8 @@ class CertificateService:
         crl.sign_intermediate_crl(conn, self.clock.now())
         return records.certificate_by_id(conn, record.id)
 
+    @approvable('certificates', 'certificates',
+                describe=describe_renew, fingerprint=certificate_fingerprint)
     def renew(self, session: Session, serial: str, *, days: int | None = None,
               keep_key: bool | None = None, meta: AuditMeta = AuditMeta()) -> Issued:
         """A new certificate for the same subject and SANs; the old one stays valid until the

@@ -17,9 +17,11 @@ key   section             what                                        needs (per
 9     Audit log           every change, verify the chain, export      auditlog:view
 0     Sessions            live sessions, cancel                       accounts:view
 -     Settings            global identity and audit settings          settings:view
+-     Approvals           four-eyes requests for me and mine          a session
 ====  ==================  ==========================================  ======================
 
 Settings has no digit: it is reached from the palette and with ``s`` on the identity services.
+Approvals has none either (the palette; the header counts what waits) and no tab of its own.
 A screen is named as ``"module:attribute"`` and imported when the section is first opened, so
 the login screen paints without importing every screen.
 """
@@ -56,6 +58,7 @@ class Section:
     screen: str             # "module:attribute", a callable (ctx) -> Screen
     permission: str | None  # needed to open the section; None: any session
     description: str
+    in_tabs: bool = True    # shown among the header's tabs (else only while it is open)
 
     def factory(self) -> Callable[[TuiContext], Screen]:
         module, _, attribute = self.screen.partition(":")
@@ -91,6 +94,10 @@ SECTIONS: tuple[Section, ...] = (
             ACCOUNTS_VIEW, "Live console sessions; cancel one"),
     Section("settings", "", "Settings", "Settings", "js7tui.tui.screens.settings:SettingsScreen",
             SETTINGS_VIEW, "Idle timeout, initial password, minimum length, audit comments"),
+    Section("approvals", "", "Approvals", "Approvals",
+            "js7tui.tui.screens.approvals:ApprovalsScreen", None,
+            "Four-eyes requests for me and mine: approve, reject, withdraw, execute",
+            in_tabs=False),
 )
 
 BY_MODE = {section.mode: section for section in SECTIONS}

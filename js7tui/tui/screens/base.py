@@ -106,6 +106,13 @@ class ServiceScreen(Screen):
                 message.then(message.result)
             return
         error = message.error
+        from js7tui.approval.rules import SentForApproval
+        if isinstance(error, SentForApproval):
+            # a requestor's change under four eyes: not done, and not refused either
+            self.notify(escape(str(error)), title="Sent for approval", timeout=8)
+            if isinstance(self, SectionScreen):
+                self.reload()
+            return
         if isinstance(error, SessionRequired):
             self.app.session_ended(str(error))  # type: ignore[attr-defined]
             return

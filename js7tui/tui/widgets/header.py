@@ -47,7 +47,8 @@ class SessionHeader(Vertical):
     def _tabs(self) -> str:
         """Every permitted section as ``digit name``; when that does not fit the width (80
         columns), only the current section keeps its name and the others show their digit."""
-        allowed = [s for s in SECTIONS if self.ctx.can(s.permission)]
+        allowed = [s for s in SECTIONS if self.ctx.can(s.permission)
+                   and (s.in_tabs or s.mode == self.current)]
         full = [f"{s.key} {s.tab}".strip() for s in allowed]
         width = self.size.width or self.app.size.width
         compact = sum(len(text) + 1 for text in full) + 2 > width
@@ -68,8 +69,17 @@ class SessionHeader(Vertical):
         level = self.ctx.security_level
         services = ", ".join(session.services)
         readonly = "  [b]READ-ONLY[/b]" if self.ctx.readonly else ""
+        waiting = self._approvals(session)
+        approvals = f"  ·  [b]{waiting} approval(s)[/b] (: Approvals)" if waiting else ""
         return (f"{escape(session.account)} @ {escape(services)}  ·  security {level}  ·  "
-                f"{time_left_text(self.ctx.idle_left())}{readonly}")
+                f"{time_left_text(self.ctx.idle_left())}{readonly}{approvals}")
+
+    def _approvals(self, session: object) -> int:
+        """Requests waiting for me (to decide, or mine to execute): a small store read."""
+        try:
+            return int(self.ctx.console.approvals.pending_count(session))
+        except Exception:
+            return 0
 
     def refresh_session(self) -> None:
         self.query_one("#header-tabs", Static).update(self._tabs())
