@@ -144,7 +144,8 @@ def execute(service: DeploymentService, session: Session, request: ApprovalReque
             except NotFound:
                 raise WorldChanged(f"{item['type']} {item['path']} was deleted or moved after "
                                    "the request was made") from None
-            if hashlib.sha256(item_bytes(obj, commit)).hexdigest() != item["digest"]:
+            if hashlib.sha256(item_bytes(obj, commit, str(item.get("created") or ""))
+                              ).hexdigest() != item["digest"]:
                 raise WorldChanged(f"{item['type']} {item['path']} was edited after the "
                                    "request was made: the approved version is not the one "
                                    "in the inventory now; make a new request")
