@@ -113,13 +113,41 @@ def _ldap(conn: sqlite3.Connection) -> list[Finding]:
     return found
 
 
-def examine(home: Home, conn: sqlite3.Connection, now: datetime) -> list[Finding]:
-    return _file_modes(home) + _settings(conn) + _ldap(conn) + health.findings(conn, now)
+def _expiring_signers(conn: sqlite3.Connection, now: datetime, days: int) -> list[Finding]:
+    """Deployed items whose signing certificate expires soon: they keep running where they
+    are attached, but no engine takes them anew after that day (README: signing certificates
+    that expire). One finding per Controller and signer."""
+    from js7tui.deployment.status import expiring_items
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    lefts: dict[tuple[str, str, str], str] = {}
+    for item in expiring_items(conn, now, days):
+        key = (item.controller_id, item.signer, item.not_after[:10])
+        groups.setdefault(key, []).append(item.path)
+        lefts.setdefault(key, item.left)
+    found: list[Finding] = []
+    for (controller, signer, day), paths in sorted(groups.items()):
+        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        sentence = (f"{len(paths)} item(s) deployed on Controller '{controller}' ({shown}) are "
+                    f"signed by '{signer}', whose certificate {lefts[(controller, signer, day)]}"
+                    f" ({day}): they keep running where attached, but no Agent takes them "
+                    "anew after that day; sign them again: js7tui deployment resign (LOW, "
+                    "MEDIUM) or export them for signing (HIGH)")
+        expired = lefts[(controller, signer, day)].startswith("expired")
+        found.append(problem(sentence) if expired else warning(sentence))
+    return found
+
+
+def examine(home: Home, conn: sqlite3.Connection, now: datetime,
+            expiry_days: int = 30) -> list[Finding]:
+    return (_file_modes(home) + _settings(conn) + _ldap(conn) + health.findings(conn, now)
+            + _expiring_signers(conn, now, expiry_days))
 
 
 def examine_console(console: Console) -> list[Finding]:
     """The findings for an opened console (what ``js7tui doctor`` prints)."""
     conn, now = console.store.conn, console.clock.now()
+    days = console.config.controllers.expiry_warning_days
     if console.home is None:
-        return _settings(conn) + _ldap(conn) + health.findings(conn, now)
-    return examine(console.home, conn, now)
+        return (_settings(conn) + _ldap(conn) + health.findings(conn, now)
+                + _expiring_signers(conn, now, days))
+    return examine(console.home, conn, now, days)

@@ -280,6 +280,12 @@ def test_expiring_signers_are_named_and_signed_again(estate: Estate, logged_in: 
         assert big.left.startswith("expires in") and big.seconds_left > 0
         code, out, _ = logged_in("deployment", "expiring", "--within", "100000")
         assert code == 1 and "/road/big" in out and "deployment resign" in out, out
+        # doctor names them too (here with the same long period)
+        from js7tui.doctor import _expiring_signers
+        said = [f for f in _expiring_signers(console.store.conn, console.clock.now(), 100_000)
+                if "/road/big" in f]
+        assert said and said[0].severity == "warning" and "deployment resign" in said[0]
+        assert f"signed by '{first.signer}'" in said[0]
         # the key in force is the expiring one: renew it first
         code, _, err = logged_in("deployment", "resign", "--within", "100000",
                                  "--controller", "controller-1")

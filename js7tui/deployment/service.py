@@ -64,7 +64,7 @@ from js7tui.deployment.keys import (
     read_identity,
 )
 from js7tui.deployment.policy import Action, enforce
-from js7tui.deployment.status import ObjectStatus, object_status
+from js7tui.deployment.status import ExpiringItem, ObjectStatus, expiring_items, object_status
 from js7tui.engine.shapes import ShapeError, parse_item
 from js7tui.errors import Js7Error, NotFound, PermissionDenied, ValidationError
 from js7tui.identity.sessions import Session
@@ -196,33 +196,6 @@ class Deployment:
         """Refused or not applied somewhere (by a Controller or an Agent)."""
         return any(t.state in ("REFUSED", "NOT_APPLIED") or t.word == "agent-refused"
                    for t in self.targets)
-
-
-@dataclass(frozen=True)
-class ExpiringItem:
-    """A deployed item whose signing certificate expires soon (or has): it keeps running
-    where it is attached, but no engine takes that version anew once the certificate has
-    expired (a new Agent, an Agent that lost its journal)."""
-
-    controller_id: str
-    object_type: str
-    path: str
-    version_id: str
-    commit_id: str
-    signer: str
-    not_after: str
-    seconds_left: float
-
-    @property
-    def left(self) -> str:
-        """'expired 2 days ago', 'expires in 5 h', 'expires in 12 days'."""
-        seconds = self.seconds_left
-        if seconds <= 0:
-            days = int(-seconds // 86400)
-            return "expired today" if days == 0 else f"expired {days} day(s) ago"
-        if seconds < 86400:
-            return f"expires in {max(1, int(seconds // 3600))} h"
-        return f"expires in {int(seconds // 86400)} day(s)"
 
 
 @dataclass(frozen=True)
@@ -770,30 +743,8 @@ class DeploymentService:
         fresh = self.ops.authorize(session, [INVENTORY_VIEW], category=CAT,
                                    request="./inventory/deployment/expiring")
         days = self.expiry_days if within_days is None else within_days
-        now = self.clock.now()
-        rows = self.store.conn.execute(
-            "SELECT d.commit_id, d.operation, d.signer, d.signer_not_after, o.object_type, "
-            "o.path, o.version_id, t.controller_id FROM deployment_objects o "
-            "JOIN deployments d ON d.commit_id = o.commit_id "
-            "JOIN deployment_targets t ON t.commit_id = o.commit_id "
-            "WHERE t.state = 'ACCEPTED' ORDER BY d.created DESC, d.rowid DESC")
-        seen: set[tuple[str, str, str]] = set()
-        out: list[ExpiringItem] = []
-        for row in rows:
-            key = (row["controller_id"], row["object_type"], row["path"])
-            if key in seen:
-                continue
-            seen.add(key)
-            if row["operation"] == "REVOKE" or not row["signer_not_after"]:
-                continue
-            if not fresh.permissions.folder_permitted(row["path"].rpartition("/")[0] or "/"):
-                continue
-            left = (from_iso(row["signer_not_after"]) - now).total_seconds()
-            if left <= days * 86400:
-                out.append(ExpiringItem(row["controller_id"], row["object_type"], row["path"],
-                                        row["version_id"], row["commit_id"], row["signer"],
-                                        row["signer_not_after"], left))
-        return sorted(out, key=lambda e: (e.seconds_left, e.controller_id, e.path))
+        return [e for e in expiring_items(self.store.conn, self.clock.now(), days)
+                if fresh.permissions.folder_permitted(e.path.rpartition("/")[0] or "/")]
 
     def resign(self, session: Session, *, within_days: int | None = None,
                controller_id: str | None = None, meta: AuditMeta = AuditMeta(),

@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 
+from js7tui.clock import from_iso
 from js7tui.deployment.items import item_bytes
 from js7tui.inventory import InventoryObject
 
@@ -103,3 +105,58 @@ def object_status(conn: sqlite3.Connection, obj: InventoryObject) -> ObjectStatu
                                                row["created"], digest == row["digest"])
     return ObjectStatus(obj, tuple(v for _, v in sorted(versions.items()) if v is not None),
                         tuple(f for _, f in sorted(failures.items())))
+
+
+@dataclass(frozen=True)
+class ExpiringItem:
+    """A deployed item whose signing certificate expires soon (or has): it keeps running
+    where it is attached, but no engine takes that version anew once the certificate has
+    expired (a new Agent, an Agent that lost its journal)."""
+
+    controller_id: str
+    object_type: str
+    path: str
+    version_id: str
+    commit_id: str
+    signer: str
+    not_after: str
+    seconds_left: float
+
+    @property
+    def left(self) -> str:
+        """'expired 2 days ago', 'expires in 5 h', 'expires in 12 days'."""
+        seconds = self.seconds_left
+        if seconds <= 0:
+            days = int(-seconds // 86400)
+            return "expired today" if days == 0 else f"expired {days} day(s) ago"
+        if seconds < 86400:
+            return f"expires in {max(1, int(seconds // 3600))} h"
+        return f"expires in {int(seconds // 86400)} day(s)"
+
+
+def expiring_items(conn: sqlite3.Connection, now: datetime, within_days: int
+                   ) -> list[ExpiringItem]:
+    """Deployed items (the newest accepted commit per Controller and object, not a revoke)
+    whose signer expires within ``within_days`` (or has), soonest first. A store read: the
+    deployment service adds the session's folders, ``doctor`` reads it as it is."""
+    rows = conn.execute(
+        "SELECT d.commit_id, d.operation, d.signer, d.signer_not_after, o.object_type, "
+        "o.path, o.version_id, t.controller_id FROM deployment_objects o "
+        "JOIN deployments d ON d.commit_id = o.commit_id "
+        "JOIN deployment_targets t ON t.commit_id = o.commit_id "
+        "WHERE t.state = 'ACCEPTED' ORDER BY d.created DESC, d.rowid DESC")
+    seen: set[tuple[str, str, str]] = set()
+    out: list[ExpiringItem] = []
+    for row in rows:
+        key = (row["controller_id"], row["object_type"], row["path"])
+        if key in seen:
+            continue
+        seen.add(key)
+        if row["operation"] == "REVOKE" or not row["signer_not_after"]:
+            continue
+        left = (from_iso(row["signer_not_after"]) - now).total_seconds()
+        if left <= within_days * 86400:
+            out.append(ExpiringItem(row["controller_id"], row["object_type"], row["path"],
+                                    row["version_id"], row["commit_id"], row["signer"],
+                                    row["signer_not_after"], left))
+    return sorted(out, key=lambda e: (e.seconds_left, e.controller_id, e.path))
