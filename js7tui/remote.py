@@ -263,8 +263,13 @@ class RemoteChanges:
                 parameters["was"] = before.value
             if account is not None and account != intent.account:
                 parameters["changeBy"] = intent.account
+            # the outcome names what the intent named (its path), so the log reads alone
+            named = conn.execute("SELECT path, object_type FROM audit_log WHERE id = ?",
+                                 (intent.audit_id,)).fetchone() if intent.audit_id else None
             audit.append(conn, created=now, account=account or intent.account,
                          request=intent.request, category=Category(intent.category),
+                         path=named["path"] if named else "",
+                         object_type=named["object_type"] if named else "",
                          outcome=(Outcome.REFUSED if outcome.state is RemoteState.REFUSED
                                   else Outcome.OK),
                          controller_id=target, commit_id=intent.commit_id,
