@@ -283,7 +283,7 @@ def test_expiring_signers_are_named_and_signed_again(estate: Estate, logged_in: 
         # doctor names them too (here with the same long period)
         from js7tui.doctor import _expiring_signers
         said = [f for f in _expiring_signers(console.store.conn, console.clock.now(), 100_000)
-                if "/road/big" in f]
+                if "Controller 'controller-1'" in f]
         assert said and said[0].severity == "warning" and "deployment resign" in said[0]
         assert f"signed by '{first.signer}'" in said[0]
         # the key in force is the expiring one: renew it first
