@@ -328,6 +328,8 @@ class Console:
         return int(identity_settings.read(self.store.conn, "minimum_password_length"))
 
     def close(self) -> None:
+        if "witness" in self.__dict__:  # its thread reads the store: end it first
+            self.witness.stop()
         if "orders" in self.__dict__:  # its Controller clients log out
             self.orders.close()
         self.store.close()

@@ -84,10 +84,13 @@ class AuditWitness:
         self._idle.set()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._stopping = False
 
     def notify(self) -> None:
         """After a change committed: send the head soon (never waits)."""
         with self._lock:
+            if self._stopping:
+                return
             self._idle.clear()
             self._wake.set()
             if self._thread is None:
@@ -100,10 +103,22 @@ class AuditWitness:
         """Wait up to ``timeout`` for the heads notified so far to be sent (or given up)."""
         return self._idle.wait(timeout)
 
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the sending thread, waiting up to ``timeout`` for a send under way: it reads
+        the store, so the console stops it before it closes the store."""
+        with self._lock:
+            thread, self._stopping = self._thread, True
+            self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        self._idle.set()
+
     def _run(self) -> None:
         while True:
             self._wake.wait()
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 self.publish()
             except Exception as exc:  # a witness that cannot be reached is retried next time
