@@ -113,6 +113,37 @@ def _ldap(conn: sqlite3.Connection) -> list[Finding]:
     return found
 
 
+def _weak_tls_certificates(conn: sqlite3.Connection) -> list[Finding]:
+    """Valid certificates of the console's CA for the console, Controllers and Agents whose
+    key or signature is weak for TLS (RSA under 2048 bits, an EC curve under 256 bits, SHA-1
+    or MD5): a problem. The protocol itself is TLS 1.2 or newer with OpenSSL's default suites
+    on every hop, and no setting weakens it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    found: list[Finding] = []
+    for row in conn.execute("SELECT name, purpose, cert_pem FROM pki_certificates WHERE "
+                            "status = 'VALID' AND cert_pem IS NOT NULL AND purpose IN "
+                            "('console', 'controller', 'agent')"):
+        try:
+            cert = x509.load_pem_x509_certificate(row["cert_pem"].encode("ascii"))
+        except ValueError:
+            continue
+        key = cert.public_key()
+        weak = []
+        if isinstance(key, rsa.RSAPublicKey) and key.key_size < 2048:
+            weak.append(f"an RSA key of {key.key_size} bits")
+        if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size < 256:
+            weak.append(f"the curve {key.curve.name}")
+        algorithm = cert.signature_hash_algorithm
+        if algorithm is not None and algorithm.name in ("sha1", "md5"):
+            weak.append(f"a {algorithm.name.upper()} signature")
+        if weak:
+            found.append(problem(
+                f"the {row['purpose']} certificate '{row['name']}' has {' and '.join(weak)}: "
+                "too weak for TLS; renew it (js7tui cert renew) and install the new bundle"))
+    return found
+
+
 def _expiring_signers(conn: sqlite3.Connection, now: datetime, days: int) -> list[Finding]:
     """Deployed items whose signing certificate expires soon: they keep running where they
     are attached, but no engine takes them anew after that day (README: signing certificates
@@ -140,7 +171,7 @@ def _expiring_signers(conn: sqlite3.Connection, now: datetime, days: int) -> lis
 def examine(home: Home, conn: sqlite3.Connection, now: datetime,
             expiry_days: int = 30) -> list[Finding]:
     return (_file_modes(home) + _settings(conn) + _ldap(conn) + health.findings(conn, now)
-            + _expiring_signers(conn, now, expiry_days))
+            + _weak_tls_certificates(conn) + _expiring_signers(conn, now, expiry_days))
 
 
 def examine_console(console: Console) -> list[Finding]:
@@ -149,5 +180,5 @@ def examine_console(console: Console) -> list[Finding]:
     days = console.config.controllers.expiry_warning_days
     if console.home is None:
         return (_settings(conn) + _ldap(conn) + health.findings(conn, now)
-                + _expiring_signers(conn, now, days))
+                + _weak_tls_certificates(conn) + _expiring_signers(conn, now, days))
     return examine(console.home, conn, now, days)

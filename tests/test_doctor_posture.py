@@ -4,7 +4,7 @@ unverified LDAP, certificates by the time left (counted right), exit codes by se
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from js7tui.clock import FrozenClock
@@ -96,3 +96,31 @@ def test_doctor_posture_and_exit_codes(tmp_path: Path) -> None:
     os.chmod(work, 0o777)
     done = sh("doctor")
     assert done.returncode == 2 and f"problem: {work} is writable and readable" in done.stdout
+
+
+def test_doctor_names_a_weak_tls_certificate(tmp_path: Path) -> None:
+    """A Controller certificate with a 1024-bit RSA key, put into the store as an imported
+    one would be: doctor calls it a problem."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    from js7tui.doctor import _weak_tls_certificates
+    from js7tui.store import Store
+    store = Store.create(tmp_path / "weak.db")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "old-controller")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1).not_valid_before(now)
+            .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256()))
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO pki_certificates (serial, purpose, name, subject, key_type, "
+                     "status, cert_pem, created, created_by) VALUES ('01', 'controller', "
+                     "'old-controller', 'CN=old-controller', 'rsa-1024', 'VALID', ?, ?, 'test')",
+                     (cert.public_bytes(serialization.Encoding.PEM).decode(), now.isoformat()))
+    found = _weak_tls_certificates(store.conn)
+    assert len(found) == 1 and found[0].severity == "problem"
+    assert "'old-controller' has an RSA key of 1024 bits" in found[0]
+    store.close()

@@ -411,3 +411,17 @@ def test_the_console_connects_through_its_registry(estate: Estate) -> None:
         health = client.health()
     assert health["id"] == "controller-1"
     assert {a["name"] for a in health["agents"]} == {"agent-1", "agent-2"}
+
+
+def test_state_files_and_the_work_dir_are_private(estate: Estate, ctl: ControllerClient) -> None:
+    """STATE/server.json is 0600 like every state file; the Agent makes its work dir 0700
+    (doctor warns about anything wider)."""
+    for name in ("controller-1", "agent-1"):
+        mode = (estate.dir(name) / "state" / "server.json").stat().st_mode & 0o777
+        assert mode == 0o600, (name, oct(mode))
+    ctl.deploy([estate.sign(workflow("private-work", {"j": ("agent-1", "true")}))])
+    wait_attached(ctl, "private-work")
+    ctl.add_order("private-work-1", "private-work")
+    assert wait_order(ctl, "private-work-1").state == "finished"
+    work = estate.dir("agent-1") / "work"
+    assert work.is_dir() and work.stat().st_mode & 0o777 == 0o700, oct(work.stat().st_mode)

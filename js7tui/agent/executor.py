@@ -327,7 +327,9 @@ class Executor:
                 (task_id, str(request.get("orderId", "")), path, version_id, job.name, position,
                  now))
         try:
-            workdir.mkdir(parents=True, exist_ok=True)
+            if not self.jobs.work_dir.exists():  # made here: private, like the state dir
+                ensure_private_dir(self.jobs.work_dir)
+            workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
             process = await asyncio.create_subprocess_exec(
                 *self._script_argv(task_id, job.script), cwd=workdir, env=env,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,

@@ -430,7 +430,8 @@ class EngineServer:
         """``STATE/server.json``: pid and URL, for whoever started us on port 0."""
         path = self.config.state_dir / "server.json"
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"pid": os.getpid(), "url": self.url,
-                                         "component": self.component,
-                                         "name": self.config.name}))
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:  # 0600 like every state file
+            out.write(json.dumps({"pid": os.getpid(), "url": self.url,
+                                  "component": self.component, "name": self.config.name}))
         os.replace(temporary, path)
