@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from js7tui.errors import SessionRequired
-from js7tui.identity.chain import LoginFailed, LoginStatus
+from js7tui.identity.chain import PENDING_LIFETIME, LoginFailed, LoginStatus
 from js7tui.identity.providers.base import LoginRequest
 from tests import test_provider_sessions
 
@@ -47,11 +47,18 @@ def test_tokens_of_a_login_that_ends_without_a_session_are_revoked(double, conso
     assert double.ended == [{"access_token": "secret-token-1"}]
 
 
-def test_tokens_of_a_first_factor_waiting_for_the_second_are_revoked(double, console, root):
+def test_tokens_of_a_first_factor_waiting_for_the_second_are_revoked(double, console, root,
+                                                                    clock):
     console.registry.register("CERTIFICATE", lambda: double)    # never asked here
     console.identity_services.create(root, "CERT", "CERTIFICATE", second_factor=True)
     console.identity_services.update(root, "IDP", auth_scheme="TWO-FACTOR",
                                      second_factor_service="CERT")
     result = console.login.login(LoginRequest("alice", "pw", "test"))
     assert result.status is LoginStatus.SECOND_FACTOR_REQUIRED
+    # kept (sealed) while the login waits for its second factor ...
+    assert double.ended == []
+    # ... and revoked once the waiting login expired unanswered (swept by the next one)
+    clock.advance(seconds=PENDING_LIFETIME + 1)
+    console.login.login(LoginRequest("alice", "pw", "test"))
     assert double.ended == [{"access_token": "secret-token-1"}]
+    assert console.store.conn.execute("SELECT COUNT(*) FROM pending_logins").fetchone()[0] == 1

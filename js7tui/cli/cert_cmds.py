@@ -361,9 +361,11 @@ def cmd_issue(ctx: CliContext, args: argparse.Namespace) -> int:
         issued = ctx.console.certificates.issue_from_csr(
             ctx.session(), _read(args.csr, "the request"),
             _request(args, args.purpose, args.name), meta=audit_meta(args))
+        written = _write_issued(ctx, args, issued, None)  # written first, then reported
         ctx.say(f"issued {issued.record.label} for {issued.record.subject} from the request, "
                 f"valid until {issued.record.not_after:%Y-%m-%d}")
-        _write_issued(ctx, args, issued)
+        for line in written:
+            ctx.say(line)
         return 0
     if purpose in (Purpose.USER, Purpose.SIGNING) and not (args.out_key or args.keep_key):
         raise ValidationError(f"a {purpose.value} certificate's key is not kept by default: "

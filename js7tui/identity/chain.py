@@ -329,8 +329,8 @@ class LoginChain:
         now = self.clock.now()
         prompt: dict[str, Any] | None = None
         provider = self.registry.get(record.type)
+        self.sweep_expired()
         with self.store.transaction() as conn:
-            conn.execute("DELETE FROM pending_logins WHERE expires < ?", (to_iso(now),))
             conn.execute(
                 "INSERT INTO pending_logins (token_hash, account_name, typed_account, source,"
                 " second_service_id, subjects, details, created, expires)"
@@ -352,6 +352,33 @@ class LoginChain:
                            f"confirm the login with the second factor '{record.name}'",
                            second_factor_service=record.name, pending=token,
                            interaction=prompt)
+
+    def sweep_expired(self) -> int:
+        """Waiting logins past their lifetime are removed and the tokens their first factor
+        was given (OIDC, Vault) revoked, as for any login that ends without a session. The
+        provider is asked after the rows are gone, with no transaction open."""
+        now = to_iso(self.clock.now())
+        with self.store.transaction() as conn:
+            rows = conn.execute("SELECT subjects FROM pending_logins WHERE expires < ?",
+                                (now,)).fetchall()
+            conn.execute("DELETE FROM pending_logins WHERE expires < ?", (now,))
+        for row in rows:
+            attempt = _Attempt([], [])
+            try:
+                kept = json.loads(self.secrets.open(row["subjects"]))
+            except Exception as exc:  # a row the box cannot open: nothing to revoke with
+                log.warning("an expired waiting login could not be read: %s", exc)
+                continue
+            for subject in kept["subjects"]:
+                try:
+                    first = records.service(self.store.conn, subject["service"])
+                except NotFound:
+                    continue
+                attempt.subjects.append((first, Authenticated(subject["account"], None,
+                                                              subject["message"],
+                                                              subject["state"])))
+            self._discard(attempt)
+        return len(rows)
 
     def second_factor_challenge(self, pending: str) -> dict[str, Any]:
         """A new challenge for a waiting login (the first one expired, or the client lost
