@@ -19,7 +19,10 @@ What it checks:
   reads it opens every sealed key and secret: readable by others is a problem), the store, its
   WAL and SHM files and the ``js7tui.db.locks/`` folder never symbolic links;
 - any private key still in clear in the store (js7tui.pki.sealed): not yet sealed in an older
-  home, or written by SQL into one whose keys are sealed.
+  home, or written by SQL into one whose keys are sealed;
+- the store against its Controllers (js7tui.audit.posture): a security level lower than the
+  one a Controller runs at or witnessed, a schema (triggers included) other than the one it
+  witnessed, a Controller that did not answer (said, never taken as agreement).
 """
 
 from __future__ import annotations
@@ -255,12 +258,22 @@ def examine(home: Home, conn: sqlite3.Connection, now: datetime,
             + _weak_tls_certificates(conn) + _expiring_signers(conn, now, expiry_days))
 
 
-def examine_console(console: Console) -> list[Finding]:
-    """The findings for an opened console (what ``js7tui doctor`` prints)."""
+def _store_against_controllers(console: Console) -> list[Finding]:
+    """The store's schema and security level against what each registered Controller
+    witnessed and runs at (js7tui.audit.posture; short timeouts, no transaction held)."""
+    from js7tui.audit.posture import check_console
+    return check_console(console)[0]
+
+
+def examine_console(console: Console, *, controllers: bool = True) -> list[Finding]:
+    """The findings for an opened console (what ``js7tui doctor`` prints); ``controllers``:
+    also compare the store with the registered Controllers (network, short timeouts)."""
     conn, now = console.store.conn, console.clock.now()
     days = console.config.controllers.expiry_warning_days
     if console.home is None:
-        return (_clear_keys(conn, None) + _settings(conn) + _ldap(conn)
-                + health.findings(conn, now)
-                + _weak_tls_certificates(conn) + _expiring_signers(conn, now, days))
-    return examine(console.home, conn, now, days)
+        found = (_clear_keys(conn, None) + _settings(conn) + _ldap(conn)
+                 + health.findings(conn, now)
+                 + _weak_tls_certificates(conn) + _expiring_signers(conn, now, days))
+    else:
+        found = examine(console.home, conn, now, days)
+    return found + (_store_against_controllers(console) if controllers else [])
