@@ -346,14 +346,26 @@ def open_console(home: Home, *, check_modes: bool = True,
                  warn: Callable[[str], None] | None = None, **kwargs: object) -> Console:
     """Open an existing home. Its modes are checked first (js7tui.home.check_home_modes):
     one that others can write is refused, one they can read is warned about on ``warn``;
-    ``check_modes=False`` only for ``doctor``, which reports them."""
+    ``check_modes=False`` only for ``doctor``, which reports them.
+
+    A home older than sealed keys has its clear private keys sealed now (js7tui.pki.sealed:
+    one audited transaction, once); ``doctor`` (``check_modes=False``) only reads, and names
+    them."""
     home.require()
     if check_modes:
         from js7tui.home import check_home_modes
         check_home_modes(home, warn)
     config = load_config(home.config_path)
     store = Store.open(home.db_path)
-    security_level.read(store.conn)
+    try:
+        security_level.read(store.conn)
+        if check_modes:
+            from js7tui.pki import sealed
+            clock = kwargs.get("clock") or SystemClock()
+            sealed.seal_clear_keys(store, clock, SYSTEM_ACCOUNT)
+    except BaseException:
+        store.close()
+        raise
     logs.configure(home, config)
     return build_console(store, home=home, config=config, **kwargs)  # type: ignore[arg-type]
 
@@ -439,6 +451,8 @@ def initialize(home: Home, level: SecurityLevel, *, clock: Clock | None = None,
         if ca_key_type is not None:
             from js7tui.pki.service import bootstrap_ca
             bootstrap_ca(store, clock, ca_key_type, SYSTEM_ACCOUNT)
+        from js7tui.pki import sealed
+        sealed.mark(home)  # born sealed: a clear key found later is refused, never sealed
     except Exception:
         store.close()
         for suffix in ("", "-wal", "-shm"):

@@ -14,7 +14,15 @@ What it checks:
   ``MAX_IDLE`` (12 h), a minimum password length under ``MIN_PASSWORD_LENGTH`` (8);
 - LDAP services that send passwords in clear (``protocol = PLAIN`` with ``ldap://`` URLs) or
   do not check the server's host name (``verify_hostname = false``);
-- the CA, certificates and CRL (js7tui.pki.health), counted in whole days, hours under a day.
+- the CA, certificates and CRL (js7tui.pki.health), counted in whole days, hours under a day;
+- the home's own files by name: ``keys/secrets.key`` present, a regular file and 0600 (whoever
+  reads it opens every sealed key and secret: readable by others is a problem), the store, its
+  WAL and SHM files and the ``js7tui.db.locks/`` folder never symbolic links;
+- any private key still in clear in the store (js7tui.pki.sealed): not yet sealed in an older
+  home, or written by SQL into one whose keys are sealed;
+- the store against its Controllers (js7tui.audit.posture): a security level lower than the
+  one a Controller runs at or witnessed, a schema (triggers included) other than the one it
+  witnessed, a Controller that did not answer (said, never taken as agreement).
 """
 
 from __future__ import annotations
@@ -64,11 +72,86 @@ def _file_modes(home: Home) -> list[Finding]:
             mode = stat.S_IMODE(info.st_mode)
             if mode & 0o077:
                 problems.append(ModeProblem(path, mode, wanted))
-    return found + _sentences(problems)
+    return found + _sentences(problems, secret=home.secrets_key_path)
 
 
-def _sentences(problems: list[ModeProblem]) -> list[Finding]:
-    return [Finding(p.sentence(), PROBLEM if p.writable else WARNING) for p in problems]
+def _sentences(problems: list[ModeProblem], secret: Path | None = None) -> list[Finding]:
+    found = []
+    for p in problems:
+        if p.path == secret and not p.writable:  # reading it opens every sealed key
+            found.append(problem(p.sentence() + "; whoever reads it opens every key and "
+                                 "secret sealed in the store"))
+        else:
+            found.append(Finding(p.sentence(), PROBLEM if p.writable else WARNING))
+    return found
+
+
+def _home_files(home: Home, conn: sqlite3.Connection) -> list[Finding]:
+    """The home's own files by name: the secret box's key present and a plain file; the
+    store, its WAL and SHM files, the keys folder and the login locks folder never symbolic
+    links (the mode walk does not follow them, and a link points the home's data elsewhere)."""
+    from js7tui.pki import sealed
+    found: list[Finding] = []
+    key = home.secrets_key_path
+    db = home.db_path
+    locks = db.with_name(db.name + ".locks")
+    named = [(db, "the store"), (db.with_name(db.name + "-wal"), "the store's WAL file"),
+             (db.with_name(db.name + "-shm"), "the store's SHM file"),
+             (home.keys_dir, "the keys folder"), (key, "the secret box's key"),
+             (locks, "the login locks folder"), (sealed.marker_path(home), "the sealed mark")]
+    for path, what in named:
+        if path.is_symlink():
+            found.append(problem(f"{path} ({what}) is a symbolic link: js7tui keeps its files "
+                                 "in the home itself; replace it with the file it points to"))
+    if not key.is_symlink():
+        if not key.exists():
+            holds = _sealed_values(conn)
+            if holds:
+                found.append(problem(
+                    f"{key} (the secret box's key) is missing, but the store holds {holds} "
+                    "sealed key(s) or secret(s): they cannot be opened without it; restore "
+                    "the file from the home's backup"))
+            else:
+                found.append(warning(f"{key} (the secret box's key) is missing; js7tui makes "
+                                     "a new one when it first seals a key or secret"))
+        elif not key.is_file():
+            found.append(problem(f"{key} (the secret box's key) is not a regular file"))
+    if locks.exists() and not locks.is_symlink() and not locks.is_dir():
+        found.append(problem(f"{locks} (the login locks folder) is not a folder: logins "
+                             "cannot be serialised; remove it"))
+    return found
+
+
+def _sealed_values(conn: sqlite3.Connection) -> int:
+    from js7tui.pki import sealed
+    total = 0
+    for table, column, _, _ in sealed.COLUMNS:
+        try:
+            total += int(conn.execute(f"SELECT COUNT(*) FROM {table} WHERE "
+                                      f"substr({column}, 1, 10) = 'sealed:v1:'").fetchone()[0])
+        except sqlite3.OperationalError:
+            continue
+    return total
+
+
+def _clear_keys(conn: sqlite3.Connection, home: Home | None) -> list[Finding]:
+    """Every private key the store holds in clear, named: js7tui keeps them sealed with
+    ``keys/secrets.key``; a clear one is either not yet sealed (an older home that no
+    command has opened since) or was written by SQL, and every reader refuses it."""
+    from js7tui.pki import sealed
+    marked = home is not None and sealed.is_marked(home)
+    found = []
+    for key in sealed.clear_keys(conn):
+        if marked:
+            found.append(problem(
+                f"{key.sentence()} is in clear in the store: this home's keys are sealed, so "
+                "it was written outside js7tui (by SQL) and js7tui refuses to use it; remove "
+                "it and find out who wrote it"))
+        else:
+            found.append(problem(
+                f"{key.sentence()} is in clear in the store: anyone with a copy of js7tui.db "
+                "has it; open the home once with js7tui (js7tui status) to seal it"))
+    return found
 
 
 def _settings(conn: sqlite3.Connection) -> list[Finding]:
@@ -170,15 +253,27 @@ def _expiring_signers(conn: sqlite3.Connection, now: datetime, days: int) -> lis
 
 def examine(home: Home, conn: sqlite3.Connection, now: datetime,
             expiry_days: int = 30) -> list[Finding]:
-    return (_file_modes(home) + _settings(conn) + _ldap(conn) + health.findings(conn, now)
+    return (_file_modes(home) + _home_files(home, conn) + _clear_keys(conn, home)
+            + _settings(conn) + _ldap(conn) + health.findings(conn, now)
             + _weak_tls_certificates(conn) + _expiring_signers(conn, now, expiry_days))
 
 
-def examine_console(console: Console) -> list[Finding]:
-    """The findings for an opened console (what ``js7tui doctor`` prints)."""
+def _store_against_controllers(console: Console) -> list[Finding]:
+    """The store's schema and security level against what each registered Controller
+    witnessed and runs at (js7tui.audit.posture; short timeouts, no transaction held)."""
+    from js7tui.audit.posture import check_console
+    return check_console(console)[0]
+
+
+def examine_console(console: Console, *, controllers: bool = True) -> list[Finding]:
+    """The findings for an opened console (what ``js7tui doctor`` prints); ``controllers``:
+    also compare the store with the registered Controllers (network, short timeouts)."""
     conn, now = console.store.conn, console.clock.now()
     days = console.config.controllers.expiry_warning_days
     if console.home is None:
-        return (_settings(conn) + _ldap(conn) + health.findings(conn, now)
-                + _weak_tls_certificates(conn) + _expiring_signers(conn, now, days))
-    return examine(console.home, conn, now, days)
+        found = (_clear_keys(conn, None) + _settings(conn) + _ldap(conn)
+                 + health.findings(conn, now)
+                 + _weak_tls_certificates(conn) + _expiring_signers(conn, now, days))
+    else:
+        found = examine(console.home, conn, now, days)
+    return found + (_store_against_controllers(console) if controllers else [])

@@ -11,11 +11,11 @@ from pathlib import Path
 from js7tui.clock import FrozenClock
 from js7tui.console import Console
 from js7tui.identity.sessions import Session
-from js7tui.pki import authority, records
+from js7tui.pki import authority, records, sealed
 from js7tui.pki.builder import Issuer, build_leaf
 from js7tui.pki.bundle_import import import_bundle
 from js7tui.pki.issuing import IssueRequest
-from js7tui.pki.keys import KeyType, load_private_pem, private_pem
+from js7tui.pki.keys import KeyType, private_pem
 from js7tui.pki.material import (
     ClientMaterial,
     client_material,
@@ -103,7 +103,7 @@ def test_client_from_another_ca_is_refused(pki: Console, admin: Session, tmp_pat
 def test_expired_client_is_refused(pki: Console, admin: Session, tmp_path: Path) -> None:
     tls = _install_controller(pki, admin, tmp_path)
     inter = records.authorities(pki.store.conn)[CaRole.INTERMEDIATE]
-    issuer = Issuer(inter.cert, load_private_pem(inter.key_pem or ""))
+    issuer = Issuer(inter.cert, sealed.open_key(pki.store.conn, inter.key_pem, "the CA key"))
     key = KeyType.EC_P256.generate()
     past = pki.clock.now() - timedelta(days=3)
     expired = build_leaf(Purpose.CONSOLE, subject_for(Purpose.CONSOLE, "console"),

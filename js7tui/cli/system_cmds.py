@@ -61,6 +61,7 @@ def cmd_status(ctx: CliContext, args: argparse.Namespace) -> int:
         ctx.say("  js7tui init --security-level low|medium|high")
         return 0
     ctx.say(f"js7tui home {home.root}, security level {ctx.console.security_level.value}")
+    _say_store_posture(ctx)
     saved = ctx.remembered()
     if saved and saved.get("token"):
         try:
@@ -77,6 +78,20 @@ def cmd_status(ctx: CliContext, args: argparse.Namespace) -> int:
     ctx.say("  open the console with: js7tui   (first login: root / root)")
     ctx.say("  or log in on the command line: js7tui login --account root")
     return 0
+
+
+def _say_store_posture(ctx: CliContext) -> None:
+    """The store against what its Controllers witnessed and run at (issue 16): every
+    difference, and every Controller that did not answer, is said."""
+    from js7tui.audit.posture import check_console
+    findings, controllers = check_console(ctx.console)
+    if not controllers:
+        return
+    for finding in findings:
+        ctx.say(f"{getattr(finding, 'severity', 'warning')}: {finding}")
+    if not findings:
+        ctx.say(f"the store's security level and schema agree with its {controllers} "
+                "Controller(s)")
 
 
 def cmd_locate(ctx: CliContext, args: argparse.Namespace) -> int:

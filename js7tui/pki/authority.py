@@ -20,7 +20,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from js7tui.errors import Conflict, NotFound, ValidationError
-from js7tui.pki import records
+from js7tui.pki import records, sealed
 from js7tui.pki.builder import Issuer, build_intermediate, build_root, ca_name, is_ca
 from js7tui.pki.keys import KeyType, key_type_of, load_private_pem, private_pem, same_public_key
 from js7tui.pki.records import Authority, CaRole
@@ -81,7 +81,7 @@ def issuer(conn: sqlite3.Connection, now: datetime) -> Issuer:
     cert = inter.cert
     check_valid_at(cert, "issuing CA", now)
     check_valid_at(found[CaRole.ROOT].cert, "root CA", now)
-    return Issuer(cert, load_private_pem(inter.key_pem))
+    return Issuer(cert, sealed.open_key(conn, inter.key_pem, "the issuing CA's key"))
 
 
 def root_issuer(conn: sqlite3.Connection, now: datetime) -> Issuer:
@@ -90,7 +90,7 @@ def root_issuer(conn: sqlite3.Connection, now: datetime) -> Issuer:
         raise ValidationError("the root CA's key is not in this store (exported or external); "
                               "the root cannot sign here")
     check_valid_at(root.cert, "root CA", now)
-    return Issuer(root.cert, load_private_pem(root.key_pem))
+    return Issuer(root.cert, sealed.open_key(conn, root.key_pem, "the root CA's key"))
 
 
 def create_builtin(conn: sqlite3.Connection, now: datetime, key_type: KeyType,
@@ -158,6 +158,6 @@ def export_root_key(conn: sqlite3.Connection, now: datetime, password: bytes | N
     if root.key_pem is None:
         raise Conflict("the root CA's key is not in this store any more (exported on "
                        f"{(root.key_removed or 'import')[:10]}, or an external CA)")
-    pem = private_pem(load_private_pem(root.key_pem), password)
+    pem = private_pem(sealed.open_key(conn, root.key_pem, "the root CA's key"), password)
     records.remove_authority_key(conn, CaRole.ROOT, now)
     return pem

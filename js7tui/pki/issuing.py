@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from js7tui.errors import Conflict, ValidationError
-from js7tui.pki import authority, records, signing_ca
+from js7tui.pki import authority, records, sealed, signing_ca
 from js7tui.pki.builder import LEAF_DAYS, build_leaf
 from js7tui.pki.keys import (
     DEFAULT_KEY_TYPE,
@@ -26,7 +26,6 @@ from js7tui.pki.keys import (
     PrivateKey,
     check_acceptable_public_key,
     key_type_of,
-    load_private_pem,
     private_pem,
     same_public_key,
     signature_hash,
@@ -244,7 +243,8 @@ def import_signed(conn: sqlite3.Connection, now: datetime, data: bytes) -> CertR
     leaf = certs[0]
     pending = [r for r in records.certificates(conn, status=Status.PENDING) if r.key_pem]
     match = next((r for r in pending if same_public_key(
-        load_private_pem(r.key_pem or "").public_key(), leaf.public_key())), None)
+        sealed.open_key(conn, r.key_pem, f"the key of {r.label}").public_key(),
+        leaf.public_key())), None)
     if match is None:
         if any(r.serial == format(leaf.serial_number, "x")
                for r in records.certificates(conn)):

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from js7tui.errors import NotFound
-from js7tui.pki import authority, records
+from js7tui.pki import authority, records, sealed
 from js7tui.pki.pem import certs_pem
 from js7tui.pki.records import CaRole, Status
 
@@ -51,7 +51,7 @@ def client_material(conn: sqlite3.Connection, name: str = "console") -> ClientMa
     crl = records.crl(conn, CaRole.INTERMEDIATE)
     return ClientMaterial(
         cert_chain_pem=certs_pem([record.cert, ca.intermediate]),
-        key_pem=(record.key_pem or "").encode("ascii"),
+        key_pem=sealed.open_pem(conn, record.key_pem, f"the key of {record.label}"),
         ca_pem=certs_pem(ca.certs),
         crl_pem=crl.crl_pem.encode("ascii") if crl else b"",
     )

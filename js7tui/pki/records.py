@@ -1,7 +1,9 @@
 """The PKI's rows in the store: CA certificates, issued certificates, CRLs, settings.
 
-Only this module (and the migration) speaks SQL for the PKI. Keys come back as PEM text for the
-domain code that needs them and are never part of a record's ``describe`` or ``repr``.
+Only this module (and the migration) speaks SQL for the PKI. Keys are written sealed with the
+home's secret box (js7tui.pki.sealed) and come back as the stored, sealed text: the domain
+code that needs a key opens it with ``sealed.open_key``, which refuses a clear value. Keys are
+never part of a record's ``describe`` or ``repr``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from cryptography import x509
 
 from js7tui.clock import from_iso, to_iso
 from js7tui.errors import NotFound, ValidationError
+from js7tui.pki import sealed
 from js7tui.pki.pem import cert_pem, serial_hex
 
 
@@ -154,7 +157,7 @@ def put_authority(conn: sqlite3.Connection, role: CaRole, cert: x509.Certificate
         " cert_pem, key_pem, origin, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (role.value, cert.subject.rfc4514_string(), serial_hex(cert), key_type,
          to_iso(cert.not_valid_before_utc), to_iso(cert.not_valid_after_utc),
-         cert_pem(cert), key_pem, origin, to_iso(now)))
+         cert_pem(cert), sealed.seal(conn, key_pem), origin, to_iso(now)))
 
 
 def remove_authority_key(conn: sqlite3.Connection, role: CaRole, now: datetime) -> None:
@@ -189,7 +192,7 @@ def insert_certificate(conn: sqlite3.Connection, *, purpose: str, name: str, own
          cert.issuer.rfc4514_string() if cert else "", json.dumps(san or []), key_type,
          to_iso(cert.not_valid_before_utc) if cert else None,
          to_iso(cert.not_valid_after_utc) if cert else None, status.value,
-         cert_pem(cert) if cert else None, key_pem, int(keep_key), csr_pem,
+         cert_pem(cert) if cert else None, sealed.seal(conn, key_pem), int(keep_key), csr_pem,
          replaces_id, to_iso(now), created_by))
     return certificate_by_id(conn, int(cursor.lastrowid or 0))
 

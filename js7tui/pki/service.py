@@ -28,10 +28,10 @@ from js7tui.errors import Conflict, NotFound, ValidationError
 from js7tui.identity.sessions import Session
 from js7tui.operations import Operations
 from js7tui.permissions.names import CERTIFICATES_MANAGE, CERTIFICATES_VIEW
-from js7tui.pki import authority, crl, issuing, records, signing_ca
+from js7tui.pki import authority, crl, issuing, records, sealed, signing_ca
 from js7tui.pki.bundle import COMPONENTS, AllowedClient, build_bundle
 from js7tui.pki.issuing import Issued, IssueRequest
-from js7tui.pki.keys import KeyType, load_private_pem
+from js7tui.pki.keys import KeyType
 from js7tui.pki.pem import load_certs
 from js7tui.pki.profiles import Purpose, parse_san, san_strings
 from js7tui.pki.records import Authority, CaRole, CertRecord, CrlRecord, Status
@@ -401,7 +401,7 @@ def _bundle_certificate(conn: sqlite3.Connection, now: datetime, component: str,
                 f"the certificate of {record.label} already exists with SAN "
                 f"{', '.join(record.san)}; --dns/--ip/--email/--uri apply to a new "
                 f"certificate only: revoke this one first, or bundle it without them")
-        return record, load_private_pem(record.key_pem or "")
+        return record, sealed.open_key(conn, record.key_pem, f"the key of {record.label}")
     if current:
         latest = current[-1]
         raise Conflict(

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from js7tui.clock import to_iso
 from js7tui.errors import NotFound, ValidationError
-from js7tui.pki import records
+from js7tui.pki import records, sealed
 from js7tui.pki.authority import CaChain, check_valid_at, root_issuer
 from js7tui.pki.builder import BACKDATE, Issuer, build_intermediate, ca_name
 from js7tui.pki.crl import REASONS
@@ -26,7 +26,6 @@ from js7tui.pki.keys import (
     DEFAULT_KEY_TYPE,
     KeyType,
     key_type_of,
-    load_private_pem,
     private_pem,
     signature_hash,
 )
@@ -72,7 +71,7 @@ def create(conn: sqlite3.Connection, now: datetime, installation: str) -> Signin
         "cert_pem, key_pem, created) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
         (cert.subject.rfc4514_string(), serial_hex(cert), key_type.value,
          to_iso(cert.not_valid_before_utc), to_iso(cert.not_valid_after_utc), cert_pem(cert),
-         private_pem(ca_key).decode("ascii"), to_iso(now)))
+         sealed.seal(conn, private_pem(ca_key)), to_iso(now)))
     sign_crl(conn, now)
     found = read(conn)
     assert found is not None
@@ -101,7 +100,8 @@ def issuer(conn: sqlite3.Connection, now: datetime, installation: str) -> tuple[
             "signing NAME, then js7tui deploy key register)")
     check_valid_at(found.cert, "signing CA", now)
     root = records.authorities(conn)[CaRole.ROOT].cert
-    return Issuer(found.cert, load_private_pem(found.key_pem)), CaChain(root, found.cert)
+    return (Issuer(found.cert, sealed.open_key(conn, found.key_pem, "the signing CA's key")),
+            CaChain(root, found.cert))
 
 
 def sign_crl(conn: sqlite3.Connection, now: datetime, days: int = 30) -> str:
@@ -109,7 +109,7 @@ def sign_crl(conn: sqlite3.Connection, now: datetime, days: int = 30) -> str:
     found = read(conn)
     if found is None or found.key_pem is None:
         raise NotFound("this home has no signing CA whose key is here")
-    key = load_private_pem(found.key_pem)
+    key = sealed.open_key(conn, found.key_pem, "the signing CA's key")
     number = found.crl_number + 1
     last_update = now - BACKDATE
     next_update = min(now + timedelta(days=days), found.cert.not_valid_after_utc)
