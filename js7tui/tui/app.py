@@ -12,6 +12,7 @@ import os
 import signal
 from collections.abc import Callable, Mapping
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, work
@@ -52,7 +53,8 @@ class Js7App(App[int]):
         Binding("colon", "command_palette", "Palette", show=False, id="app.palette",
                 tooltip="Find a section or an action by name"),
         Binding("ctrl+l", "logout", "Log out", id="app.logout",
-                tooltip="End the session (the remembered token too) and show the login form"),
+                tooltip="End the console's session (its remembered token too; a CLI session "
+                        "goes on) and show the login form"),
         Binding("ctrl+t", "toggle_comments", "Comments", show=False, id="app.comments",
                 tooltip="Ask for an audit comment on every change (always on when the "
                         "setting force_comments_for_audit_log is)"),
@@ -116,8 +118,9 @@ class Js7App(App[int]):
     def _warm(self) -> None:
         """After the first frame: open the home (unless the app was handed an open console),
         build the identity chain and the session services (their modules load here, not
-        before the login form paints), then resume a remembered session, which skips the
-        form. A home that cannot be opened ends the app with the reason."""
+        before the login form paints), then resume the console's remembered session (the
+        screen shows no form while it does). A home that cannot be opened ends the app with
+        the reason."""
         try:
             console = self.ctx.open_home()
             facts = (self.ctx.security_level, self.ctx.remember_me_enabled)
@@ -127,9 +130,14 @@ class Js7App(App[int]):
         self.call_from_thread(self._home_opened, *facts)
         console.warm("login", "sessions")
         self.login_screen.warm()
+        if self.login_screen.resuming is None:
+            return        # the form is on screen: it is never switched away from by itself
         session = self.ctx.resume_remembered()
         if session is not None:
             self.call_from_thread(self.logged_in, session)
+        else:
+            self.call_from_thread(self.login_screen.resume_failed,
+                                  "the remembered session has ended; log in again")
 
     def _home_opened(self, level: str, remember_me: bool) -> None:
         theme = self.ctx.env.get(THEME_ENV) or self.ctx.console.config.tui.theme
@@ -264,18 +272,20 @@ class Js7App(App[int]):
 
 def make_app(console: Console | None = None, *, readonly: bool = False,
              env: Mapping[str, str] = os.environ,
-             opener: Callable[[], Console] | None = None) -> Js7App:
+             opener: Callable[[], Console] | None = None,
+             home: Path | None = None) -> Js7App:
     """The console app over ``console`` (the CLI, tests and demos all build it here), or over
     the console ``opener`` opens after the first frame (``js7tui`` on a terminal: the login
     form paints before the home's store, configuration and services load).
 
     ``env`` supplies the state directory (remember me), ``JS7TUI_THEME`` (else the home's
     ``[tui] theme``, applied once the home is open), ``NO_COLOR`` and ``SSH_CLIENT`` (login
-    source).
+    source). ``home`` is the home's directory when the console opens it itself: its
+    remembered session is looked up before the first frame.
     """
     if env is not os.environ and "NO_COLOR" in env:
         os.environ["NO_COLOR"] = env["NO_COLOR"]  # Textual reads (and removes) it at start
-    ctx = TuiContext(console, readonly=readonly, env=env, opener=opener)
+    ctx = TuiContext(console, readonly=readonly, env=env, opener=opener, home_hint=home)
     theme = env.get(THEME_ENV) or (console.config.tui.theme if console is not None else None)
     return Js7App(ctx, theme=theme)
 

@@ -234,16 +234,19 @@ async def test_remember_me_skips_the_form_until_logout(console: Console, env: di
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot, "root", ROOT_PASSWORD, remember=True)
         assert app.current_mode == "dashboard"
-    files = list((tmp_path / "state" / "js7tui" / "sessions").glob("*.json"))
+    files = list((tmp_path / "state" / "js7tui" / "sessions").glob("console-*.json"))
     assert len(files) == 1 and oct(files[0].stat().st_mode & 0o777) == "0o600"
     token = app.ctx.session.token if app.ctx.session else None
     again = make_app(console, env=env)
     async with again.run_test(size=(120, 40)) as pilot:
+        login_screen = again.login_screen
+        assert not login_screen.query_one("#login-box").display     # never the form
         await settle(pilot)
-        assert again.current_mode == "dashboard"      # no form
+        assert again.current_mode == "dashboard"
         await pilot.press("ctrl+l")
         await settle(pilot)
         assert again.current_mode == "login"
+        assert again.screen.query_one("#login-box").display
     assert not files[0].exists()
     assert token and not console.sessions.logout(token)   # already invalid
 
