@@ -48,9 +48,12 @@ class Js7App(App[int]):
     DEFAULT_MODE = "login"
     COMMANDS: ClassVar = App.COMMANDS | {SectionCommands, ActionCommands}
     BINDINGS: ClassVar = [
-        Binding("question_mark", "toggle_help", "Help", id="app.help",
-                tooltip="Show or hide the keys of the focused widget and screen"),
-        Binding("colon", "command_palette", "Palette", show=False, id="app.palette",
+        # f1 too: in a text field ? is typed (the footer then shows f1)
+        Binding("question_mark,f1", "toggle_help", "Help", id="app.help",
+                tooltip="Every key of this screen with what it does: the screen's own, the "
+                        "focused widget's, then these global ones"),
+        # both keys: a binding of ':' alone made Textual drop its own ctrl+p
+        Binding("colon,ctrl+p", "command_palette", "Palette", id="app.palette",
                 tooltip="Find a section or an action by name"),
         Binding("ctrl+l", "logout", "Log out", id="app.logout",
                 tooltip="End the console's session (its remembered token too; a CLI session "
@@ -264,10 +267,18 @@ class Js7App(App[int]):
         self.notify(f"asking for audit comments: {state}")
 
     def action_toggle_help(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        from js7tui.tui.widgets.keys import HelpScreen, live_keys
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            screen.dismiss(None)
+            return
+        section = BY_MODE.get(self.current_mode)
+        title = section.title if section is not None and self.current_mode != "login" \
+            else "log in" if self.current_mode == "login" else self.current_mode
+        if len(self.screen_stack) > 1:
+            title = f"{title} · {type(screen).__name__.removesuffix('Screen')}"
+        self.push_screen(HelpScreen(live_keys(screen), title,
+                                    note=getattr(screen, "HELP", "")))
 
 
 def make_app(console: Console | None = None, *, readonly: bool = False,

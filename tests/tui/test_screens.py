@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from textual.widgets import HelpPanel
 
 from js7tui.audit import AuditFilter, AuditMeta
 from js7tui.console import Console
@@ -15,6 +14,7 @@ from js7tui.identity.providers.base import Authenticated, InteractionNeeded, Rej
 from js7tui.identity.service_settings import Kind, SettingSpec, SettingsSchema
 from js7tui.identity.sessions import Session
 from js7tui.tui.app import Js7App, make_app
+from js7tui.tui.widgets.keys import HelpScreen
 from js7tui.tui.widgets.lists import HouseTable
 from tests.conftest import ROOT_PASSWORD, make_account
 from tests.tui.conftest import login, settle, type_text
@@ -283,9 +283,9 @@ async def test_palette_and_help(app: Js7App) -> None:
         await settle(pilot)
         assert app.current_mode == "sessions"
         await pilot.press("question_mark")
-        assert app.screen.query(HelpPanel)
+        assert isinstance(app.screen, HelpScreen)
         await pilot.press("question_mark")
-        assert not app.screen.query(HelpPanel)
+        assert not isinstance(app.screen, HelpScreen)
 
 
 async def test_edit_saves_email_and_roles_in_one_entry_and_w_explains(

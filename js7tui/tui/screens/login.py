@@ -117,9 +117,8 @@ class LoginScreen(ServiceScreen):
         """The footer, the rest of the interaction panel and the (hidden) device-flow panel
         come once the home is open: the form is what the administrator types into, and it
         paints sooner without them; the home opens sooner with the UI thread idle."""
-        from textual.widgets import Footer
-
         from js7tui.tui.widgets.device_flow import DeviceFlowPanel
+        from js7tui.tui.widgets.keys import KeysFooter
         interaction = self.query_one("#login-interaction")
         interaction.mount(Label("Action needed", classes="dialog-title"), before=0)
         interaction.mount(Static("then press [b]ctrl+r[/b] to continue",
@@ -127,7 +126,7 @@ class LoginScreen(ServiceScreen):
         box = Center(DeviceFlowPanel(id="login-device"), id="login-device-box")
         box.display = False
         self.mount(box)
-        self.mount(Footer())
+        self.mount(KeysFooter())
 
     @property
     def device_panel(self) -> DeviceFlowPanel:
