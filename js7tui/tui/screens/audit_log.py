@@ -32,6 +32,7 @@ from js7tui.permissions.names import AUDITLOG_VIEW
 from js7tui.tui.screens.base import SectionScreen
 from js7tui.tui.widgets.audit_view import COLUMNS, AuditLogView, AuditSource, clean
 from js7tui.tui.widgets.modals import Field, FormModal
+from js7tui.tui.widgets.quiet import update_quietly
 
 EXPORT_PAGE = 1000
 
@@ -145,8 +146,8 @@ class AuditLogScreen(SectionScreen):
         elif self.report is not None:
             chain = ("  chain: intact" if self.report.ok
                      else f"  chain: BROKEN at entry {self.report.broken_id}")
-        self.query_one("#audit-status", Static).update(
-            escape(f"{count}  |  {shown}  |  newest first{chain}"))
+        update_quietly(self.query_one("#audit-status", Static),
+                       escape(f"{count}  |  {shown}  |  newest first{chain}"))
 
     def on_audit_log_view_opened(self, message: AuditLogView.Opened) -> None:
         self._status()
@@ -157,8 +158,8 @@ class AuditLogScreen(SectionScreen):
     def on_audit_log_view_highlighted(self, message: AuditLogView.Highlighted) -> None:
         detail = self.query_one("#audit-detail", Static)
         entry = message.entry
-        detail.update(describe(entry) if entry is not None else
-                      ("" if self.view.total == 0 else "loading..."))
+        update_quietly(detail, describe(entry) if entry is not None else
+                       ("" if self.view.total == 0 else "loading..."))
 
     def on_audit_log_view_load_failed(self, message: AuditLogView.LoadFailed) -> None:
         from js7tui.tui.screens.base import ServiceDone

@@ -27,6 +27,7 @@ from js7tui.tui.screens.live import LiveScreen
 from js7tui.tui.screens.order_log import OrderLogScreen
 from js7tui.tui.widgets.lists import HouseTable, Row
 from js7tui.tui.widgets.modals import ConfirmModal, Field, FormModal
+from js7tui.tui.widgets.quiet import update_quietly
 
 COLUMNS = ("Order", "Workflow", "State", "Step", "Started", "Ended", "RC")
 
@@ -149,7 +150,7 @@ class OrdersScreen(LiveScreen):
         changed = (controllers, controller) != (self.controllers, self.controller)
         self.controllers, self.controller, self.error = controllers, controller, error
         self.orders = {o.id: o for o in orders or []}
-        self.query_one("#orders-where", Static).update(self._where(orders))
+        update_quietly(self.query_one("#orders-where", Static), self._where(orders))
         self.table.empty_text = ("the Controller did not answer" if orders is None
                                  else "no orders")
         self.table.update_rows(order_row(o) for o in orders or [])
@@ -194,8 +195,8 @@ class OrdersScreen(LiveScreen):
             index = self.controllers.index(self.controller)
             self.controller = self.controllers[(index + 1) % len(self.controllers)]
             self.table.set_rows([])
-            self.query_one("#orders-where", Static).update(
-                f" Controller [b]{escape(self.controller)}[/b]  reading...")
+            update_quietly(self.query_one("#orders-where", Static),
+                           f" Controller [b]{escape(self.controller)}[/b]  reading...")
             self.refresh_bindings()
             self.reload()
 

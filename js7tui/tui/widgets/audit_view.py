@@ -89,7 +89,7 @@ class AuditLogView(ScrollView, can_focus=True, inherit_bindings=False):
     HELP = ("The audit log, newest first. **j/k** move, **space/b** page, **g/G** newest/"
             "oldest. Entries load page by page as you scroll.")
 
-    cursor: reactive[int] = reactive(0)
+    cursor: reactive[int] = reactive(0, repaint=False)  # watch_cursor repaints the two rows
 
     class Highlighted(Message):
         """The cursor is on ``entry`` (None while its page loads)."""
@@ -309,11 +309,17 @@ class AuditLogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- the cursor -------------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:
+        top = int(self.scroll_offset.y)
         self._scroll_to_cursor()
         # A jump right after the virtual height grew: the scroll range follows on the next
         # refresh, so look again then.
         self.call_after_refresh(self._scroll_to_cursor)
-        self.refresh()
+        if int(self.scroll_offset.y) == top:
+            # no scroll: only the two rows whose cursor mark changed (thin links)
+            self.refresh_line(old)
+            self.refresh_line(new)
+        else:
+            self.refresh()
         self._announce()
 
     def _scroll_to_cursor(self) -> None:
