@@ -68,6 +68,13 @@ class Js7App(App[int]):
         super().__init__()
         self.ctx = ctx
         self.animation_level = "none"
+        if self.no_color:
+            # Textual's NO_COLOR filter on a true-colour terminal draws in greys (38;5;248):
+            # still colour codes. NO_COLOR means none: bold, reverse and underline carry it.
+            from js7tui.tui._no_color import StripColor
+            self._filters = [f for f in self._filters
+                             if type(f).__name__ not in ("Monochrome", "NoColor")]
+            self._filters.append(StripColor())
         # The home could not be opened (raised by ``run_tui`` once the terminal is restored).
         self.startup_error: BaseException | None = None
         for section in SECTIONS:
