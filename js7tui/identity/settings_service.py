@@ -35,10 +35,13 @@ class SettingsService:
             raise ValidationError(f"{key} must not be empty")
         with self.ops.mutate(session, request="./settings/store", category=Category.SETTINGS,
                              permissions=[SETTINGS_MANAGE], meta=meta) as op:
+            # the entry says what the setting was and what it became (secrets as ***)
+            old = None if spec.secret else identity_settings.read(op.conn, key)
             if key == "initial_password":
                 identity_settings.write_initial_password_hash(op.conn, self.hasher.hash(parsed))
             else:
                 identity_settings.write(op.conn, key, parsed)
             op.record(path=key, parameters={"setting": key,
+                                            "old": "***" if spec.secret else old,
                                             "value": "***" if spec.secret else parsed})
         return spec.show(parsed)

@@ -147,3 +147,19 @@ async def test_new_entries_are_counted_and_r_shows_them(app: Js7App, console: Co
         await settle(pilot)
         assert view.total == (total or 0) + 3
         assert "new (r" not in str(screen.query_one("#audit-status").render())
+
+
+def test_a_category_filter_takes_what_the_list_shows() -> None:
+    """The list cuts CERTIFICATES to 12 cells and DOCUMENTATIONS with an ellipsis; the filter
+    takes the full name, a unique beginning, and the cut label."""
+    from datetime import UTC, datetime
+
+    from js7tui.audit import filter_text
+    from js7tui.tui.widgets.audit_view import cut
+    NOW = datetime(2026, 1, 1, tzinfo=UTC)
+    assert filter_text.parse("cat:certificate", NOW).categories == ("CERTIFICATES",)
+    assert filter_text.parse("cat:CERTIFICATES", NOW).categories == ("CERTIFICATES",)
+    shown = cut("DOCUMENTATIONS", 12)
+    assert shown == "DOCUMENTATI…"
+    assert filter_text.parse(f"cat:{shown}", NOW).categories == ("DOCUMENTATIONS",)
+    assert cut("CERTIFICATES", 12) == "CERTIFICATES"

@@ -38,6 +38,7 @@ from js7tui.tui.screens.base import SectionScreen
 from js7tui.tui.widgets.audit_view import COLUMNS, AuditLogView, AuditSource, clean
 from js7tui.tui.widgets.modals import Field, FormModal
 from js7tui.tui.widgets.quiet import update_quietly
+from js7tui.words import plural
 
 EXPORT_PAGE = 1000
 NEW_ENTRIES_SECONDS = 5.0
@@ -173,7 +174,7 @@ class AuditLogScreen(SectionScreen):
         elif total is None:
             count = f"{view.pager.known_rows - view.page_size:,}+ entries (counting...)"
         else:
-            count = f"{total:,} entries" if total else "no entries match"
+            count = plural(total, "entry", "entries") if total else "no entries match"
         shown = f"filter: {self.filter_source}" if self.filter_source else "no filter"
         chain = ""
         if self.verifying is not None:

@@ -28,6 +28,7 @@ from js7tui.tui.screens.order_log import OrderLogScreen
 from js7tui.tui.widgets.lists import HouseTable, Row
 from js7tui.tui.widgets.modals import ConfirmModal, Field, FormModal
 from js7tui.tui.widgets.quiet import update_quietly
+from js7tui.words import plural
 
 COLUMNS = ("Order", "Workflow", "State", "Step", "Started", "Ended", "RC")
 
@@ -57,6 +58,9 @@ def order_row(order: Any) -> Row:
                           when(order.created), when(order.updated) if order.ended else "",
                           rc))
 
+
+# GET /api/order answers at most this many orders (js7tui/engine/wire.py)
+CONTROLLER_ORDER_LIMIT = 1000
 
 class OrdersScreen(LiveScreen):
     SECTION = "orders"
@@ -170,7 +174,11 @@ class OrdersScreen(LiveScreen):
         if orders is None:
             return f"{where}  [b]unreachable[/b]: {escape(self.error)}"
         running = sum(1 for o in orders if not o.ended)
-        return f"{where}  {len(orders)} orders, {running} not ended; live, times UTC"
+        count = plural(len(orders), "order")
+        if len(orders) >= CONTROLLER_ORDER_LIMIT:
+            # the Controller answers at most this many (GET /api/order); it says no total
+            count = f"the newest {len(orders):,} orders (the Controller's limit; maybe more)"
+        return f"{where}  {count}, {running:,} not ended; live, times UTC"
 
     def select_item(self, item: str) -> None:
         """Select the order ``item`` (``controller/order`` chooses the Controller too)."""

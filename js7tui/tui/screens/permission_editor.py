@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
+from js7tui import words
 from js7tui.audit import AuditMeta
 from js7tui.identity.roles import RoleView
 from js7tui.identity.sessions import Session
@@ -256,7 +257,9 @@ class PermissionEditorScreen(SectionScreen):
             return
         effective = EffectivePermissions.compile(self.view.permissions, self.view.folders)
         explanation = effective.explain(name, self.section)
-        lines = [f"{'GRANTED' if explanation.granted else 'NOT GRANTED'}: {explanation.reason}"]
+        # the words of 'js7tui permissions explain' (and of the account view, w)
+        verdict = words.verdict(explanation.granted)
+        lines = [f"{verdict} by this role: {explanation.reason}"]
         lines += [f"  deciding: {e.describe()}" for e in explanation.deciding]
         lines += [f"  overruled: {e.describe()}" for e in explanation.overruled]
         lines.append("(this role alone; an account's other roles can add grants and denials: "

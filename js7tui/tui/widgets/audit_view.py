@@ -28,7 +28,7 @@ from js7tui.audit.pager import AuditPager, PageRequest
 from js7tui.audit.query import AuditFilter, AuditKey
 
 _CONTROL = {code: " " for code in range(32)} | {127: " "}
-COLUMNS = f"  {'Id':>8} {'Time (UTC)':<16} {'Account':<12} {'Category':<11} {'Outcome':<8}What"
+COLUMNS = f"  {'Id':>8} {'Time (UTC)':<16} {'Account':<12} {'Category':<12} {'Outcome':<8}What"
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,13 @@ def format_line(entry: AuditEntry) -> str:
         what += f" @{entry.controller_id}"
     if entry.comment:
         what += f"  # {entry.comment}"
-    return clean(f"{entry.id:>8} {when:<16} {entry.account[:12]:<12} {entry.category[:11]:<11} "
-                 f"{outcome:<8}{what}")
+    return clean(f"{entry.id:>8} {when:<16} {cut(entry.account, 12):<12} "
+                 f"{cut(entry.category, 12):<12} {outcome:<8}{what}")
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in ``width`` cells, cut with an ellipsis (never silently)."""
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 class AuditLogView(ScrollView, can_focus=True, inherit_bindings=False):
