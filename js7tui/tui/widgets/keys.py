@@ -30,6 +30,15 @@ PINNED = ("app.toggle_help", "app.command_palette")
 SCREEN, WIDGET, GLOBAL = "This screen", "The focused widget", "Everywhere"
 
 
+def _textual_screen_actions() -> frozenset[str]:
+    from textual.binding import BindingsMap
+    from textual.screen import Screen
+    return frozenset(b.action for _k, b in BindingsMap(Screen.BINDINGS))
+
+
+TEXTUAL_SCREEN_ACTIONS = _textual_screen_actions()
+
+
 @dataclass(frozen=True)
 class LiveKey:
     key: str            # the key as bound ("question_mark")
@@ -54,6 +63,8 @@ def live_keys(screen: Screen) -> list[LiveKey]:
             continue
         node = active.node
         group = SCREEN if node is screen else GLOBAL if node is app else WIDGET
+        if group == SCREEN and binding.action in TEXTUAL_SCREEN_ACTIONS:
+            group = GLOBAL      # Textual's own (tab, copy): not what this screen offers
         by_action.setdefault((group, binding.action), []).append((key, active))
     out: list[LiveKey] = []
     for (group, action), entries in by_action.items():
@@ -108,7 +119,8 @@ class KeysFooter(Footer):
         self._fitted_width = width
         for item in fitting(live_keys(self.screen), width):
             yield FooterKey(item.key, item.first or item.display, item.description, item.action,
-                            disabled=not item.enabled, tooltip=item.tooltip)
+                            disabled=not item.enabled, tooltip=item.tooltip
+                            ).data_bind(compact=Footer.compact)
 
     def on_resize(self) -> None:
         if self._bindings_ready and self.size.width != self._fitted_width:
