@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -132,6 +134,18 @@ class KeysFooter(Footer):
                         for k in self.query(FooterKey))
 
 
+def _line(item: LiveKey) -> Table:
+    """Key on the left, what it does on the right (the tooltip wraps under the words)."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(justify="right", width=10, no_wrap=True)
+    grid.add_column(ratio=1)
+    words = Text(item.description + ("" if item.enabled else "  (not now)"))
+    if item.tooltip and item.tooltip != item.description:
+        words.append("\n" + item.tooltip, style="dim")
+    grid.add_row(Text(item.display, style="bold"), words)
+    return grid
+
+
 def _markdown_bold(text: str) -> str:
     """The screens' HELP texts mark keys as **k**; the panel draws rich markup."""
     import re
@@ -176,13 +190,9 @@ class HelpScreen(ModalScreen[None]):
                     if item.group != group:
                         group = item.group
                         yield Static(group, classes="help-group")
-                    dim = "" if item.enabled else "  (not now)"
-                    about = item.tooltip if item.tooltip else item.description
-                    yield Static(f"[b]{escape(item.display):>9}[/b]  "
-                                 f"{escape(item.description)}{dim}"
-                                 + (f"\n{'':11}[dim]{escape(about)}[/dim]"
-                                    if about and about != item.description else ""),
-                                 classes="help-line")
+                    line = Static(_line(item), classes="help-line")
+                    line._live_key = f"{item.display}  {item.description}  {item.tooltip}"
+                    yield line
             yield Static("[b]j/k[/b] scroll  [b]space/b[/b] page  "
                          "[b]esc[/b] or [b]?[/b] close", classes="help-keys")
 
@@ -197,4 +207,9 @@ class HelpScreen(ModalScreen[None]):
 
     def text(self) -> str:
         """The panel as plain text (tests)."""
-        return "\n".join(str(w.render()) for w in self.query(".help-group, .help-line"))
+        out = []
+        for item_or_group in self.query(".help-group, .help-line"):
+            rendered = item_or_group.render()
+            out.append(str(rendered) if not hasattr(item_or_group, "_live_key")
+                       else item_or_group._live_key)  # type: ignore[attr-defined]
+        return "\n".join(out)
