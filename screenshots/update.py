@@ -22,6 +22,11 @@ NAMES = {
     "test_snapshots/test_settings.svg": "settings.svg",
     "test_snapshots/test_dashboard_help_80x24.svg": "dashboard-help-80x24.svg",
     "test_device_panel/test_device_panel_80x24.svg": "device-login-80x24.svg",
+    # The keys (issue 18): help panel, footers that fit, the resuming start.
+    "test_snapshots_keys/test_inventory_help[80x24].svg": "inventory-help-80x24.svg",
+    "test_snapshots_keys/test_permission_tree[100x30].svg": "permission-tree-100x30.svg",
+    "test_snapshots_keys/test_resuming_a_remembered_session_80x24.svg":
+        "login-resuming-80x24.svg",
     # Roles, permission tree and audit log (tests/tui/test_snapshots_b.py).
     "test_snapshots_b/test_roles_list_80x24_ansi_dark.svg": "roles-80x24-ansi-dark.svg",
     "test_snapshots_b/test_permission_tree_denied_and_explained.svg": "permission-tree.svg",

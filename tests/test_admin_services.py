@@ -713,3 +713,19 @@ def test_the_audit_entry_is_written_in_the_same_transaction_as_the_change(root, 
         console.accounts.delete(root, ["root", "nobody"])  # root's entry first, then NotFound
     assert audit_count(console) == before_entries
     assert snapshot(console) == before
+
+
+def test_a_settings_change_audits_the_old_and_the_new_value(console) -> None:
+    import json
+
+    from js7tui.audit.query import AuditFilter
+    from tests.conftest import ROOT_PASSWORD
+    from tests.conftest import login as login_directly
+    console.accounts.change_password(account="root", old="root", new=ROOT_PASSWORD)
+    root = login_directly(console, "root", ROOT_PASSWORD)
+    console.settings.set(root, "minimum_password_length", "14")
+    console.settings.set(root, "minimum_password_length", "16")
+    newest = console.audit.page(root, AuditFilter(categories=("SETTINGS",)), limit=1)[0]
+    parameters = json.loads(newest.parameters) if isinstance(newest.parameters, str) \
+        else newest.parameters
+    assert parameters["old"] == 14 and parameters["value"] == 16

@@ -227,3 +227,4 @@ def test_paging_filter_export_history_and_marks_need_no_textual():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+

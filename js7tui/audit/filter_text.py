@@ -52,12 +52,7 @@ def parse(text: str, now: datetime) -> AuditFilter:
         if not value:
             raise ValidationError(f"filter: '{key}:' needs a value")
         if field == "categories":
-            names = tuple(v.strip().upper() for v in value.split(",") if v.strip())
-            for name in names:
-                if name not in Category.__members__:
-                    raise ValidationError(f"filter: unknown category '{name}'; one of "
-                                          + ", ".join(Category.__members__))
-            values[field] = names
+            values[field] = tuple(_category(v) for v in value.split(",") if v.strip())
         elif field == "folders":
             values[field] = tuple(v.strip() for v in value.split(",") if v.strip())
         elif field == "outcome":
@@ -69,3 +64,17 @@ def parse(text: str, now: datetime) -> AuditFilter:
         else:
             values[field] = value
     return AuditFilter(**values)  # type: ignore[arg-type]
+
+
+def _category(typed: str) -> str:
+    """A category by its name or a unique beginning of it (``certificate``, or the cut label
+    ``CERTIFICAT…`` the list shows): whatever the view displays, the filter accepts."""
+    name = typed.strip().rstrip("…").rstrip(".").upper()
+    if name in Category.__members__:
+        return name
+    matches = [member for member in Category.__members__ if member.startswith(name)] \
+        if name else []
+    if len(matches) == 1:
+        return matches[0]
+    raise ValidationError(f"filter: unknown category '{typed.strip().upper()}'; one of "
+                          + ", ".join(Category.__members__))

@@ -121,7 +121,7 @@ def cmd_account(ctx: CliContext, args: argparse.Namespace) -> int:
 
 # -- roles --------------------------------------------------------------------------------
 def _print_role(ctx: CliContext, view: RoleView) -> None:
-    ctx.say(f"role '{view.name}' in {view.service} (position {view.ordering})")
+    ctx.say(f"role '{view.name}' in {view.service} (position {view.ordering + 1})")
     ctx.say(f"  accounts: {', '.join(view.accounts) or '-'}")
     for entry in view.permissions:
         section = f"  [{entry.controller}]" if entry.controller else ""
@@ -149,7 +149,7 @@ def cmd_role(ctx: CliContext, args: argparse.Namespace) -> int:
     if action == "list":
         views = roles.list(session, service)
         ctx.table(["Role", "Position", "Entries", "Folders", "Controllers", "Accounts"],
-                  [[v.name, v.ordering, len(v.permissions), len(v.folders), list(v.controllers),
+                  [[v.name, v.ordering + 1, len(v.permissions), len(v.folders), list(v.controllers),
                     list(v.accounts)] for v in views])
         return 0
     if action == "show":
@@ -212,7 +212,7 @@ def cmd_identity_service(ctx: CliContext, args: argparse.Namespace) -> int:
     def show_list() -> None:
         ctx.table(["Position", "Service", "Type", "Required", "Disabled", "Scheme",
                    "Second factor"],
-                  [[s.ordering, s.name, s.type, "required" if s.required else "optional",
+                  [[s.ordering + 1, s.name, s.type, "required" if s.required else "optional",
                     s.disabled, s.auth_scheme,
                     s.second_factor_service or ("(serves as one)" if s.second_factor else "-")]
                    for s in admin.list(session)])

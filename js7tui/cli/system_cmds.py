@@ -6,7 +6,7 @@ import argparse
 import json
 from datetime import timedelta
 
-from js7tui import audit, remember
+from js7tui import audit, remember, words
 from js7tui.cli import cert_cmds
 from js7tui.cli.context import CliContext, audit_meta
 from js7tui.cli.factor_cmds import second_factor
@@ -237,7 +237,7 @@ def cmd_permissions_explain(ctx: CliContext, args: argparse.Namespace) -> int:
     explanation = ctx.console.permissions.explain(
         ctx.session(), args.permission, account=args.account, controller=args.controller,
         folder=args.folder, service=args.identity_service)
-    verdict = "ALLOWED" if explanation.allowed else "NOT ALLOWED"
+    verdict = words.verdict(explanation.allowed)
     who = args.account or "you"
     where = f" on Controller '{args.controller}'" if args.controller else ""
     infolder = f" in folder {explanation.folder}" if explanation.folder else ""

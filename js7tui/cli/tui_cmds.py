@@ -43,7 +43,7 @@ def cmd_tui(ctx: CliContext, args: argparse.Namespace) -> int:
         from js7tui.console import open_console
         return open_console(home)
 
-    return run_tui(opener=open_home, readonly=readonly, env=ctx.env)
+    return run_tui(opener=open_home, readonly=readonly, env=ctx.env, home=home.root)
 
 
 def cmd_default(ctx: CliContext, args: argparse.Namespace) -> int:

@@ -38,6 +38,8 @@ class SettingsService:
         with self.ops.mutate(session, request="./settings/store", category=Category.SETTINGS,
                              permissions=[SETTINGS_MANAGE], meta=meta) as op:
             minimum = identity_settings.read(op.conn, "minimum_password_length")
+            # the entry says what the setting was and what it became (secrets as ***)
+            old = None if spec.secret else identity_settings.read(op.conn, key)
             if key == "initial_password":
                 if len(parsed) < minimum:
                     raise ValidationError(
@@ -54,5 +56,6 @@ class SettingsService:
                         "set a longer initial_password first")
                 identity_settings.write(op.conn, key, parsed)
             op.record(path=key, parameters={"setting": key,
+                                            "old": "***" if spec.secret else old,
                                             "value": "***" if spec.secret else parsed})
         return spec.show(parsed)

@@ -12,6 +12,7 @@ import os
 import signal
 from collections.abc import Callable, Mapping
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, work
@@ -47,12 +48,16 @@ class Js7App(App[int]):
     DEFAULT_MODE = "login"
     COMMANDS: ClassVar = App.COMMANDS | {SectionCommands, ActionCommands}
     BINDINGS: ClassVar = [
-        Binding("question_mark", "toggle_help", "Help", id="app.help",
-                tooltip="Show or hide the keys of the focused widget and screen"),
-        Binding("colon", "command_palette", "Palette", show=False, id="app.palette",
+        # f1 too: in a text field ? is typed (the footer then shows f1)
+        Binding("question_mark,f1", "toggle_help", "Help", id="app.help",
+                tooltip="Every key of this screen with what it does: the screen's own, the "
+                        "focused widget's, then these global ones"),
+        # both keys: a binding of ':' alone made Textual drop its own ctrl+p
+        Binding("colon,ctrl+p", "command_palette", "Palette", id="app.palette",
                 tooltip="Find a section or an action by name"),
         Binding("ctrl+l", "logout", "Log out", id="app.logout",
-                tooltip="End the session (the remembered token too) and show the login form"),
+                tooltip="End the console's session (its remembered token too; a CLI session "
+                        "goes on) and show the login form"),
         Binding("ctrl+t", "toggle_comments", "Comments", show=False, id="app.comments",
                 tooltip="Ask for an audit comment on every change (always on when the "
                         "setting force_comments_for_audit_log is)"),
@@ -63,6 +68,13 @@ class Js7App(App[int]):
         super().__init__()
         self.ctx = ctx
         self.animation_level = "none"
+        if self.no_color:
+            # Textual's NO_COLOR filter on a true-colour terminal draws in greys (38;5;248):
+            # still colour codes. NO_COLOR means none: bold, reverse and underline carry it.
+            from js7tui.tui._no_color import StripColor
+            self._filters = [f for f in self._filters
+                             if type(f).__name__ not in ("Monochrome", "NoColor")]
+            self._filters.append(StripColor())
         # The home could not be opened (raised by ``run_tui`` once the terminal is restored).
         self.startup_error: BaseException | None = None
         for section in SECTIONS:
@@ -116,8 +128,9 @@ class Js7App(App[int]):
     def _warm(self) -> None:
         """After the first frame: open the home (unless the app was handed an open console),
         build the identity chain and the session services (their modules load here, not
-        before the login form paints), then resume a remembered session, which skips the
-        form. A home that cannot be opened ends the app with the reason."""
+        before the login form paints), then resume the console's remembered session (the
+        screen shows no form while it does). A home that cannot be opened ends the app with
+        the reason."""
         try:
             console = self.ctx.open_home()
             facts = (self.ctx.security_level, self.ctx.remember_me_enabled)
@@ -127,9 +140,14 @@ class Js7App(App[int]):
         self.call_from_thread(self._home_opened, *facts)
         console.warm("login", "sessions")
         self.login_screen.warm()
+        if self.login_screen.resuming is None:
+            return        # the form is on screen: it is never switched away from by itself
         session = self.ctx.resume_remembered()
         if session is not None:
             self.call_from_thread(self.logged_in, session)
+        else:
+            self.call_from_thread(self.login_screen.resume_failed,
+                                  "the remembered session has ended; log in again")
 
     def _home_opened(self, level: str, remember_me: bool) -> None:
         theme = self.ctx.env.get(THEME_ENV) or self.ctx.console.config.tui.theme
@@ -226,6 +244,12 @@ class Js7App(App[int]):
             return self.ctx.session is not None and not self.ctx.session.must_change_password
         return True
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """No blinking cursor: it writes about 1.5 KB/s to the terminal while a field has the
+        focus (Textual's default; ``animation_level`` does not cover it)."""
+        if hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False  # type: ignore[attr-defined]
+
     def action_section(self, mode: str) -> None:
         section = BY_MODE[mode]
         if self.ctx.can(section.permission):
@@ -256,26 +280,36 @@ class Js7App(App[int]):
         self.notify(f"asking for audit comments: {state}")
 
     def action_toggle_help(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        from js7tui.tui.widgets.keys import HelpScreen, live_keys
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            screen.dismiss(None)
+            return
+        section = BY_MODE.get(self.current_mode)
+        title = section.title if section is not None and self.current_mode != "login" \
+            else "log in" if self.current_mode == "login" else self.current_mode
+        if len(self.screen_stack) > 1:
+            title = f"{title} · {type(screen).__name__.removesuffix('Screen')}"
+        self.push_screen(HelpScreen(live_keys(screen), title,
+                                    note=getattr(screen, "HELP", "")))
 
 
 def make_app(console: Console | None = None, *, readonly: bool = False,
              env: Mapping[str, str] = os.environ,
-             opener: Callable[[], Console] | None = None) -> Js7App:
+             opener: Callable[[], Console] | None = None,
+             home: Path | None = None) -> Js7App:
     """The console app over ``console`` (the CLI, tests and demos all build it here), or over
     the console ``opener`` opens after the first frame (``js7tui`` on a terminal: the login
     form paints before the home's store, configuration and services load).
 
     ``env`` supplies the state directory (remember me), ``JS7TUI_THEME`` (else the home's
     ``[tui] theme``, applied once the home is open), ``NO_COLOR`` and ``SSH_CLIENT`` (login
-    source).
+    source). ``home`` is the home's directory when the console opens it itself: its
+    remembered session is looked up before the first frame.
     """
     if env is not os.environ and "NO_COLOR" in env:
         os.environ["NO_COLOR"] = env["NO_COLOR"]  # Textual reads (and removes) it at start
-    ctx = TuiContext(console, readonly=readonly, env=env, opener=opener)
+    ctx = TuiContext(console, readonly=readonly, env=env, opener=opener, home_hint=home)
     theme = env.get(THEME_ENV) or (console.config.tui.theme if console is not None else None)
     return Js7App(ctx, theme=theme)
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from js7tui import remember
@@ -49,6 +50,9 @@ class TuiContext:
     # How to open the home when ``opened`` is None (called once, by ``open_home``).
     opener: Callable[[], Console] | None = field(default=None, repr=False)
     _console: Future[Console] = field(default_factory=Future, repr=False)
+    # The home's directory before it opens (the CLI knows it): where the console's
+    # remembered session is looked up for the first frame.
+    home_hint: Path | None = None
 
     def __post_init__(self) -> None:
         if self.opened is not None:
@@ -97,8 +101,22 @@ class TuiContext:
     def source(self) -> str:
         return remember.client_source(self.env, "tui")
 
+    @property
+    def home_root(self) -> Path | None:
+        """The home's directory: known before the home opens (``home_hint``, from the CLI), so
+        the first frame can tell whether a remembered session will be resumed."""
+        if self.opened is not None:
+            return self.opened.home.root if self.opened.home else None
+        if self.home_hint is not None:
+            return self.home_hint
+        if self.console_ready and self._console.exception() is None:
+            home = self.console.home
+            return home.root if home else None
+        return None
+
     def sign_in(self, session: Session, *, keep: bool = False) -> None:
-        """Adopt a logged-in session; ``keep`` writes it to the remember-me file."""
+        """Adopt a logged-in session; ``keep`` writes it to the console's remember-me file
+        (the CLI's file is never touched: each client logs out on its own)."""
         self._session = session
         self.touch()
         if keep and session.token and self.remember_me_enabled:
@@ -106,18 +124,24 @@ class TuiContext:
             self._remembered = True
 
     def _write_remembered(self, session: Session) -> None:
-        home = self.console.home.root if self.console.home else None
+        home = self.home_root
         if home is not None and session.token:
-            remember.remember(self.env, self.console.installation_id, home=home,
-                              account=session.account, token=session.token)
+            remember.remember_console(self.env, home, self.console.installation_id,
+                                      account=session.account, token=session.token)
+
+    def _forget_remembered(self) -> None:
+        home = self.home_root
+        if home is not None:
+            remember.forget_console(self.env, home)
 
     def sign_out(self) -> None:
-        """Invalidate the token in the store and forget it locally (logout, idle timeout)."""
+        """Invalidate this console's token in the store and forget it locally (logout, idle
+        timeout); a session of the CLI (``js7tui login``) goes on."""
         session, self._session = self._session, None
         if session is not None and session.token:
             self.console.sessions.logout(session.token)
-        if self._remembered or self.remembered_session() is not None:
-            remember.forget(self.env, self.console.installation_id)
+        if self._remembered:
+            self._forget_remembered()
         self._remembered = False
         self.last_activity = None
 
@@ -125,7 +149,7 @@ class TuiContext:
         """The store already ended the session (cancelled, blocked...): forget it here."""
         self._session = None
         if self._remembered:
-            remember.forget(self.env, self.console.installation_id)
+            self._forget_remembered()
         self._remembered = False
 
     @property
@@ -133,19 +157,27 @@ class TuiContext:
         return self.console.remember_me_enabled
 
     def remembered_session(self) -> remember.Remembered | None:
-        if self.console.home is None:
+        """The console's remembered session for this home (no store read: the first frame
+        asks, before the home opens)."""
+        home = self.home_root
+        if home is None:
             return None
-        return remember.remembered(self.env, self.console.installation_id)
+        return remember.console_remembered(self.env, home)
 
     def resume_remembered(self) -> Session | None:
-        """The remembered session if its token is still valid (a new start skips the form)."""
-        saved = self.remembered_session() if self.remember_me_enabled else None
+        """The console's remembered session if its token is still valid and remember me is
+        on (a new start then skips the form); otherwise the file is forgotten."""
+        saved = self.remembered_session()
         if saved is None:
+            return None
+        if (not self.remember_me_enabled
+                or (saved.installation and saved.installation != self.console.installation_id)):
+            self._forget_remembered()
             return None
         try:
             session = self.console.sessions.resume(saved.token)
         except Exception:
-            remember.forget(self.env, self.console.installation_id)
+            self._forget_remembered()
             return None
         self._remembered = True
         return session

@@ -121,3 +121,45 @@ async def test_export_the_filtered_view(app: Js7App, console: Console, clock: Fr
     assert recorded.request == "./audit_log/export" and recorded.account == "root"
     assert json.loads(recorded.parameters) == {
         "filter": "account:bob", "format": "jsonl", "entries": 550, "file": str(target)}
+
+
+async def test_new_entries_are_counted_and_r_shows_them(app: Js7App, console: Console,
+                                                        clock: FrozenClock) -> None:
+    """Entries written elsewhere (the CLI) after the snapshot: the status line counts them,
+    the cursor stays; r shows them; the chain line names the range it verified."""
+    console.accounts.change_password(account="root", old="root", new=ROOT_PASSWORD)
+    fill(console, clock, 20)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = await open_audit(app, pilot)
+        screen = app.screen
+        total = view.total
+        await pilot.press("v")
+        await settle(pilot)
+        status = str(screen.query_one("#audit-status").render())
+        assert "chain: intact, entries up to" in status and "checked" in status
+        fill(console, clock, 3)
+        screen.count_new()
+        await settle(pilot)
+        status = str(screen.query_one("#audit-status").render())
+        assert "3 new (r shows them)" in status
+        assert view.total == total
+        await pilot.press("r")
+        await settle(pilot)
+        assert view.total == (total or 0) + 3
+        assert "new (r" not in str(screen.query_one("#audit-status").render())
+
+
+def test_a_category_filter_takes_what_the_list_shows() -> None:
+    """The list cuts CERTIFICATES to 12 cells and DOCUMENTATIONS with an ellipsis; the filter
+    takes the full name, a unique beginning, and the cut label."""
+    from datetime import UTC, datetime
+
+    from js7tui.audit import filter_text
+    from js7tui.tui.widgets.audit_view import cut
+    NOW = datetime(2026, 1, 1, tzinfo=UTC)
+    assert filter_text.parse("cat:certificate", NOW).categories == ("CERTIFICATES",)
+    assert filter_text.parse("cat:CERTIFICATES", NOW).categories == ("CERTIFICATES",)
+    shown = cut("DOCUMENTATIONS", 12)
+    assert shown == "DOCUMENTATI…"
+    assert filter_text.parse(f"cat:{shown}", NOW).categories == ("DOCUMENTATIONS",)
+    assert cut("CERTIFICATES", 12) == "CERTIFICATES"

@@ -56,7 +56,7 @@ async def test_deny_undo_redo_and_explain(app: Js7App, console: Console, root) -
         assert entries(console, root, "it_operator") == before | {("", TARGET, True)}
         await pilot.press("e")
         detail = str(screen.query_one("#perm-detail").render())
-        assert "NOT GRANTED" in detail and f"-{TARGET}" in detail
+        assert "NOT ALLOWED" in detail and f"-{TARGET}" in detail
         await pilot.press("u")
         await settle(pilot)
         assert entries(console, root, "it_operator") == before

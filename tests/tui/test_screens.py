@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from textual.widgets import HelpPanel
 
 from js7tui.audit import AuditFilter, AuditMeta
 from js7tui.console import Console
@@ -15,6 +14,7 @@ from js7tui.identity.providers.base import Authenticated, InteractionNeeded, Rej
 from js7tui.identity.service_settings import Kind, SettingSpec, SettingsSchema
 from js7tui.identity.sessions import Session
 from js7tui.tui.app import Js7App, make_app
+from js7tui.tui.widgets.keys import HelpScreen
 from js7tui.tui.widgets.lists import HouseTable
 from tests.conftest import ROOT_PASSWORD, make_account
 from tests.tui.conftest import login, settle, type_text
@@ -234,16 +234,19 @@ async def test_remember_me_skips_the_form_until_logout(console: Console, env: di
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot, "root", ROOT_PASSWORD, remember=True)
         assert app.current_mode == "dashboard"
-    files = list((tmp_path / "state" / "js7tui" / "sessions").glob("*.json"))
+    files = list((tmp_path / "state" / "js7tui" / "sessions").glob("console-*.json"))
     assert len(files) == 1 and oct(files[0].stat().st_mode & 0o777) == "0o600"
     token = app.ctx.session.token if app.ctx.session else None
     again = make_app(console, env=env)
     async with again.run_test(size=(120, 40)) as pilot:
+        login_screen = again.login_screen
+        assert not login_screen.query_one("#login-box").display     # never the form
         await settle(pilot)
-        assert again.current_mode == "dashboard"      # no form
+        assert again.current_mode == "dashboard"
         await pilot.press("ctrl+l")
         await settle(pilot)
         assert again.current_mode == "login"
+        assert again.screen.query_one("#login-box").display
     assert not files[0].exists()
     assert token and not console.sessions.logout(token)   # already invalid
 
@@ -281,9 +284,9 @@ async def test_palette_and_help(app: Js7App) -> None:
         await settle(pilot)
         assert app.current_mode == "sessions"
         await pilot.press("question_mark")
-        assert app.screen.query(HelpPanel)
+        assert isinstance(app.screen, HelpScreen)
         await pilot.press("question_mark")
-        assert not app.screen.query(HelpPanel)
+        assert not isinstance(app.screen, HelpScreen)
 
 
 async def test_edit_saves_email_and_roles_in_one_entry_and_w_explains(

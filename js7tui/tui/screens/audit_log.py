@@ -4,6 +4,11 @@ Every entry, newest first, in a virtual line view paged from the store (a millio
 as fast as ten); a one-line filter (``/``: ``account:alice cat:identity since:-1d``); a detail
 pane with the parameters of the entry under the cursor; ``v`` verifies the hash chain and
 puts the cursor on the first broken entry; ``x`` exports the filtered view to CSV or JSON lines.
+
+The view is a snapshot (the cursor stays put while others write); while the screen is shown it
+counts, every few seconds and whenever it is shown again, the entries written after the
+snapshot that match the filter, and the status line says "N new (r shows them)". The chain line
+says which entries the verification covered.
 """
 
 from __future__ import annotations
@@ -27,13 +32,16 @@ from js7tui.audit.pager import PageRequest
 from js7tui.audit.query import AuditFilter, AuditKey
 from js7tui.audit.service import PendingCount
 from js7tui.audit.verify import ChainReport
-from js7tui.errors import Js7Error, ValidationError
+from js7tui.errors import Js7Error, SessionRequired, ValidationError
 from js7tui.permissions.names import AUDITLOG_VIEW
 from js7tui.tui.screens.base import SectionScreen
 from js7tui.tui.widgets.audit_view import COLUMNS, AuditLogView, AuditSource, clean
 from js7tui.tui.widgets.modals import Field, FormModal
+from js7tui.tui.widgets.quiet import update_quietly
+from js7tui.words import plural
 
 EXPORT_PAGE = 1000
+NEW_ENTRIES_SECONDS = 5.0
 
 
 class VerifyProgress(Message):
@@ -82,6 +90,7 @@ class AuditLogScreen(SectionScreen):
         self.report: ChainReport | None = None
         self.verifying: int | None = None  # entries checked so far while verifying
         self._opened_once = False
+        self.new_entries = 0      # written after the snapshot, matching the filter
 
     # -- layout -----------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -114,6 +123,32 @@ class AuditLogScreen(SectionScreen):
 
     def on_mount(self) -> None:
         self.view.focus()
+        self.set_interval(NEW_ENTRIES_SECONDS, self.count_new, name="audit-new-entries")
+
+    # -- entries written after the snapshot -------------------------------------------------
+    def count_new(self) -> None:
+        """Count (in a worker) what was written after the snapshot; only while shown."""
+        pager = self.view.pager
+        session = self.ctx.session
+        if not self.is_current or session is None or pager is None:
+            return
+        ceiling = pager.ceiling
+        newest = None if ceiling is None else AuditKey(ceiling.created, ceiling.id - 1)
+        audit, flt = self.ctx.console.audit, self.filter
+
+        def count() -> int:
+            try:
+                return audit.prepare_count(session, flt, newer_than=newest).run()
+            except SessionRequired:
+                raise
+            except Js7Error:
+                return self.new_entries    # a refused count says nothing every 5 s
+        self.run_service("", count, then=self._counted_new)
+
+    def _counted_new(self, count: int) -> None:
+        if count != self.new_entries:
+            self.new_entries = count
+            self._status()
 
     def on_screen_resume(self, event: Any) -> None:
         # Coming back from a modal keeps the cursor where it was: only the first visit (and
@@ -121,11 +156,13 @@ class AuditLogScreen(SectionScreen):
         if self._opened_once:
             event.prevent_default()
             self.header.refresh_session()
+            self.count_new()
         self._opened_once = True
 
     def reload(self) -> None:
         """A fresh snapshot with the current filter (new entries appear at the top)."""
         if self.ctx.session is not None:
+            self.new_entries = 0
             self.view.open(self.filter)
 
     # -- status and detail ------------------------------------------------------------------
@@ -137,16 +174,22 @@ class AuditLogScreen(SectionScreen):
         elif total is None:
             count = f"{view.pager.known_rows - view.page_size:,}+ entries (counting...)"
         else:
-            count = f"{total:,} entries" if total else "no entries match"
+            count = plural(total, "entry", "entries") if total else "no entries match"
         shown = f"filter: {self.filter_source}" if self.filter_source else "no filter"
         chain = ""
         if self.verifying is not None:
             chain = f"  verifying: {self.verifying:,} entries checked"
         elif self.report is not None:
-            chain = ("  chain: intact" if self.report.ok
-                     else f"  chain: BROKEN at entry {self.report.broken_id}")
-        self.query_one("#audit-status", Static).update(
-            escape(f"{count}  |  {shown}  |  newest first{chain}"))
+            report = self.report
+            covered = (f"entries up to {report.head_id} ({report.checked:,} checked)"
+                       if report.checked else "no entries")
+            chain = (f"  chain: intact, {covered}" if report.ok
+                     else f"  chain: BROKEN at entry {report.broken_id}, {covered}")
+        new = (f"  |  {self.new_entries:,} new (r shows them)" if self.new_entries else "")
+        # the least important last: the line ends with an ellipsis where it is cut
+        update_quietly(self.query_one("#audit-status", Static),
+                       escape(f"{count}{new}  |{chain}  |  {shown}  |  newest first"
+                              if chain else f"{count}{new}  |  {shown}  |  newest first"))
 
     def on_audit_log_view_opened(self, message: AuditLogView.Opened) -> None:
         self._status()
@@ -157,8 +200,8 @@ class AuditLogScreen(SectionScreen):
     def on_audit_log_view_highlighted(self, message: AuditLogView.Highlighted) -> None:
         detail = self.query_one("#audit-detail", Static)
         entry = message.entry
-        detail.update(describe(entry) if entry is not None else
-                      ("" if self.view.total == 0 else "loading..."))
+        update_quietly(detail, describe(entry) if entry is not None else
+                       ("" if self.view.total == 0 else "loading..."))
 
     def on_audit_log_view_load_failed(self, message: AuditLogView.LoadFailed) -> None:
         from js7tui.tui.screens.base import ServiceDone

@@ -190,12 +190,11 @@ class SectionScreen(ServiceScreen):
 
     def compose(self) -> ComposeResult:
         # imported here: the login screen (a ServiceScreen too) paints before these load
-        from textual.widgets import Footer
-
         from js7tui.tui.widgets.header import SessionHeader
+        from js7tui.tui.widgets.keys import KeysFooter
         yield SessionHeader(self.ctx, self.SECTION)
         yield from self.compose_body()
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def header(self) -> SessionHeader:

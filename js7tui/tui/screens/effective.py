@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
+from js7tui import words
 from js7tui.permissions import CONTROLLER, ROOT, EffectivePermissions, Explanation
 from js7tui.permissions.names import ACCOUNTS_VIEW
 from js7tui.tui.permission_marks import NodeMark
@@ -113,10 +114,11 @@ class EffectivePermissionsScreen(SectionScreen):
                          folder=self.folder or None, then=self._explained)
 
     def _explained(self, why: Explanation) -> None:
-        verdict = "CAN" if why.allowed else "CANNOT"
+        # the words of 'js7tui permissions explain'
+        verdict = words.verdict(why.allowed)
         where = f" on Controller '{why.controller}'" if why.controller else ""
         folder = f" in folder {why.folder}" if why.folder else ""
-        lines = [f"{self.account} {verdict} {why.permission}{where}{folder}", why.reason]
+        lines = [f"{verdict}: {self.account}, {why.permission}{where}{folder}", why.reason]
         lines += [f"  deciding: {e.describe()}" for e in why.deciding]
         lines += [f"  overruled: {e.describe()}" for e in why.overruled]
         if why.folder_decision is not None:

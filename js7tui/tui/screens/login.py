@@ -5,6 +5,11 @@ chain words it (wrong credentials, blocked, disabled, service unreachable), or a
 the provider needs, shown in a panel with a key to continue, which repeats the login with the
 interaction attached.
 
+Remember me: when the console kept a session for this home (its own file, apart from the CLI's)
+the screen starts with a "resuming" line instead of the form, so nothing can be typed into a
+form that is about to go away; the form is shown only if the session cannot be resumed, and
+once shown it is never switched away from by itself.
+
 A device-flow login (OIDC: ctrl+o, or enter with an empty password) shows the device panel -
 URL, code, QR code, expiry - and polls by itself in a worker, waiting the provider's interval
 between polls; esc cancels it at the provider's side of the console.
@@ -85,6 +90,9 @@ class LoginScreen(ServiceScreen):
         self._request: LoginRequest | None = None
         self._device_cancel = threading.Event()
         self._device_list: list[str] | None = None
+        saved = ctx.remembered_session()
+        # A remembered session is being resumed: no form until that is decided.
+        self.resuming: str | None = saved.account if saved is not None else None
 
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="login-box", classes="dialog"):
@@ -96,18 +104,21 @@ class LoginScreen(ServiceScreen):
             yield Input(id="login-password", placeholder="password", password=True)
             yield MarkedCheckbox("remember me on this machine", id="login-remember")
             yield Static(escape(self.message), id="login-message", classes="error")
-            yield Static("[b]enter[/b] log in   [b]tab[/b] next field   [b]ctrl+q[/b] quit",
-                         classes="dialog-keys")
+            yield Static("[b]enter[/b] next field, log in from the password or the box   "
+                         "[b]space[/b] tick   [b]ctrl+q[/b] quit", classes="dialog-keys")
             with Vertical(id="login-interaction"):
                 yield Static("", id="login-interaction-text")
+        with Center(id="login-resuming-box"):
+            yield Static(f"resuming the remembered session of "
+                         f"{escape(self.resuming or '')}…", id="login-resuming",
+                         classes="dialog")
 
     def _mount_the_rest(self) -> None:
         """The footer, the rest of the interaction panel and the (hidden) device-flow panel
         come once the home is open: the form is what the administrator types into, and it
         paints sooner without them; the home opens sooner with the UI thread idle."""
-        from textual.widgets import Footer
-
         from js7tui.tui.widgets.device_flow import DeviceFlowPanel
+        from js7tui.tui.widgets.keys import KeysFooter
         interaction = self.query_one("#login-interaction")
         interaction.mount(Label("Action needed", classes="dialog-title"), before=0)
         interaction.mount(Static("then press [b]ctrl+r[/b] to continue",
@@ -115,7 +126,7 @@ class LoginScreen(ServiceScreen):
         box = Center(DeviceFlowPanel(id="login-device"), id="login-device-box")
         box.display = False
         self.mount(box)
-        self.mount(Footer())
+        self.mount(KeysFooter())
 
     @property
     def device_panel(self) -> DeviceFlowPanel:
@@ -125,6 +136,23 @@ class LoginScreen(ServiceScreen):
         self.query_one("#login-interaction").display = False
         if self.ctx.console_ready:
             self.query_one("#login-remember").display = self.ctx.remember_me_enabled
+        resuming = self.resuming is not None
+        box = self.query_one("#login-box")
+        box.display = not resuming
+        box.disabled = resuming          # nothing in it takes focus (and keys) meanwhile
+        self.query_one("#login-resuming-box").display = resuming
+        if not resuming:
+            self.query_one("#login-account", Input).focus()
+
+    def resume_failed(self, message: str = "") -> None:
+        """The remembered session could not be resumed (ended, expired, remember me turned
+        off): the form, for the first time on this start."""
+        self.resuming = None
+        self.query_one("#login-resuming-box").display = False
+        box = self.query_one("#login-box")
+        box.display = True
+        box.disabled = False
+        self.say(message)
         self.query_one("#login-account", Input).focus()
 
     def home_opened(self, level: str, remember_me: bool) -> None:
@@ -163,6 +191,11 @@ class LoginScreen(ServiceScreen):
         """Back to an empty form (logout, idle timeout): unsaved input is dropped."""
         self.interaction = None
         self.busy = False
+        self.resuming = None
+        self.query_one("#login-resuming-box").display = False
+        box = self.query_one("#login-box")
+        box.display = True
+        box.disabled = False
         self.query_one("#login-account", Input).value = ""
         self.query_one("#login-password", Input).value = ""
         self.query_one("#login-remember", Checkbox).value = False
@@ -182,11 +215,12 @@ class LoginScreen(ServiceScreen):
         self.query_one("#login-password", Input).focus()
 
     @on(Input.Submitted, "#login-password")
+    @on(MarkedCheckbox.Submitted, "#login-remember")
     def _password_done(self) -> None:
         self.submit()
 
     def submit(self, extra: dict[str, Any] | None = None) -> None:
-        if self.busy:
+        if self.busy or self.resuming is not None:
             return
         account = self.query_one("#login-account", Input).value.strip()
         password = self.query_one("#login-password", Input).value

@@ -32,6 +32,8 @@ from js7tui.tui.screens.live import LiveScreen
 from js7tui.tui.screens.order_log import OrderLogScreen
 from js7tui.tui.widgets.lists import HouseTable, Row
 from js7tui.tui.widgets.modals import ConfirmModal, Field, FormModal
+from js7tui.tui.widgets.quiet import update_quietly
+from js7tui.words import plural
 
 COLUMNS = ("Order", "Workflow", "State", "Step", "Started", "Ended", "RC")
 
@@ -61,6 +63,9 @@ def order_row(order: Any) -> Row:
                           when(order.created), when(order.updated) if order.ended else "",
                           rc))
 
+
+# GET /api/order answers at most this many orders (js7tui/engine/wire.py)
+CONTROLLER_ORDER_LIMIT = 1000
 
 class OrdersScreen(LiveScreen):
     SECTION = "orders"
@@ -154,7 +159,7 @@ class OrdersScreen(LiveScreen):
         changed = (controllers, controller) != (self.controllers, self.controller)
         self.controllers, self.controller, self.error = controllers, controller, error
         self.orders = {o.id: o for o in orders or []}
-        self.query_one("#orders-where", Static).update(self._where(orders))
+        update_quietly(self.query_one("#orders-where", Static), self._where(orders))
         self.table.empty_text = ("the Controller did not answer" if orders is None
                                  else "no orders")
         self.table.update_rows(order_row(o) for o in orders or [])
@@ -174,7 +179,11 @@ class OrdersScreen(LiveScreen):
         if orders is None:
             return f"{where}  [b]unreachable[/b]: {escape(self.error)}"
         running = sum(1 for o in orders if not o.ended)
-        return f"{where}  {len(orders)} orders, {running} not ended; live, times UTC"
+        count = plural(len(orders), "order")
+        if len(orders) >= CONTROLLER_ORDER_LIMIT:
+            # the Controller answers at most this many (GET /api/order); it says no total
+            count = f"the newest {len(orders):,} orders (the Controller's limit; maybe more)"
+        return f"{where}  {count}, {running:,} not ended; live, times UTC"
 
     def select_item(self, item: str) -> None:
         """Select the order ``item`` (``controller/order`` chooses the Controller too)."""
@@ -199,8 +208,8 @@ class OrdersScreen(LiveScreen):
             index = self.controllers.index(self.controller)
             self.controller = self.controllers[(index + 1) % len(self.controllers)]
             self.table.set_rows([])
-            self.query_one("#orders-where", Static).update(
-                f" Controller [b]{escape(self.controller)}[/b]  reading...")
+            update_quietly(self.query_one("#orders-where", Static),
+                           f" Controller [b]{escape(self.controller)}[/b]  reading...")
             self.refresh_bindings()
             self.reload()
 

@@ -9,10 +9,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from js7tui.identity.sessions import Session
 from js7tui.tui.screens.base import ServiceScreen
+from js7tui.tui.widgets.keys import KeysFooter
 
 
 class PasswordChangeScreen(ServiceScreen):
@@ -38,7 +39,7 @@ class PasswordChangeScreen(ServiceScreen):
             yield Input(id="pw-new", placeholder="new password", password=True)
             yield Input(id="pw-repeat", placeholder="repeat the new password", password=True)
             yield Static("", id="pw-message", classes="error")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#pw-old", Input).focus()

@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
+from js7tui import words
 from js7tui.audit import AuditMeta
 from js7tui.identity.roles import RoleView
 from js7tui.identity.sessions import Session
@@ -29,6 +30,7 @@ from js7tui.tui.screens.base import SectionScreen
 from js7tui.tui.widgets.lists import HouseTable, Row
 from js7tui.tui.widgets.modals import ConfirmModal, Field, FormModal
 from js7tui.tui.widgets.permission_tree import PermissionTree
+from js7tui.tui.widgets.quiet import update_quietly
 
 EDITS = frozenset({"grant", "deny", "remove", "undo", "redo", "add_folder", "remove_folder"})
 
@@ -146,7 +148,7 @@ class PermissionEditorScreen(SectionScreen):
                  " ": "no entry"}[mark.mark]
         effective = "granted" if mark.effective else "not granted"
         note = f" ({mark.note})" if mark.note else ""
-        self.query_one("#perm-detail", Static).update(escape(
+        update_quietly(self.query_one("#perm-detail", Static), escape(
             f"{name}\n{catalogue().nodes[name].description}\n"
             f"[{mark.mark}] {state}{note}; for this role: {effective}"))
 
@@ -255,12 +257,14 @@ class PermissionEditorScreen(SectionScreen):
             return
         effective = EffectivePermissions.compile(self.view.permissions, self.view.folders)
         explanation = effective.explain(name, self.section)
-        lines = [f"{'GRANTED' if explanation.granted else 'NOT GRANTED'}: {explanation.reason}"]
+        # the words of 'js7tui permissions explain' (and of the account view, w)
+        verdict = words.verdict(explanation.granted)
+        lines = [f"{verdict} by this role: {explanation.reason}"]
         lines += [f"  deciding: {e.describe()}" for e in explanation.deciding]
         lines += [f"  overruled: {e.describe()}" for e in explanation.overruled]
         lines.append("(this role alone; an account's other roles can add grants and denials: "
                      "see w on the roles list)")
-        self.query_one("#perm-detail", Static).update(escape("\n".join(lines)))
+        update_quietly(self.query_one("#perm-detail", Static), escape("\n".join(lines)))
         self.call_after_refresh(self._cursor_in_view)
 
     def _cursor_in_view(self) -> None:

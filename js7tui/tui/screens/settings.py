@@ -90,7 +90,11 @@ class SettingsScreen(SectionScreen):
                 return
 
             def then(shown: str) -> None:
-                self.show_done(f"{key} = {shown}")
+                note = ""
+                if key == "idle_session_timeout":
+                    note = ("; it applies from the next login (this session keeps its own, "
+                            "shown in the header)")
+                self.show_done(f"{key} = {shown}{note}")
                 self.reload()
             self.change(f"set {key}", self.ctx.console.settings.set, key, values["value"],
                         then=then)

@@ -101,8 +101,8 @@ class SigningProfileScreen(SectionScreen):
             return str(exc)
 
     def _show(self, found: SigningIdentity | str) -> None:
-        text = ("no signing identity: " + found) if isinstance(found, str) else \
-            "\n".join(identity_lines(found))
+        text = ("no signing identity: " + _console_words(found)) if isinstance(found, str) \
+            else "\n".join(identity_lines(found))
         self.query_one("#signing-state", Static).update(escape(text))
 
     def _done(self, verb: str) -> Any:
@@ -158,3 +158,12 @@ class SigningProfileScreen(SectionScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def _console_words(missing: str) -> str:
+    """The store's sentence names the CLI command; here the key does it."""
+    return (missing
+            .replace("'js7tui signing-key generate' or import key and certificate",
+                     "g (generate, then y to confirm) or i (import key and certificate)")
+            .replace("'js7tui signing-key generate'", "g (then y to confirm)")
+            .replace("'js7tui signing-key register CERT.pem'", "c (a certificate file)"))

@@ -28,7 +28,7 @@ from js7tui.audit.pager import AuditPager, PageRequest
 from js7tui.audit.query import AuditFilter, AuditKey
 
 _CONTROL = {code: " " for code in range(32)} | {127: " "}
-COLUMNS = f"  {'Id':>8} {'Time (UTC)':<16} {'Account':<12} {'Category':<11} {'Outcome':<8}What"
+COLUMNS = f"  {'Id':>8} {'Time (UTC)':<16} {'Account':<12} {'Category':<12} {'Outcome':<8}What"
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,13 @@ def format_line(entry: AuditEntry) -> str:
         what += f" @{entry.controller_id}"
     if entry.comment:
         what += f"  # {entry.comment}"
-    return clean(f"{entry.id:>8} {when:<16} {entry.account[:12]:<12} {entry.category[:11]:<11} "
-                 f"{outcome:<8}{what}")
+    return clean(f"{entry.id:>8} {when:<16} {cut(entry.account, 12):<12} "
+                 f"{cut(entry.category, 12):<12} {outcome:<8}{what}")
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in ``width`` cells, cut with an ellipsis (never silently)."""
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 class AuditLogView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -89,7 +94,7 @@ class AuditLogView(ScrollView, can_focus=True, inherit_bindings=False):
     HELP = ("The audit log, newest first. **j/k** move, **space/b** page, **g/G** newest/"
             "oldest. Entries load page by page as you scroll.")
 
-    cursor: reactive[int] = reactive(0)
+    cursor: reactive[int] = reactive(0, repaint=False)  # watch_cursor repaints the two rows
 
     class Highlighted(Message):
         """The cursor is on ``entry`` (None while its page loads)."""
@@ -309,11 +314,17 @@ class AuditLogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- the cursor -------------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:
+        top = int(self.scroll_offset.y)
         self._scroll_to_cursor()
         # A jump right after the virtual height grew: the scroll range follows on the next
         # refresh, so look again then.
         self.call_after_refresh(self._scroll_to_cursor)
-        self.refresh()
+        if int(self.scroll_offset.y) == top:
+            # no scroll: only the two rows whose cursor mark changed (thin links)
+            self.refresh_line(old)
+            self.refresh_line(new)
+        else:
+            self.refresh()
         self._announce()
 
     def _scroll_to_cursor(self) -> None:

@@ -113,6 +113,8 @@ class HouseTable(DataTable):
         order (no filter), only the cells that changed are redrawn, which keeps a list of a
         thousand rows refreshed every second cheap."""
         rows = list(rows)
+        if rows == self._rows:
+            return      # nothing changed: nothing redrawn (a poll at rest writes no byte)
         if self._filter or not rows or [r.key for r in rows] != [r.key for r in self._rows]:
             self.set_rows(rows)
             return

@@ -17,8 +17,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.strip import Strip
 from textual.suggester import SuggestFromList
-from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static
+from textual.widgets import Checkbox, Input, Label, OptionList, Select, SelectionList, Static
 
 from js7tui.errors import ValidationError
 from js7tui.tui.widgets.marked_checkbox import MarkedCheckbox
@@ -150,7 +151,14 @@ class CommentModal(_Modal):
 
 class CheckList(SelectionList[str]):
     """A checklist whose state is written in each line (``[+]`` chosen, ``[ ]`` not), so it
-    reads right without colour (NO_COLOR, monochrome terminals, screen readers)."""
+    reads right without colour (NO_COLOR, monochrome terminals, screen readers). Textual's own
+    button (``▐X▌`` on every row, chosen or not) is not drawn: the project's mark is the one."""
+
+    def render_line(self, y: int) -> Strip:
+        return OptionList.render_line(self, y)   # the prompt alone, without the button
+
+    def _get_left_gutter_width(self) -> int:
+        return 0
 
     def __init__(self, choices: Sequence[str], chosen: Sequence[str], **kwargs: Any) -> None:
         self._labels = list(choices)
@@ -187,7 +195,8 @@ class FormModal(_Modal):
     """A short form; dismisses with ``{name: value}`` (text as typed) or None.
 
     ``validate`` (optional) takes the values and raises ValidationError to keep the form open
-    with the message shown; ctrl+s or enter in the last field submits.
+    with the message shown; enter in any field (a text field or a yes/no box) or ctrl+s
+    submits, tab moves on, space ticks a box.
     """
 
     BINDINGS = [
@@ -211,8 +220,8 @@ class FormModal(_Modal):
                 for f in self.fields:
                     yield from self._compose_field(f)
             yield Static("", id="form-error", classes="error")
-            yield Static("[b]enter[/b]/[b]ctrl+s[/b] save   [b]esc[/b] cancel   "
-                         "[b]tab[/b] next field", classes="dialog-keys")
+            yield Static("[b]enter[/b] save (from any field)   [b]tab[/b] next field   "
+                         "[b]space[/b] tick   [b]esc[/b] cancel", classes="dialog-keys")
 
     def _compose_field(self, f: Field) -> ComposeResult:
         wid = f"field-{f.name}"
@@ -255,12 +264,9 @@ class FormModal(_Modal):
         return out
 
     @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
+    @on(MarkedCheckbox.Submitted)
+    def _submitted(self, event: Input.Submitted | MarkedCheckbox.Submitted) -> None:
         event.stop()
-        inputs = list(self.query(Input))
-        if inputs and event.input is not inputs[-1]:
-            self.focus_next()
-            return
         self.action_save()
 
     def action_save(self) -> None:
