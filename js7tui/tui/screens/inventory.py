@@ -145,8 +145,8 @@ class InventoryScreen(SectionScreen):
         Binding("D", "deploy", "Deploy", id="inventory.deploy",
                 tooltip="Sign and deploy the object or folder to Controllers you choose"),
         Binding("x", "export", "Export", id="inventory.export",
-                tooltip="Export the object or folder for signing outside (security level "
-                        "HIGH)"),
+                tooltip="Export the object or folder for signing outside (then "
+                        "import-deploy it at HIGH)"),
         Binding("I", "import_deploy", "Import", id="inventory.import",
                 tooltip="Import-deploy an archive signed outside: verify, report, then send"),
         Binding("V", "revoke", "Revoke", id="inventory.revoke",
