@@ -105,15 +105,13 @@ def _home_files(home: Home, conn: sqlite3.Connection) -> list[Finding]:
                                  "in the home itself; replace it with the file it points to"))
     if not key.is_symlink():
         if not key.exists():
+            # none yet is normal for a home that has sealed nothing (js7tui makes it then)
             holds = _sealed_values(conn)
             if holds:
                 found.append(problem(
                     f"{key} (the secret box's key) is missing, but the store holds {holds} "
                     "sealed key(s) or secret(s): they cannot be opened without it; restore "
                     "the file from the home's backup"))
-            else:
-                found.append(warning(f"{key} (the secret box's key) is missing; js7tui makes "
-                                     "a new one when it first seals a key or secret"))
         elif not key.is_file():
             found.append(problem(f"{key} (the secret box's key) is not a regular file"))
     if locks.exists() and not locks.is_symlink() and not locks.is_dir():
