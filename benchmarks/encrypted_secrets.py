@@ -12,7 +12,7 @@ What it measures
        ``cryptography`` calls it makes (ephemeral key, ECDH, HKDF, AES key wrap, AES-GCM; or
        RSA-OAEP and AES-GCM), for EC P-256 and RSA-3072 certificates.
 
-Run: ``python benchmarks/secrets.py [--starts N] [--encryptions N]``
+Run: ``python benchmarks/encrypted_secrets.py [--starts N] [--encryptions N]``
 """
 
 from __future__ import annotations
@@ -20,11 +20,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# This file is named like the standard library's ``secrets``: run as a script, its folder is
-# first on sys.path and would shadow it, so the repository root takes that place.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+# (not named secrets.py: a script's folder comes first on sys.path, and a benchmarks/secrets.py
+# shadowed the standard library's ``secrets`` for every other benchmark)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse  # noqa: E402
 import os  # noqa: E402
