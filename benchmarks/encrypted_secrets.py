@@ -24,23 +24,23 @@ from pathlib import Path
 # shadowed the standard library's ``secrets`` for every other benchmark)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import argparse  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
+import argparse
+import os
+import statistics
+import tempfile
+import time
 
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import padding as asym_padding  # noqa: E402
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF  # noqa: E402
-from cryptography.hazmat.primitives.keywrap import aes_key_wrap  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 
-from js7tui.encipherment import envelope  # noqa: E402
-from js7tui.engine.shapes import update_items_body  # noqa: E402
-from js7tui.pki.keys import KeyType  # noqa: E402
-from tests.estate import Estate, wait_for, workflow  # noqa: E402
+from js7tui.encipherment import envelope
+from js7tui.engine.shapes import update_items_body
+from js7tui.pki.keys import KeyType
+from tests.estate import Estate, wait_for, workflow
 
 VARIABLES = 10
 
