@@ -160,12 +160,15 @@ def console_side(estate: Estate, count: int, root: Path) -> None:
     console, admin, meta = estate.console, estate.admin, AuditMeta()
     console.controllers.register(admin, "controller-1", estate.servers["controller-1"].url,
                                  "console", CONSOLE_PASSWORD, meta=meta)
+    # import-deploy is the HIGH way: raise the level (the installation allows raising only)
+    with console.store.transaction() as conn:
+        conn.execute("UPDATE installation SET security_level = 'HIGH' WHERE id = 1")
     key = ec.generate_private_key(ec.SECP256R1())
-    csr = (x509.CertificateSigningRequestBuilder()
-           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "release")]))
+    csr = (x509.CertificateSigningRequestBuilder()   # root's own signing certificate
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "root")]))
            .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
     issued = console.certificates.issue_from_csr(admin, csr,
-                                                 IssueRequest(Purpose.SIGNING, "release"))
+                                                 IssueRequest(Purpose.SIGNING, "root"))
     console.signing_keys.register(admin, issued.cert_chain_pem, meta=meta)
     def document(i: int) -> bytes:
         wf = workflow(f"cs-{i:05d}", {"a": ("agent-1", f"echo {i} a"),

@@ -93,7 +93,7 @@ REVOKE_REQUEST = "./inventory/deployment/revoke"
 MAX_AUDITED = 1000
 ACCEPTED = RemoteState.ACCEPTED.value
 ATTACHED, PENDING, AGENT_REFUSED = "attached", "pending", "refused"
-AGENT_POLL = 0.2
+AGENT_POLL = 0.05  # the longest pause between two looks at the Agents (seconds)
 # Called after each Controller answered: (controller id, how many answered, how many in all).
 Progress = Callable[[str, int, int], None]
 
