@@ -46,6 +46,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -80,7 +81,15 @@ def name_problem(name: object) -> str | None:
     """Why ``name`` is not a valid item name (JS7 allows letters of any script), or None.
     Look-alikes are refused: a name must be NFC-normalised and its letters of one script, so
     a Cyrillic 'а' cannot pass for a Latin 'a' inside an otherwise Latin name."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str):
+        return f"use {NAME_RULE}"
+    return _string_name_problem(name)
+
+
+@lru_cache(maxsize=8192)
+def _string_name_problem(name: str) -> str | None:
+    """The same names come back in every item (Agents, jobs): each is judged once."""
+    if not _NAME.match(name):
         return f"use {NAME_RULE}"
     if not unicodedata.is_normalized("NFC", name):
         return "it is not in Unicode normal form NFC"

@@ -181,6 +181,7 @@ class CrlSet:
             by_issuer.setdefault(held.issuer_der, []).append(held)
         self._by_issuer = by_issuer
         self._issuers = issuers
+        self._clean = {}
 
     def revocation(self, cert: x509.Certificate,
                    issuers: Sequence[x509.Certificate]) -> Revocation | None:
@@ -202,8 +203,13 @@ class CrlSet:
     def check(self, chain: Sequence[x509.Certificate],
               anchors: Sequence[x509.Certificate] = ()) -> None:
         """Refuse (``SignerRevoked``) when any certificate of ``chain`` (signer first) is
-        revoked."""
+        revoked. A chain found clean is remembered until the CRLs change (every item of a
+        deployment comes with the same signer)."""
         if not self._by_issuer:
+            return
+        clean_key = (self.generation, tuple(id(c) for c in chain),
+                     tuple(c.serial_number for c in chain))
+        if clean_key in self._clean:
             return
         issuers = [*chain, *anchors]
         for index, cert in enumerate(chain):
@@ -211,3 +217,6 @@ class CrlSet:
             if found is not None:
                 raise SignatureRefused(REVOKED_CODE,
                                        describe_revocation(cert, found, signer=index == 0))
+        if len(self._clean) > 4096:
+            self._clean.clear()
+        self._clean[clean_key] = tuple(chain)  # kept alive, so no id is reused meanwhile
