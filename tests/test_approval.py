@@ -246,12 +246,17 @@ def test_the_cli_loop(tmp_path: Path) -> None:
         code, _, err = cli("login", "--account", who, "--password-stdin",
                            stdin="a-good-password-42\n", **env)
         assert code == 0, err
-    code, _, err = cli("role", "grant", "target", ORDERS_VIEW, "--comment", "ticket 9", **alice)
+    # a preferred approver must be one who may approve
+    code, _, err = cli("role", "grant", "target", ORDERS_VIEW, "--approver", "alice", **alice)
+    assert code == 2 and "'alice' cannot approve this request (approvers: bob" in err, err
+    code, _, err = cli("role", "grant", "target", ORDERS_VIEW, "--comment", "ticket 9",
+                       "--approver", "bob", **alice)
     assert code == 11 and "sent for approval as request 1" in err and "bob" in err
     code, out, _ = cli("approval", "list", "--for-me", **bob)
-    assert code == 0 and "alice" in out and "PENDING" in out
+    assert code == 0 and "alice" in out and "PENDING" in out and "(bob?)" in out
     code, out, _ = cli("approval", "show", "1", **bob)
     assert code == 0 and f"+grant {ORDERS_VIEW}" in out and "ticket 9" in out
+    assert "preferred approver: bob" in out
     code, _, err = cli("approval", "approve", "1", "--comment", "mine", **alice)
     assert code == 5 and "own request" in err
     code, out, err = cli("approval", "reject", "1", "--comment", "not now", **bob)

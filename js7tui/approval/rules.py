@@ -162,8 +162,15 @@ def divert(ops: Operations, session: Session, kind: str, *, operation: str, titl
     category = CATEGORY[kind]
     clock = ops.clock
     now = clock.now()
+    preferred_approver = (preferred_approver or meta.approver).strip()
     with ops.mutate(session, request=REQUEST, category=category,
                     permissions=[PERMISSION[kind]], meta=meta) as op:
+        if preferred_approver:
+            may = approvers(op.conn, op.session.account)
+            if preferred_approver not in may:
+                raise ValidationError(
+                    f"'{preferred_approver}' cannot approve this request (approvers: "
+                    f"{', '.join(may) or 'none'}); name one of them with --approver")
         lifetime = int(identity_settings.read(op.conn, "approval_request_lifetime"))
         fields: dict[str, Any] = {
             "kind": kind, "operation": operation, "category": str(category), "title": title,

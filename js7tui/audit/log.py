@@ -55,6 +55,9 @@ class AuditMeta:
     comment: str = ""
     ticket_link: str = ""
     time_spent: int | None = None
+    # Four eyes: the approver the person prefers if the change becomes an approval request
+    # (kept with the request, not in the audit entry's own fields).
+    approver: str = ""
 
     def validated(self) -> AuditMeta:
         if len(self.comment) > MAX_COMMENT:

@@ -22,13 +22,16 @@ def cmd_approval(ctx: CliContext, args: argparse.Namespace) -> int:
         listed = approvals.list(session, mine=args.mine, for_me=args.for_me,
                                 open_only=not args.all)
         ctx.table(["Id", "State", "Requestor", "Approver", "Expires", "Title"],
-                  [[r.id, r.state(now), r.requestor, r.approver or "-", r.expires[:16],
-                    r.title] for r in listed])
+                  [[r.id, r.state(now), r.requestor,
+                    r.approver or (f"({r.preferred_approver}?)" if r.preferred_approver else "-"),
+                    r.expires[:16], r.title] for r in listed])
         return 0
     if action == "show":
         r = approvals.show(session, args.id)
         ctx.say(f"request {r.id}  {r.state(now)}  ({r.kind}: {r.operation})")
-        ctx.say(f"requestor: {r.requestor}   reason: {r.reason or '-'}")
+        ctx.say(f"requestor: {r.requestor}   reason: {r.reason or '-'}"
+                + (f"   preferred approver: {r.preferred_approver}"
+                   if r.preferred_approver else ""))
         ctx.say(f"created {r.created[:19]}   expires {r.expires[:19]}   digest {r.digest}")
         for decision in r.decisions:
             signed = ", signed" if decision["signature"] else ""

@@ -205,7 +205,8 @@ def audit_meta(args: Any) -> AuditMeta:
     from js7tui.audit import AuditMeta
     return AuditMeta(comment=getattr(args, "comment", None) or "",
                      ticket_link=getattr(args, "ticket_link", None) or "",
-                     time_spent=getattr(args, "time_spent", None)).validated()
+                     time_spent=getattr(args, "time_spent", None),
+                     approver=getattr(args, "approver", None) or "").validated()
 
 
 def default_context() -> CliContext:

@@ -66,6 +66,9 @@ def _meta(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--comment", help="reason for the change (audit log)")
     group.add_argument("--ticket-link", help="ticket the change belongs to (audit log)")
     group.add_argument("--time-spent", type=int, metavar="MIN", help="minutes spent (audit log)")
+    group.add_argument("--approver", metavar="ACCOUNT",
+                       help="when the change is sent for approval (four eyes): the approver you "
+                            "prefer (any approver may still act)")
 
 
 def _svc(parser: argparse.ArgumentParser) -> None:
