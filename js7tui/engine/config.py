@@ -128,17 +128,6 @@ class _JobsToml:
 
 
 @dataclass(frozen=True)
-class _LimitsToml:
-    login_body: int = 16 * 1024
-    item_body: int = 16 * 1024 * 1024
-    request_body: int = 1024 * 1024
-    json_depth: int = 64
-    orders_per_request: int = 1000
-    arguments: int = 100
-    argument_length: int = 8192
-
-
-@dataclass(frozen=True)
 class _RetentionToml:
     interval: str = "1h"
     item_versions: int = 10
@@ -409,13 +398,13 @@ _LIMIT_RANGES = {"login_body": (1024, 1024 * 1024), "item_body": (1024, 1024 ** 
 
 
 def _limits(path: Path, raw: object) -> WireLimits:
-    parsed = parse_section(path, "limits", raw, _LimitsToml)
+    parsed = parse_section(path, "limits", raw, WireLimits)  # all ints: the TOML form is it
     for key, (low, high) in _LIMIT_RANGES.items():
         value = getattr(parsed, key)
         if not low <= value <= high:
             raise ValidationError(f"{path}: [limits] {key} must be from {low} to {high}, "
                                   f"not {value}")
-    return WireLimits(**{key: getattr(parsed, key) for key in _LIMIT_RANGES})
+    return parsed
 
 
 def _retention(path: Path, raw: object) -> Retention:
