@@ -95,7 +95,8 @@ class Operations:
         #: wait for anything; :meth:`js7tui.audit.witness.AuditWitness.notify`).
         self.on_change: Callable[[], None] | None = None
 
-    def _changed(self) -> None:
+    def changed(self) -> None:
+        """After a change committed its audit entry: tell whoever listens (never waits)."""
         if self.on_change is not None:
             try:
                 self.on_change()
@@ -135,7 +136,7 @@ class Operations:
                 path=path, meta=meta,
                 parameters={**(parameters or {}), "refused": reason},
             )
-        self._changed()
+        self.changed()
 
     def authorize(self, session: Session, permissions: Sequence[str] = (), *,
                   controller: str = "", request: str, category: Category,
@@ -176,7 +177,7 @@ class Operations:
                 op.check_lockout()
                 if not op.entries:
                     op.record(parameters=parameters)
-            self._changed()  # committed
+            self.changed()  # committed
         except SessionRequired as exc:
             sessions.forget_ended(self.store.transaction, exc)
             raise

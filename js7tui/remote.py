@@ -274,6 +274,7 @@ class RemoteChanges:
                                   else Outcome.OK),
                          controller_id=target, commit_id=intent.commit_id,
                          parameters=parameters)
+        self.ops.changed()  # a new audit head, like every other audited change
 
     # -- reconciliation -------------------------------------------------------------------
     def open_intents(self, target: str | None = None) -> list[tuple[Intent, str, RemoteState]]:
